@@ -1,0 +1,144 @@
+#include "io/json_file.h"
+
+#include "querylens/error.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace querylens::io {
+
+using nlohmann::json;
+
+json readJsonFile(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error("cannot open file", path);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    try {
+        return json::parse(buffer.str());
+    } catch (const json::parse_error& e) {
+        throw Error("not valid JSON (byte " + std::to_string(e.byte) + ")", path);
+    }
+}
+
+ConfigReader::ConfigReader(const json& object, std::string file, std::string path)
+    : object_(object.is_object() ? object : json::object()), file_(std::move(file)), path_(std::move(path))
+{
+    if (!object.is_object() && !object.is_null())
+        throw Error("expected a JSON object", file_, path_);
+}
+
+std::string ConfigReader::keyPath(const std::string& key) const
+{
+    return path_.empty() ? key : path_ + "." + key;
+}
+
+const json* ConfigReader::find(const std::string& key) const
+{
+    const auto it = object_.find(key);
+    if (it == object_.end() || it->is_null())
+        return nullptr;
+    return &*it;
+}
+
+void ConfigReader::wrongType(const std::string& key, const char* expected) const
+{
+    throw Error(std::string("expected ") + expected + ", found " + find(key)->dump(), file_, keyPath(key));
+}
+
+bool ConfigReader::has(const std::string& key) const { return find(key) != nullptr; }
+
+ConfigReader ConfigReader::child(const std::string& key) const
+{
+    const json* value = find(key);
+    if (value && !value->is_object())
+        wrongType(key, "an object");
+    return ConfigReader(value ? *value : json::object(), file_, keyPath(key));
+}
+
+int ConfigReader::getInt(const std::string& key, int fallback) const
+{
+    const json* value = find(key);
+    if (!value)
+        return fallback;
+    if (!value->is_number_integer())
+        wrongType(key, "an integer");
+    return value->get<int>();
+}
+
+double ConfigReader::getDouble(const std::string& key, double fallback) const
+{
+    const json* value = find(key);
+    if (!value)
+        return fallback;
+    if (!value->is_number())
+        wrongType(key, "a number");
+    return value->get<double>();
+}
+
+bool ConfigReader::getBool(const std::string& key, bool fallback) const
+{
+    const json* value = find(key);
+    if (!value)
+        return fallback;
+    if (!value->is_boolean())
+        wrongType(key, "true or false");
+    return value->get<bool>();
+}
+
+std::string ConfigReader::getString(const std::string& key, const std::string& fallback) const
+{
+    const json* value = find(key);
+    if (!value)
+        return fallback;
+    if (!value->is_string())
+        wrongType(key, "a string");
+    return value->get<std::string>();
+}
+
+std::vector<double> ConfigReader::getDoubles(const std::string& key, const std::vector<double>& fallback) const
+{
+    const json* value = find(key);
+    if (!value)
+        return fallback;
+    if (value->is_number())
+        return {value->get<double>()};
+    if (!value->is_array())
+        wrongType(key, "a list of numbers");
+    std::vector<double> result;
+    for (const auto& item : *value) {
+        if (!item.is_number())
+            wrongType(key, "a list of numbers");
+        result.push_back(item.get<double>());
+    }
+    return result;
+}
+
+std::vector<int> ConfigReader::getIds(const std::string& key, const std::vector<int>& fallback) const
+{
+    const json* value = find(key);
+    if (!value)
+        return fallback;
+    if (value->is_number_integer())
+        return {value->get<int>()};
+    if (!value->is_array())
+        wrongType(key, "a token id or a list of them");
+    std::vector<int> result;
+    for (const auto& item : *value) {
+        if (!item.is_number_integer())
+            wrongType(key, "a token id or a list of them");
+        result.push_back(item.get<int>());
+    }
+    return result;
+}
+
+std::optional<int> ConfigReader::getOptionalInt(const std::string& key) const
+{
+    if (!has(key))
+        return std::nullopt;
+    return getInt(key, 0);
+}
+
+}  // namespace querylens::io

@@ -1,0 +1,48 @@
+#pragma once
+// config.json and friends: reading with errors that name the file and the key, and defaults
+// for the keys that Hugging Face configs leave out.
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace querylens::io {
+
+// Parses a JSON file; a missing file or bad JSON is an Error naming the file (and the byte
+// where parsing stopped).
+nlohmann::json readJsonFile(const std::string& path);
+
+// A view of one JSON object of a config file. Keys that are absent or null take the default
+// given by the caller (Hugging Face writes null for unset fields); a key of the wrong type is
+// an Error naming the file and the dotted key path.
+class ConfigReader {
+public:
+    ConfigReader(const nlohmann::json& object, std::string file, std::string path = {});
+
+    bool has(const std::string& key) const;
+    ConfigReader child(const std::string& key) const;  // an absent child reads as {}
+
+    int getInt(const std::string& key, int fallback) const;
+    double getDouble(const std::string& key, double fallback) const;
+    bool getBool(const std::string& key, bool fallback) const;
+    std::string getString(const std::string& key, const std::string& fallback) const;
+    std::vector<double> getDoubles(const std::string& key, const std::vector<double>& fallback) const;
+    // Token ids that may be written as one number or as a list (e.g. eos_token_id: [1, 2]).
+    std::vector<int> getIds(const std::string& key, const std::vector<int>& fallback) const;
+    std::optional<int> getOptionalInt(const std::string& key) const;
+
+    const std::string& file() const { return file_; }
+    std::string keyPath(const std::string& key) const;
+
+private:
+    const nlohmann::json* find(const std::string& key) const;
+    [[noreturn]] void wrongType(const std::string& key, const char* expected) const;
+
+    nlohmann::json object_;
+    std::string file_;
+    std::string path_;
+};
+
+}  // namespace querylens::io

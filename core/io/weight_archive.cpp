@@ -1,0 +1,98 @@
+#include "io/weight_archive.h"
+
+#include "io/json_file.h"
+#include "querylens/error.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+namespace querylens::io {
+
+namespace fs = std::filesystem;
+
+void WeightArchive::add(std::shared_ptr<const SafetensorsFile> file)
+{
+    for (const auto& record : file->tensors()) {
+        const auto [it, inserted] = entries_.emplace(record.name, Entry{file.get(), &record});
+        if (!inserted)
+            throw Error("tensor stored twice, also in " + it->second.file->path(), file->path(), record.name);
+    }
+    files_.push_back(std::move(file));
+}
+
+WeightArchive WeightArchive::openFile(const std::string& path)
+{
+    WeightArchive archive;
+    archive.description_ = path;
+    archive.add(SafetensorsFile::open(path));
+    return archive;
+}
+
+WeightArchive WeightArchive::openFolder(const std::string& dir)
+{
+    const fs::path folder(dir);
+    const fs::path single = folder / "model.safetensors";
+    const fs::path index = folder / "model.safetensors.index.json";
+    if (fs::exists(index)) {
+        const auto json = readJsonFile(index.string());
+        const auto map = json.find("weight_map");
+        if (map == json.end() || !map->is_object())
+            throw Error("has no weight_map object", index.string(), "weight_map");
+        // Open each shard once, in name order, and check that it holds what the index says.
+        std::map<std::string, std::vector<std::string>> byShard;
+        for (const auto& [name, shard] : map->items()) {
+            if (!shard.is_string())
+                throw Error("shard name is not a string", index.string(), name);
+            byShard[shard.get<std::string>()].push_back(name);
+        }
+        WeightArchive archive;
+        archive.description_ = index.string();
+        for (const auto& [shardName, names] : byShard) {
+            const fs::path shardPath = folder / shardName;
+            if (!fs::exists(shardPath))
+                throw Error("names shard '" + shardName + "', which is not in the folder", index.string(),
+                            names.front());
+            auto file = SafetensorsFile::open(shardPath.string());
+            for (const auto& name : names)
+                if (!file->find(name))
+                    throw Error("the index places this tensor in " + shardName + ", which does not hold it",
+                                index.string(), name);
+            archive.add(std::move(file));
+        }
+        return archive;
+    }
+    if (fs::exists(single))
+        return openFile(single.string());
+    if (fs::exists(folder / "pytorch_model.bin") || fs::exists(folder / "pytorch_model.bin.index.json"))
+        throw Error("holds only PyTorch .bin weights; QueryLens reads safetensors (download the "
+                    "model.safetensors files of the same repository, or convert with safetensors' convert.py)",
+                    dir);
+    throw Error("has neither model.safetensors nor model.safetensors.index.json", dir);
+}
+
+const WeightArchive::Entry* WeightArchive::find(const std::string& name) const
+{
+    const auto it = entries_.find(name);
+    return it == entries_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> WeightArchive::names() const
+{
+    std::vector<std::string> result;
+    result.reserve(entries_.size());
+    for (const auto& [name, entry] : entries_)
+        result.push_back(name);
+    std::sort(result.begin(), result.end());
+    return result;
+}
+
+std::size_t WeightArchive::totalBytes() const
+{
+    std::size_t total = 0;
+    for (const auto& [name, entry] : entries_)
+        total += entry.record->nbytes;
+    return total;
+}
+
+}  // namespace querylens::io

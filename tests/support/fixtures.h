@@ -1,0 +1,35 @@
+#pragma once
+// Access to ../shared/fixtures for the test suites: paths, golden tensors, the test photo,
+// and comparisons that report the worst element.
+
+#include "io/weight_archive.h"
+#include "querylens/image.h"
+
+#include <QString>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace testsupport {
+
+// Absolute path of a file or folder under the fixtures folder ("tiny-opt", "image.png", ...).
+std::string fixturePath(const std::string& relative);
+// The golden tensors of a config ("tiny-opt" or "tiny-t5").
+const querylens::io::WeightArchive& golden(const std::string& config);
+std::vector<float> goldenFloats(const std::string& config, const std::string& name);
+std::vector<std::int64_t> goldenShape(const std::string& config, const std::string& name);
+std::vector<std::int64_t> goldenInts(const std::string& config, const std::string& name);
+// image.png decoded with Qt into RGB8, as the program decodes it.
+querylens::RgbImage fixtureImage();
+
+struct Difference {
+    double maxAbs = 0;
+    double meanAbs = 0;
+    std::size_t worstIndex = 0;
+    bool sizesMatch = true;
+    QString describe() const;
+};
+Difference compare(const float* actual, const std::vector<float>& expected);
+Difference compare(const std::vector<float>& actual, const std::vector<float>& expected);
+
+}  // namespace testsupport
