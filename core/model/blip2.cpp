@@ -1,0 +1,104 @@
+#include "model/blip2.h"
+
+#include "io/json_file.h"
+#include "model/progress_check.h"
+#include "querylens/error.h"
+
+#include <filesystem>
+
+namespace querylens::model {
+
+namespace fs = std::filesystem;
+
+Blip2Config Blip2Config::fromFolder(const std::string& dir)
+{
+    const std::string path = (fs::path(dir) / "config.json").string();
+    if (!fs::exists(path))
+        throw Error("no config.json: not a Hugging Face checkpoint folder", dir);
+    const nlohmann::json root = io::readJsonFile(path);
+    const io::ConfigReader json(root, path);
+
+    const std::string modelType = json.getString("model_type", "");
+    if (modelType != "blip-2")
+        throw Error("model_type is '" + modelType + "', expected 'blip-2' (a Blip2ForConditionalGeneration checkpoint)",
+                    path, "model_type");
+
+    Blip2Config c;
+    c.vision_config = VisionConfig::fromJson(json.child("vision_config"));
+    c.qformer_config = QFormerConfig::fromJson(json.child("qformer_config"));
+    c.num_query_tokens = json.getInt("num_query_tokens", c.num_query_tokens);
+    c.image_token_index = json.getOptionalInt("image_token_index");
+
+    // processor_config.json of the late-2024 layout repeats num_query_tokens for the processor.
+    const fs::path processorPath = fs::path(dir) / "processor_config.json";
+    if (fs::exists(processorPath)) {
+        const io::ConfigReader processor(io::readJsonFile(processorPath.string()), processorPath.string());
+        const int queries = processor.getInt("num_query_tokens", c.num_query_tokens);
+        if (queries != c.num_query_tokens)
+            throw Error("num_query_tokens is " + std::to_string(queries) + " but config.json says " +
+                            std::to_string(c.num_query_tokens),
+                        processorPath.string(), "num_query_tokens");
+    }
+
+    const io::ConfigReader text = json.child("text_config");
+    // Hugging Face's Blip2Config defaults to OPT when text_config names no model_type.
+    c.text_model_type = text.getString("model_type", "opt");
+    c.text_config = root.value("text_config", nlohmann::json::object());
+    if (c.text_model_type == "opt")
+        c.opt = OptConfig::fromJson(text);
+    else if (c.text_model_type != "t5")
+        throw Error("language model '" + c.text_model_type + "' is not supported (OPT and T5 are)", path,
+                    "text_config.model_type");
+    if (c.num_query_tokens <= 0)
+        throw Error("must be positive", path, "num_query_tokens");
+    return c;
+}
+
+std::unique_ptr<Blip2Model> Blip2Model::load(const std::string& dir, WeightFormats formats, at::Device device,
+                                             const ProgressCallback& progress)
+{
+    std::unique_ptr<Blip2Model> model(new Blip2Model());
+    model->config_ = Blip2Config::fromFolder(dir);
+    model->device_ = device;
+    model->archive_ = std::make_shared<const io::WeightArchive>(io::WeightArchive::openFolder(dir));
+    for (const auto& name : model->archive_->names())
+        model->parameterCount_ += model->archive_->find(name)->record->numel();
+
+    const Blip2Config& c = model->config_;
+    WeightLoader weights(model->archive_, device, progress);
+    model->vision_ = std::make_unique<VisionEncoder>(c.vision_config, weights, "vision_model", formats.vision);
+    model->qformer_ = std::make_unique<QFormer>(c.qformer_config, weights, "qformer", formats.vision);
+    model->queryTokens_ = weights.load("query_tokens", {1, c.num_query_tokens, c.qformer_config.hidden_size});
+
+    if (c.text_model_type == "opt") {
+        model->languageModel_ = std::make_unique<OptModel>(c.opt, weights, "language_model", formats.language);
+    } else {
+        throw Error("the T5 language model is not built yet", dir, "text_config.model_type");
+    }
+    model->projection_ = Linear(weights, "language_projection", c.qformer_config.hidden_size,
+                                model->languageModel_->hiddenSize(), true, formats.vision);
+
+    weights.requireAllUsed([](const std::string& name) { return QFormer::isTextBranchWeight(name); });
+    reportProgress(progress, 1.0, "loading weights");
+    return model;
+}
+
+ImageFeatures Blip2Model::encode(const at::Tensor& pixelValues, const ProgressCallback& progress) const
+{
+    // Vision takes most of the time: give it 90 % of the progress range.
+    auto scaled = [&](double from, double span) -> ProgressCallback {
+        if (!progress)
+            return {};
+        return [&progress, from, span](double f, const std::string& stage) { return progress(from + span * f, stage); };
+    };
+    ImageFeatures features;
+    features.visionHidden = (*vision_)(pixelValues.to(device_), scaled(0.0, 0.9));
+    features.qformer = (*qformer_)(queryTokens_.expand({pixelValues.size(0), -1, -1}), features.visionHidden,
+                                   scaled(0.9, 0.1));
+    features.projected = projection_(features.qformer.lastHiddenState);
+    return features;
+}
+
+std::size_t Blip2Model::weightBytes() const { return archive_ ? archive_->totalBytes() : 0; }
+
+}  // namespace querylens::model

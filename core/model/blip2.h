@@ -1,0 +1,75 @@
+#pragma once
+// BLIP-2 as a whole: vision encoder -> Q-Former (32 learned queries) -> language projection ->
+// language model (OPT or Flan-T5). Hugging Face: Blip2ForConditionalGeneration.
+
+#include "model/language_model.h"
+#include "model/linear.h"
+#include "model/opt.h"
+#include "model/qformer.h"
+#include "vision/vision_encoder.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace querylens::model {
+
+// config.json of a Blip2ForConditionalGeneration checkpoint. Both Hub layouts load: the
+// late-2024 one adds image_token_index here and num_query_tokens in processor_config.json;
+// the model itself never needs the image token (the soft prompt is placed before the text).
+struct Blip2Config {
+    VisionConfig vision_config;
+    QFormerConfig qformer_config;
+    std::string text_model_type;  // "opt" or "t5"
+    OptConfig opt;                // when text_model_type is "opt"
+    nlohmann::json text_config;   // the raw text_config, for the T5 reader
+    int num_query_tokens = 32;
+    std::optional<int> image_token_index;  // late-2024 layout only
+
+    static Blip2Config fromFolder(const std::string& dir);
+};
+
+// How weights are stored: the vision side and the language model may differ (int8 is applied
+// to the language model's linear layers only).
+struct WeightFormats {
+    WeightFormat vision = WeightFormat::Float32;
+    WeightFormat language = WeightFormat::Float32;
+};
+
+struct ImageFeatures {
+    at::Tensor visionHidden;   // [1, 1 + grid^2, vision hidden]
+    QFormerOutput qformer;     // query outputs [1, Q, qformer hidden] and all attention maps
+    at::Tensor projected;      // [1, Q, language hidden]: the soft prompt
+};
+
+class Blip2Model {
+public:
+    static std::unique_ptr<Blip2Model> load(const std::string& dir, WeightFormats formats, at::Device device,
+                                            const ProgressCallback& progress = {});
+
+    ImageFeatures encode(const at::Tensor& pixelValues, const ProgressCallback& progress = {}) const;
+    // The soft prompt for the language model from the query outputs [1, Q, qformer hidden].
+    at::Tensor project(const at::Tensor& queryOutputs) const { return projection_(queryOutputs); }
+
+    const Blip2Config& config() const { return config_; }
+    const LanguageModel& languageModel() const { return *languageModel_; }
+    const VisionEncoder& visionEncoder() const { return *vision_; }
+    at::Device device() const { return device_; }
+    std::size_t weightBytes() const;
+    std::int64_t parameterCount() const { return parameterCount_; }
+
+private:
+    Blip2Model() = default;
+
+    Blip2Config config_;
+    at::Device device_ = at::kCPU;
+    std::shared_ptr<const io::WeightArchive> archive_;  // keeps memory-mapped weights alive
+    std::unique_ptr<VisionEncoder> vision_;
+    std::unique_ptr<QFormer> qformer_;
+    at::Tensor queryTokens_;  // [1, Q, qformer hidden]
+    Linear projection_;
+    std::unique_ptr<LanguageModel> languageModel_;
+    std::int64_t parameterCount_ = 0;
+};
+
+}  // namespace querylens::model

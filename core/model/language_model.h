@@ -1,0 +1,60 @@
+#pragma once
+// What generation needs of a language model, whether decoder-only (OPT) or encoder-decoder
+// (T5). The model is read-only; all that changes while generating lives in its State.
+
+#include "querylens/progress.h"
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <vector>
+
+namespace querylens::model {
+
+struct StepOutput {
+    at::Tensor logits;          // [B, vocab] float32, for the next token of each row
+    at::Tensor queryAttention;  // [B, Q]: attention of the newest position to the Q soft-prompt
+                                // positions, mean over layers and heads (OPT: self-attention;
+                                // T5: decoder cross-attention to the encoder's query positions)
+};
+
+class LanguageModelState {
+public:
+    virtual ~LanguageModelState() = default;
+    // Keeps the rows named by `rows` [B'] in that order (beam search reorders and expands).
+    virtual void selectRows(const at::Tensor& rows) = 0;
+    virtual std::unique_ptr<LanguageModelState> clone() const = 0;
+    virtual std::size_t cacheBytes() const = 0;
+    // Positions of the prompt that the last prefill took from the cache instead of computing.
+    virtual std::int64_t reusedPositions() const = 0;
+};
+
+class LanguageModel {
+public:
+    virtual ~LanguageModel() = default;
+
+    virtual std::unique_ptr<LanguageModelState> newState() const = 0;
+
+    // Runs the input: the soft prompt `queries` [1, Q, hidden], then the token `ids`. A state
+    // that already holds a prefix of this same input keeps it and computes only the rest.
+    // Returns the logits for the first generated token (batch of 1).
+    virtual StepOutput prefill(LanguageModelState& state, const at::Tensor& queries, const std::vector<int>& ids,
+                               const ProgressCallback& progress = {}) const = 0;
+
+    // Feeds one token per row, tokens [B] int64, and returns the logits that follow.
+    virtual StepOutput step(LanguageModelState& state, const at::Tensor& tokens) const = 0;
+
+    // Teacher-forced logits of every position, for parity tests: OPT [1, Q + ids, vocab];
+    // T5 [1, decoderIds, vocab] (ids go to the encoder, decoderIds to the decoder).
+    virtual at::Tensor forwardLogits(const at::Tensor& queries, const std::vector<int>& ids,
+                                     const std::vector<int>& decoderIds) const = 0;
+
+    virtual int hiddenSize() const = 0;
+    virtual int vocabSize() const = 0;
+    // Positions the model can see at once (OPT's learned positions); T5 has no hard limit.
+    virtual std::int64_t maxPositions() const = 0;
+    virtual bool isEncoderDecoder() const = 0;
+    virtual std::size_t weightBytes() const = 0;
+};
+
+}  // namespace querylens::model

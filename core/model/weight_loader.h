@@ -1,0 +1,51 @@
+#pragma once
+// Weights by their Hugging Face names, through one checking helper: a missing key, a wrong
+// shape (expected vs found) and a key nobody used are three distinct errors naming the file.
+
+#include "io/weight_archive.h"
+#include "querylens/progress.h"
+
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace querylens::model {
+
+class WeightLoader {
+public:
+    WeightLoader(std::shared_ptr<const io::WeightArchive> archive, at::Device device, ProgressCallback progress = {});
+
+    bool contains(const std::string& name) const;
+
+    // The tensor `name`, checked to have `shape`, as `dtype` on the loader's device. When the
+    // stored dtype already is `dtype` on the CPU, the tensor aliases the memory map (no copy);
+    // otherwise it is converted and the mapped pages it came from are released.
+    at::Tensor load(const std::string& name, at::IntArrayRef shape, at::ScalarType dtype = at::kFloat);
+
+    // Marks a key as deliberately unused (a tied alias, the Q-Former's text branch).
+    void skip(const std::string& name);
+    // Every key in the archive that no load() or skip() asked for, sorted.
+    std::vector<std::string> unusedKeys() const;
+    // Throws Error naming the first unused key, unless `ignore` accepts it.
+    void requireAllUsed(const std::function<bool(const std::string&)>& ignore) const;
+
+    at::Device device() const { return device_; }
+    const io::WeightArchive& archive() const { return *archive_; }
+    std::string fileOf(const std::string& name) const;
+
+private:
+    std::shared_ptr<const io::WeightArchive> archive_;
+    at::Device device_;
+    ProgressCallback progress_;
+    std::set<std::string> used_;
+    std::size_t bytesDone_ = 0;
+    std::size_t bytesTotal_ = 0;
+};
+
+std::string shapeText(at::IntArrayRef shape);
+
+}  // namespace querylens::model

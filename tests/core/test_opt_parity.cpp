@@ -1,0 +1,161 @@
+// BLIP-2 with OPT against the reference outputs of ../shared/fixtures/tiny-opt, loaded
+// through the real loader: every stage from the vision encoder to greedy token ids.
+
+#include "fixtures.h"
+#include "model/blip2.h"
+
+#include <QtTest>
+
+using namespace querylens::model;
+using testsupport::compare;
+
+namespace {
+
+const char* kConfig = "tiny-opt";
+
+at::Tensor goldenTensor(const std::string& name)
+{
+    std::vector<float> values = testsupport::goldenFloats(kConfig, name);
+    return at::tensor(values).view(testsupport::goldenShape(kConfig, name));
+}
+
+std::vector<float> floats(const at::Tensor& t)
+{
+    const at::Tensor c = t.to(at::kFloat).contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+std::vector<int> ids(const std::string& name)
+{
+    const auto wide = testsupport::goldenInts(kConfig, name);
+    return std::vector<int>(wide.begin(), wide.end());
+}
+
+// Greedy decoding straight on the language model: exactly 20 new tokens, as the fixture's.
+std::vector<int> greedy(const LanguageModel& lm, const at::Tensor& queries, const std::vector<int>& prompt, int count)
+{
+    auto state = lm.newState();
+    StepOutput out = lm.prefill(*state, queries, prompt);
+    std::vector<int> generated;
+    for (int i = 0; i < count; ++i) {
+        const auto next = out.logits.argmax(-1);
+        generated.push_back(int(next.item<std::int64_t>()));
+        if (i + 1 < count)
+            out = lm.step(*state, next);
+    }
+    return generated;
+}
+
+}  // namespace
+
+class TestOptParity : public QObject {
+    Q_OBJECT
+private:
+    std::unique_ptr<Blip2Model> model_;
+    ImageFeatures features_;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        model_ = Blip2Model::load(testsupport::fixturePath(kConfig), WeightFormats{}, at::kCPU);
+        features_ = model_->encode(goldenTensor("pixel_values"));
+    }
+
+    void visionHiddenStates()
+    {
+        const auto d = compare(floats(features_.visionHidden), testsupport::goldenFloats(kConfig, "vision_last_hidden_state"));
+        QVERIFY2(d.maxAbs <= 1e-4, qPrintable(d.describe()));
+    }
+
+    void qformerOutput()
+    {
+        const auto d = compare(floats(features_.qformer.lastHiddenState),
+                               testsupport::goldenFloats(kConfig, "qformer_last_hidden_state"));
+        QVERIFY2(d.maxAbs <= 1e-4, qPrintable(d.describe()));
+    }
+
+    void crossAttentionMaps_data()
+    {
+        QTest::addColumn<int>("entry");
+        QTest::addColumn<int>("layer");
+        QTest::newRow("layer 0") << 0 << 0;
+        QTest::newRow("layer 2") << 1 << 2;
+    }
+    void crossAttentionMaps()
+    {
+        QFETCH(int, entry);
+        QFETCH(int, layer);
+        QCOMPARE(int(features_.qformer.crossAttentions.size()), 2);
+        QCOMPARE(features_.qformer.crossAttentionLayers.at(std::size_t(entry)), layer);
+        const auto d = compare(floats(features_.qformer.crossAttentions.at(std::size_t(entry))),
+                               testsupport::goldenFloats(kConfig, "qformer_cross_attentions_L" + std::to_string(layer)));
+        QVERIFY2(d.maxAbs <= 1e-5, qPrintable(d.describe()));
+    }
+
+    void selfAttentionMaps()
+    {
+        QCOMPARE(int(features_.qformer.selfAttentions.size()), 4);
+        for (int layer = 0; layer < 4; ++layer) {
+            const auto d = compare(floats(features_.qformer.selfAttentions.at(std::size_t(layer))),
+                                   testsupport::goldenFloats(kConfig, "qformer_self_attentions_L" + std::to_string(layer)));
+            QVERIFY2(d.maxAbs <= 1e-5, qPrintable(QStringLiteral("layer %1: ").arg(layer) + d.describe()));
+        }
+    }
+
+    void projection()
+    {
+        const auto d = compare(floats(features_.projected), testsupport::goldenFloats(kConfig, "language_projection_output"));
+        QVERIFY2(d.maxAbs <= 1e-4, qPrintable(d.describe()));
+    }
+
+    void logitsOfEveryPosition()
+    {
+        const at::Tensor logits = model_->languageModel().forwardLogits(features_.projected, ids("prompt_input_ids"), {});
+        QCOMPARE(logits.sizes().vec(), testsupport::goldenShape(kConfig, "logits"));
+        const auto d = compare(floats(logits), testsupport::goldenFloats(kConfig, "logits"));
+        QVERIFY2(d.maxAbs <= 1e-3, qPrintable(d.describe()));
+    }
+
+    void greedyIds_data()
+    {
+        QTest::addColumn<QString>("input");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("caption (BOS only)") << "caption_input_ids" << "greedy_ids";
+        QTest::newRow("with the VQA prompt") << "prompt_input_ids" << "greedy_ids_prompt";
+    }
+    void greedyIds()
+    {
+        QFETCH(QString, input);
+        QFETCH(QString, expected);
+        const auto generated = greedy(model_->languageModel(), features_.projected, ids(input.toStdString()), 20);
+        QCOMPARE(generated, ids(expected.toStdString()));
+    }
+
+    void prefixReuseGivesTheSameTokens()
+    {
+        // A second prompt that extends the first reuses the cache and must not change the result.
+        const auto& lm = model_->languageModel();
+        auto state = lm.newState();
+        const auto prompt = ids("prompt_input_ids");
+        lm.prefill(*state, features_.projected, std::vector<int>(prompt.begin(), prompt.begin() + 5));
+        const StepOutput reused = lm.prefill(*state, features_.projected, prompt);
+        QCOMPARE(state->reusedPositions(), std::int64_t(32 + 5));
+        auto fresh = lm.newState();
+        const StepOutput full = lm.prefill(*fresh, features_.projected, prompt);
+        QVERIFY((reused.logits - full.logits).abs().max().item<float>() < 1e-4);
+        QCOMPARE(fresh->reusedPositions(), std::int64_t(0));
+    }
+
+    void queryAttentionIsADistributionShare()
+    {
+        auto state = model_->languageModel().newState();
+        const StepOutput out = model_->languageModel().prefill(*state, features_.projected, ids("prompt_input_ids"));
+        QCOMPARE(out.queryAttention.sizes().vec(), (std::vector<std::int64_t>{1, 32}));
+        const float share = out.queryAttention.sum().item<float>();
+        QVERIFY(share > 0.0f && share <= 1.0f + 1e-5f);
+        QVERIFY(out.queryAttention.min().item<float>() >= 0.0f);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestOptParity)
+#include "test_opt_parity.moc"
