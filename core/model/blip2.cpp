@@ -10,12 +10,40 @@ namespace querylens::model {
 
 namespace fs = std::filesystem;
 
+namespace {
+std::size_t bytesPerWeight(WeightFormat format)
+{
+    switch (format) {
+    case WeightFormat::Float32: return 4;
+    case WeightFormat::BFloat16: return 2;
+    case WeightFormat::Int8: return 1;
+    }
+    return 4;
+}
+}  // namespace
+
 Blip2Config Blip2Config::fromFolder(const std::string& dir)
 {
     const std::string path = (fs::path(dir) / "config.json").string();
     if (!fs::exists(path))
         throw Error("no config.json: not a Hugging Face checkpoint folder", dir);
-    const nlohmann::json root = io::readJsonFile(path);
+    Blip2Config c = fromJson(io::readJsonFile(path), path);
+
+    // processor_config.json of the late-2024 layout repeats num_query_tokens for the processor.
+    const fs::path processorPath = fs::path(dir) / "processor_config.json";
+    if (fs::exists(processorPath)) {
+        const io::ConfigReader processor(io::readJsonFile(processorPath.string()), processorPath.string());
+        const int queries = processor.getInt("num_query_tokens", c.num_query_tokens);
+        if (queries != c.num_query_tokens)
+            throw Error("num_query_tokens is " + std::to_string(queries) + " but config.json says " +
+                            std::to_string(c.num_query_tokens),
+                        processorPath.string(), "num_query_tokens");
+    }
+    return c;
+}
+
+Blip2Config Blip2Config::fromJson(const nlohmann::json& root, const std::string& path)
+{
     const io::ConfigReader json(root, path);
 
     const std::string modelType = json.getString("model_type", "");
@@ -28,17 +56,7 @@ Blip2Config Blip2Config::fromFolder(const std::string& dir)
     c.qformer_config = QFormerConfig::fromJson(json.child("qformer_config"));
     c.num_query_tokens = json.getInt("num_query_tokens", c.num_query_tokens);
     c.image_token_index = json.getOptionalInt("image_token_index");
-
-    // processor_config.json of the late-2024 layout repeats num_query_tokens for the processor.
-    const fs::path processorPath = fs::path(dir) / "processor_config.json";
-    if (fs::exists(processorPath)) {
-        const io::ConfigReader processor(io::readJsonFile(processorPath.string()), processorPath.string());
-        const int queries = processor.getInt("num_query_tokens", c.num_query_tokens);
-        if (queries != c.num_query_tokens)
-            throw Error("num_query_tokens is " + std::to_string(queries) + " but config.json says " +
-                            std::to_string(c.num_query_tokens),
-                        processorPath.string(), "num_query_tokens");
-    }
+    c.querylens_demo = json.getBool("querylens_demo", false);
 
     const io::ConfigReader text = json.child("text_config");
     // Hugging Face's Blip2Config defaults to OPT when text_config names no model_type.
@@ -64,23 +82,46 @@ std::unique_ptr<Blip2Model> Blip2Model::load(const std::string& dir, WeightForma
     for (const auto& name : model->archive_->names())
         model->parameterCount_ += model->archive_->find(name)->record->numel();
 
-    const Blip2Config& c = model->config_;
     WeightLoader weights(model->archive_, device, progress);
-    model->vision_ = std::make_unique<VisionEncoder>(c.vision_config, weights, "vision_model", formats.vision);
-    model->qformer_ = std::make_unique<QFormer>(c.qformer_config, weights, "qformer", formats.vision);
-    model->queryTokens_ = weights.load("query_tokens", {1, c.num_query_tokens, c.qformer_config.hidden_size});
+    model->build(weights, formats, progress);
+    return model;
+}
+
+std::unique_ptr<Blip2Model> Blip2Model::random(const Blip2Config& config, WeightFormats formats, at::Device device,
+                                               std::uint64_t seed, std::vector<NamedTensor>* created)
+{
+    std::unique_ptr<Blip2Model> model(new Blip2Model());
+    model->config_ = config;
+    model->device_ = device;
+    WeightLoader weights = WeightLoader::random(device, seed);
+    model->build(weights, formats, {});
+    for (const auto& t : weights.created()) {
+        const bool language = t.name.rfind("language_model.", 0) == 0;
+        model->parameterCount_ += t.tensor.numel();
+        model->randomBytes_ += std::size_t(t.tensor.numel()) * bytesPerWeight(language ? formats.language : formats.vision);
+    }
+    if (created)
+        *created = weights.created();
+    return model;
+}
+
+void Blip2Model::build(WeightLoader& weights, WeightFormats formats, const ProgressCallback& progress)
+{
+    const Blip2Config& c = config_;
+    vision_ = std::make_unique<VisionEncoder>(c.vision_config, weights, "vision_model", formats.vision);
+    qformer_ = std::make_unique<QFormer>(c.qformer_config, weights, "qformer", formats.vision);
+    queryTokens_ = weights.load("query_tokens", {1, c.num_query_tokens, c.qformer_config.hidden_size});
 
     if (c.text_model_type == "opt") {
-        model->languageModel_ = std::make_unique<OptModel>(c.opt, weights, "language_model", formats.language);
+        languageModel_ = std::make_unique<OptModel>(c.opt, weights, "language_model", formats.language);
     } else {
-        throw Error("the T5 language model is not built yet", dir, "text_config.model_type");
+        throw Error("the T5 language model is not built yet", weights.description(), "text_config.model_type");
     }
-    model->projection_ = Linear(weights, "language_projection", c.qformer_config.hidden_size,
-                                model->languageModel_->hiddenSize(), true, formats.vision);
+    projection_ = Linear(weights, "language_projection", c.qformer_config.hidden_size,
+                                languageModel_->hiddenSize(), true, formats.vision);
 
     weights.requireAllUsed([](const std::string& name) { return QFormer::isTextBranchWeight(name); });
     reportProgress(progress, 1.0, "loading weights");
-    return model;
 }
 
 ImageFeatures Blip2Model::encode(const at::Tensor& pixelValues, const ProgressCallback& progress) const
@@ -99,6 +140,6 @@ ImageFeatures Blip2Model::encode(const at::Tensor& pixelValues, const ProgressCa
     return features;
 }
 
-std::size_t Blip2Model::weightBytes() const { return archive_ ? archive_->totalBytes() : 0; }
+std::size_t Blip2Model::weightBytes() const { return archive_ ? archive_->totalBytes() : randomBytes_; }
 
 }  // namespace querylens::model

@@ -25,8 +25,11 @@ struct Blip2Config {
     nlohmann::json text_config;   // the raw text_config, for the T5 reader
     int num_query_tokens = 32;
     std::optional<int> image_token_index;  // late-2024 layout only
+    bool querylens_demo = false;           // random weights written by `querylens make-demo-model`
 
     static Blip2Config fromFolder(const std::string& dir);
+    // `path` is the file to name in errors.
+    static Blip2Config fromJson(const nlohmann::json& root, const std::string& path);
 };
 
 // How weights are stored: the vision side and the language model may differ (int8 is applied
@@ -46,6 +49,10 @@ class Blip2Model {
 public:
     static std::unique_ptr<Blip2Model> load(const std::string& dir, WeightFormats formats, at::Device device,
                                             const ProgressCallback& progress = {});
+    // Randomly initialised weights of the config's sizes (the demo model; benchmarks at real
+    // sizes). `created`, when given, receives the float32 tensors by their Hugging Face names.
+    static std::unique_ptr<Blip2Model> random(const Blip2Config& config, WeightFormats formats, at::Device device,
+                                              std::uint64_t seed, std::vector<NamedTensor>* created = nullptr);
 
     ImageFeatures encode(const at::Tensor& pixelValues, const ProgressCallback& progress = {}) const;
     // The soft prompt for the language model from the query outputs [1, Q, qformer hidden].
@@ -60,6 +67,7 @@ public:
 
 private:
     Blip2Model() = default;
+    void build(WeightLoader& weights, WeightFormats formats, const ProgressCallback& progress);
 
     Blip2Config config_;
     at::Device device_ = at::kCPU;
@@ -70,6 +78,7 @@ private:
     Linear projection_;
     std::unique_ptr<LanguageModel> languageModel_;
     std::int64_t parameterCount_ = 0;
+    std::size_t randomBytes_ = 0;  // weights in memory when there is no archive
 };
 
 }  // namespace querylens::model

@@ -78,9 +78,10 @@ OptModel::OptModel(const OptConfig& config, WeightLoader& weights, const std::st
     const std::int64_t d = config.hidden_size, width = config.embeddingWidth();
     const std::string embedName = dp + ".embed_tokens.weight";
     if (!weights.contains(embedName))
-        throw Error("missing weight (the token embedding table)", weights.archive().description(), embedName);
+        throw Error("missing weight (the token embedding table)", weights.description(), embedName);
     // The vocabulary is the table's: the late-2024 Hub layout resized it (e.g. 50272 -> 50304).
-    const std::int64_t vocab = weights.archive().find(embedName)->record->shape.at(0);
+    const auto stored = weights.storedShape(embedName);
+    const std::int64_t vocab = stored && !stored->empty() ? stored->front() : config.vocab_size;
 
     if (config.tie_word_embeddings) {
         lmHead_ = Linear(weights, dp + ".embed_tokens", width, vocab, false, format);

@@ -3,6 +3,9 @@
 #include "model/progress_check.h"
 #include "querylens/error.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
 #include <cstdint>
 
 namespace querylens::model {
@@ -37,20 +40,64 @@ std::string shapeText(at::IntArrayRef shape)
 WeightLoader::WeightLoader(std::shared_ptr<const io::WeightArchive> archive, at::Device device,
                            ProgressCallback progress)
     : archive_(std::move(archive)), device_(device), progress_(std::move(progress)),
-      bytesTotal_(archive_->totalBytes())
+      bytesTotal_(archive_ ? archive_->totalBytes() : 0)
 {
 }
 
-bool WeightLoader::contains(const std::string& name) const { return archive_->find(name) != nullptr; }
+WeightLoader WeightLoader::random(at::Device device, std::uint64_t seed)
+{
+    WeightLoader loader(nullptr, device);
+    loader.generator_ = at::make_generator<at::CPUGeneratorImpl>(seed);
+    return loader;
+}
+
+bool WeightLoader::contains(const std::string& name) const { return !archive_ || archive_->find(name) != nullptr; }
+
+std::optional<std::vector<std::int64_t>> WeightLoader::storedShape(const std::string& name) const
+{
+    const auto* entry = archive_ ? archive_->find(name) : nullptr;
+    if (!entry)
+        return std::nullopt;
+    return entry->record->shape;
+}
+
+std::string WeightLoader::description() const { return archive_ ? archive_->description() : "random weights"; }
 
 std::string WeightLoader::fileOf(const std::string& name) const
 {
-    const auto* entry = archive_->find(name);
-    return entry ? entry->file->path() : archive_->description();
+    const auto* entry = archive_ ? archive_->find(name) : nullptr;
+    return entry ? entry->file->path() : description();
+}
+
+at::Tensor WeightLoader::randomTensor(const std::string& name, at::IntArrayRef shape, at::ScalarType dtype)
+{
+    // Scales like the golden fixtures' (activations stay O(1), logits well separated): matrices
+    // N(0, 1/fan_in), norm scales 1 + N(0, 0.1^2), biases N(0, 0.1^2), tables N(0, 1).
+    const auto endsWith = [&](const char* suffix) {
+        const std::string s(suffix);
+        return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+    };
+    at::Tensor t = at::empty(shape, at::kFloat);
+    if (shape.size() == 1 && endsWith("weight")) {
+        t.normal_(1.0, 0.1, *generator_);
+    } else if (shape.size() == 1) {
+        t.normal_(0.0, 0.1, *generator_);
+    } else if (name.find("embed") != std::string::npos || name.find("query_tokens") != std::string::npos ||
+               name.find("relative_attention_bias") != std::string::npos || endsWith("class_embedding") ||
+               endsWith("position_embedding") || name.find("shared") != std::string::npos) {
+        t.normal_(0.0, 1.0, *generator_);
+    } else {
+        const std::int64_t fanIn = t.numel() / shape[0];
+        t.normal_(0.0, 1.0 / std::sqrt(double(fanIn)), *generator_);
+    }
+    created_.push_back({name, t});
+    return t.to(device_, dtype);
 }
 
 at::Tensor WeightLoader::load(const std::string& name, at::IntArrayRef shape, at::ScalarType dtype)
 {
+    if (!archive_)
+        return randomTensor(name, shape, dtype);
     const auto* entry = archive_->find(name);
     if (!entry)
         throw Error("missing weight (expected shape " + shapeText(shape) + ")", archive_->description(), name);
@@ -85,6 +132,8 @@ void WeightLoader::skip(const std::string& name) { used_.insert(name); }
 std::vector<std::string> WeightLoader::unusedKeys() const
 {
     std::vector<std::string> unused;
+    if (!archive_)
+        return unused;
     for (const auto& name : archive_->names())
         if (!used_.count(name))
             unused.push_back(name);

@@ -8,18 +8,30 @@
 #include <ATen/ATen.h>
 
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace querylens::model {
 
+struct NamedTensor {
+    std::string name;
+    at::Tensor tensor;
+};
+
 class WeightLoader {
 public:
     WeightLoader(std::shared_ptr<const io::WeightArchive> archive, at::Device device, ProgressCallback progress = {});
+    // No archive: every load() makes a randomly initialised tensor of the asked shape (the demo
+    // model, and benchmarks at real model sizes without 15 GB of files). Every name "exists".
+    static WeightLoader random(at::Device device, std::uint64_t seed);
 
     bool contains(const std::string& name) const;
+    // The shape as stored, or nothing for a random loader (the config's sizes apply).
+    std::optional<std::vector<std::int64_t>> storedShape(const std::string& name) const;
 
     // The tensor `name`, checked to have `shape`, as `dtype` on the loader's device. When the
     // stored dtype already is `dtype` on the CPU, the tensor aliases the memory map (no copy);
@@ -34,16 +46,22 @@ public:
     void requireAllUsed(const std::function<bool(const std::string&)>& ignore) const;
 
     at::Device device() const { return device_; }
-    const io::WeightArchive& archive() const { return *archive_; }
+    std::string description() const;  // the file or folder to name in errors
     std::string fileOf(const std::string& name) const;
+    // The tensors a random loader made, in the order asked for (float32, for writing to disk).
+    const std::vector<NamedTensor>& created() const { return created_; }
 
 private:
+    at::Tensor randomTensor(const std::string& name, at::IntArrayRef shape, at::ScalarType dtype);
+
     std::shared_ptr<const io::WeightArchive> archive_;
     at::Device device_;
     ProgressCallback progress_;
     std::set<std::string> used_;
     std::size_t bytesDone_ = 0;
     std::size_t bytesTotal_ = 0;
+    std::optional<at::Generator> generator_;  // set for a random loader
+    std::vector<NamedTensor> created_;
 };
 
 std::string shapeText(at::IntArrayRef shape);
