@@ -1,0 +1,86 @@
+#pragma once
+// The public entry point of core: load a BLIP-2 checkpoint, encode images, start sessions.
+// No torch types appear here, so the window and most tests compile without torch headers.
+// The loaded model is read-only and may be shared; sessions hold everything that changes.
+
+#include "querylens/image.h"
+#include "querylens/progress.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace querylens {
+
+class ImageEncoding;
+class Session;
+
+// How weights are held in memory. Activations are float32 in every case.
+enum class Precision {
+    Float32,   // exact: matches the reference implementation
+    BFloat16,  // half the memory; weights rounded to bf16
+    Int8,      // the language model's linear layers in int8 (one scale per row), the rest bf16
+};
+const char* precisionName(Precision precision);  // "fp32", "bf16", "int8"
+std::optional<Precision> parsePrecision(const std::string& name);
+
+struct LoadOptions {
+    std::string folder;                 // a Hugging Face BLIP-2 checkpoint folder
+    Precision precision = Precision::Float32;
+    std::string device = "cpu";         // "cpu", or "cuda" where the libtorch in use has it
+    int threads = 0;                    // intra-op threads; 0 = all available cores
+};
+
+struct ModelInfo {
+    std::string name;                   // "Salesforce/blip2-opt-2.7b" from a Hub cache path, else the folder name
+    std::string folder;
+    std::string languageModel;          // "OPT" or "Flan-T5"
+    Precision precision = Precision::Float32;
+    std::string device;
+    int threads = 0;
+    std::int64_t parameters = 0;
+    std::size_t weightBytes = 0;        // weights in memory at this precision
+    int imageSize = 0;
+    int patchSize = 0;
+    int gridSize = 0;
+    int numQueries = 0;
+    int qformerLayers = 0;
+    int qformerHeads = 0;
+    std::vector<int> crossAttentionLayers;
+    std::int64_t maxPositions = 0;      // language model positions, including the queries
+    int vocabSize = 0;
+    bool isDemo = false;                // random weights written by `querylens make-demo-model`
+    double loadSeconds = 0;
+    std::vector<std::string> warnings;  // e.g. the slow reference BLAS is in use
+};
+
+class Model : public std::enable_shared_from_this<Model> {
+public:
+    // Throws Error (naming the file and key) for a broken checkpoint, Cancelled when the
+    // progress callback asked to stop.
+    static std::shared_ptr<const Model> load(const LoadOptions& options, const ProgressCallback& progress = {});
+    ~Model();
+
+    const ModelInfo& info() const;
+
+    // Runs the vision encoder and the Q-Former once for an image; sessions reuse the result.
+    std::shared_ptr<const ImageEncoding> encode(const RgbImage& image, const ProgressCallback& progress = {}) const;
+    std::unique_ptr<Session> newSession(std::shared_ptr<const ImageEncoding> image) const;
+
+    // The prompt captioning uses: empty, or "a photo of" for the -coco OPT checkpoints, which
+    // were fine-tuned with it.
+    std::string captionPrompt() const;
+    std::vector<int> tokenize(const std::string& text) const;  // with the model's special tokens
+    std::string tokenText(int id) const;
+
+    struct Impl;
+    const Impl& impl() const { return *impl_; }
+
+private:
+    explicit Model(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace querylens

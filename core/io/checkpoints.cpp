@@ -1,0 +1,122 @@
+#include "querylens/checkpoints.h"
+
+#include "io/json_file.h"
+#include "io/weight_archive.h"
+#include "querylens/error.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace querylens {
+
+namespace fs = std::filesystem;
+
+std::string checkpointDisplayName(const std::string& folder)
+{
+    const fs::path path = fs::absolute(folder);
+    for (const auto& part : path) {
+        const std::string text = part.string();
+        if (text.rfind("models--", 0) == 0) {
+            std::string name = text.substr(8);
+            const auto split = name.find("--");
+            if (split != std::string::npos)
+                name.replace(split, 2, "/");
+            return name;
+        }
+    }
+    return path.filename().empty() ? path.parent_path().filename().string() : path.filename().string();
+}
+
+CheckpointSummary inspectCheckpoint(const std::string& folder)
+{
+    CheckpointSummary summary;
+    summary.folder = fs::absolute(folder).string();
+    summary.name = checkpointDisplayName(folder);
+    try {
+        const std::string configPath = (fs::path(folder) / "config.json").string();
+        const auto json = io::readJsonFile(configPath);
+        const io::ConfigReader config(json, configPath);
+        if (config.getString("model_type", "") != "blip-2")
+            throw Error("not a BLIP-2 checkpoint (model_type is not blip-2)", configPath, "model_type");
+        const std::string text = config.child("text_config").getString("model_type", "opt");
+        summary.languageModel = text == "t5" ? "Flan-T5" : text == "opt" ? "OPT" : text;
+        summary.isDemo = config.getBool("querylens_demo", false);
+        const auto archive = io::WeightArchive::openFolder(folder);
+        for (const auto& name : archive.names())
+            summary.parameters += archive.find(name)->record->numel();
+        summary.fileBytes = archive.totalBytes();
+    } catch (const Error& e) {
+        summary.problem = e.what();
+    }
+    return summary;
+}
+
+std::string hubCacheFolder()
+{
+    if (const char* hubCache = std::getenv("HF_HUB_CACHE"); hubCache && *hubCache)
+        return hubCache;
+    if (const char* home = std::getenv("HF_HOME"); home && *home)
+        return (fs::path(home) / "hub").string();
+    const char* user = std::getenv("HOME");
+    return (fs::path(user ? user : ".") / ".cache" / "huggingface" / "hub").string();
+}
+
+std::vector<CheckpointSummary> findHubCheckpoints()
+{
+    std::vector<CheckpointSummary> found;
+    std::error_code error;
+    const fs::path cache = hubCacheFolder();
+    for (const auto& model : fs::directory_iterator(cache, error)) {
+        if (!model.is_directory() || model.path().filename().string().rfind("models--", 0) != 0)
+            continue;
+        for (const auto& snapshot : fs::directory_iterator(model.path() / "snapshots", error)) {
+            const fs::path config = snapshot.path() / "config.json";
+            if (!fs::exists(config))
+                continue;
+            try {
+                if (io::readJsonFile(config.string()).value("model_type", "") != "blip-2")
+                    continue;
+            } catch (const Error&) {
+                // A broken config is still listed, with its problem, below.
+            }
+            found.push_back(inspectCheckpoint(snapshot.path().string()));
+        }
+    }
+    return found;
+}
+
+std::size_t estimateWeightMemory(const std::string& folder, Precision precision)
+{
+    const auto archive = io::WeightArchive::openFolder(folder);
+    std::size_t bytes = 0;
+    for (const auto& name : archive.names()) {
+        const auto& record = *archive.find(name)->record;
+        const auto numel = std::size_t(record.numel());
+        const bool matrix = record.shape.size() == 2 && name.find("embed_positions") == std::string::npos;
+        const bool languageMatrix = matrix && name.rfind("language_model.", 0) == 0;
+        switch (precision) {
+        case Precision::Float32: bytes += numel * 4; break;
+        case Precision::BFloat16: bytes += numel * (matrix ? 2 : 4); break;
+        case Precision::Int8:
+            bytes += languageMatrix ? numel + std::size_t(record.shape[0]) * 4 : numel * (matrix ? 2 : 4);
+            break;
+        }
+    }
+    return bytes;
+}
+
+std::size_t availableMemoryBytes()
+{
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    std::size_t value = 0;
+    std::string unit;
+    while (meminfo >> key >> value >> unit)
+        if (key == "MemAvailable:")
+            return value * 1024;
+    return 0;
+}
+
+}  // namespace querylens

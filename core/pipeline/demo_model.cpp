@@ -1,0 +1,135 @@
+#include "querylens/demo_model.h"
+
+#include "io/json_file.h"
+#include "io/safetensors.h"
+#include "model/blip2.h"
+#include "pipeline/demo_corpus.h"
+#include "querylens/error.h"
+#include "text/bpe_tokenizer.h"
+#include "text/bpe_trainer.h"
+
+#include <c10/core/InferenceMode.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace querylens {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kVocabularySize = 2048;
+constexpr std::uint64_t kSeed = 20241125;
+
+std::vector<std::string> corpusLines()
+{
+    std::vector<std::string> lines;
+    std::istringstream corpus(demoCorpus());
+    for (std::string line; std::getline(corpus, line);)
+        if (!line.empty())
+            lines.push_back(line + "\n");
+    return lines;
+}
+
+// Real BLIP-2 geometry where the program depends on it (image size, patches, 32 queries,
+// cross-attention every other Q-Former layer); small widths so that it loads in a blink.
+nlohmann::json demoConfig(int vocabSize, int newlineId)
+{
+    return {
+        {"model_type", "blip-2"},
+        {"architectures", {"Blip2ForConditionalGeneration"}},
+        {"num_query_tokens", 32},
+        {"querylens_demo", true},
+        {"torch_dtype", "float32"},
+        {"vision_config",
+         {{"model_type", "blip_2_vision_model"}, {"hidden_size", 128}, {"intermediate_size", 512},
+          {"num_hidden_layers", 4}, {"num_attention_heads", 4}, {"image_size", 224}, {"patch_size", 14},
+          {"hidden_act", "gelu"}, {"layer_norm_eps", 1e-6}, {"qkv_bias", true}}},
+        {"qformer_config",
+         {{"model_type", "blip_2_qformer"}, {"hidden_size", 128}, {"num_hidden_layers", 4},
+          {"num_attention_heads", 4}, {"intermediate_size", 512}, {"cross_attention_frequency", 2},
+          {"encoder_hidden_size", 128}, {"hidden_act", "gelu"}, {"layer_norm_eps", 1e-12}}},
+        {"text_config",
+         {{"model_type", "opt"}, {"architectures", {"OPTForCausalLM"}}, {"vocab_size", vocabSize},
+          {"hidden_size", 256}, {"word_embed_proj_dim", 256}, {"num_hidden_layers", 4},
+          {"num_attention_heads", 4}, {"ffn_dim", 1024}, {"max_position_embeddings", 512},
+          {"activation_function", "relu"}, {"do_layer_norm_before", true}, {"tie_word_embeddings", true},
+          {"bos_token_id", 2}, {"pad_token_id", 1}, {"eos_token_id", newlineId}}},
+    };
+}
+
+void writeText(const fs::path& path, const std::string& text)
+{
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out)
+        throw Error("cannot write the file", path.string());
+}
+
+}  // namespace
+
+std::string defaultDemoModelFolder()
+{
+    if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data)
+        return (fs::path(data) / "querylens" / "demo-model").string();
+    const char* home = std::getenv("HOME");
+    return (fs::path(home && *home ? home : ".") / ".local" / "share" / "querylens" / "demo-model").string();
+}
+
+void writeDemoModel(const std::string& folder, const ProgressCallback& progress)
+{
+    std::error_code error;
+    fs::create_directories(folder, error);
+    if (error || !fs::is_directory(folder))
+        throw Error("cannot create the folder: " + error.message(), folder);
+    if (progress)
+        progress(0.0, "training the tokenizer");
+
+    text::writeBpeTokenizer(folder, text::trainBpe(corpusLines(), kVocabularySize));
+    const auto tokenizer = text::BpeTokenizer::fromFolder(folder, text::BpeConventions{});
+    const std::vector<int> newline = tokenizer->encode("\n", false);
+    if (newline.size() != 1)
+        throw Error("the trained tokenizer has no single token for a newline", folder);
+
+    const nlohmann::json config = demoConfig(tokenizer->vocabSize(), newline.front());
+    const fs::path configPath = fs::path(folder) / "config.json";
+    writeText(configPath, config.dump(2) + "\n");
+    writeText(fs::path(folder) / "preprocessor_config.json",
+              nlohmann::json{{"image_processor_type", "BlipImageProcessor"},
+                             {"do_resize", true},
+                             {"size", {{"height", 224}, {"width", 224}}},
+                             {"resample", 3},
+                             {"do_rescale", true},
+                             {"rescale_factor", 1.0 / 255.0},
+                             {"do_normalize", true},
+                             {"image_mean", {0.48145466, 0.4578275, 0.40821073}},
+                             {"image_std", {0.26862954, 0.26130258, 0.27577711}},
+                             {"do_convert_rgb", true}}
+                      .dump(2) + "\n");
+    writeText(fs::path(folder) / "README.md",
+              "# QueryLens demo model\n\nA BLIP-2 (OPT) checkpoint with RANDOM weights, written by "
+              "`querylens make-demo-model`.\nIts captions and answers are random words: it exists so that the "
+              "program runs without a download.\nLoad a real checkpoint (e.g. Salesforce/blip2-opt-2.7b) for "
+              "meaningful text.\n");
+
+    if (progress)
+        progress(0.2, "initialising random weights");
+    c10::InferenceMode inference;
+    std::vector<model::NamedTensor> tensors;
+    model::Blip2Model::random(model::Blip2Config::fromFolder(folder), {}, at::kCPU, kSeed, &tensors);
+    std::vector<io::TensorToWrite> records;
+    for (auto& t : tensors) {
+        t.tensor = t.tensor.contiguous();
+        records.push_back({t.name, io::DType::F32, t.tensor.sizes().vec(), t.tensor.data_ptr()});
+    }
+    if (progress)
+        progress(0.8, "writing model.safetensors");
+    io::writeSafetensors((fs::path(folder) / "model.safetensors").string(), records, {{"format", "pt"}});
+    if (progress)
+        progress(1.0, "done");
+}
+
+}  // namespace querylens

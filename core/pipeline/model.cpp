@@ -1,0 +1,175 @@
+#include "querylens/model.h"
+
+#include "io/json_file.h"
+#include "pipeline/model_impl.h"
+#include "pipeline/runtime.h"
+#include "pipeline/tokenizer_loader.h"
+#include "querylens/checkpoints.h"
+#include "querylens/error.h"
+#include "querylens/session.h"
+
+#include <c10/core/InferenceMode.h>
+
+#include <chrono>
+#include <filesystem>
+
+namespace querylens {
+
+namespace fs = std::filesystem;
+
+const char* precisionName(Precision precision)
+{
+    switch (precision) {
+    case Precision::Float32: return "fp32";
+    case Precision::BFloat16: return "bf16";
+    case Precision::Int8: return "int8";
+    }
+    return "fp32";
+}
+
+std::optional<Precision> parsePrecision(const std::string& name)
+{
+    for (Precision p : {Precision::Float32, Precision::BFloat16, Precision::Int8})
+        if (name == precisionName(p))
+            return p;
+    return std::nullopt;
+}
+
+namespace {
+
+at::Device chooseDevice(const std::string& name)
+{
+    if (name == "cpu" || name.empty())
+        return at::kCPU;
+    if (name.rfind("cuda", 0) == 0) {
+        if (!at::hasCUDA())
+            throw Error("this libtorch was built without CUDA; use --device cpu", {}, "device");
+        return at::Device(name);
+    }
+    throw Error("unknown device '" + name + "' (cpu or cuda)", {}, "device");
+}
+
+model::WeightFormats formatsFor(Precision precision)
+{
+    switch (precision) {
+    case Precision::Float32: return {model::WeightFormat::Float32, model::WeightFormat::Float32};
+    case Precision::BFloat16: return {model::WeightFormat::BFloat16, model::WeightFormat::BFloat16};
+    case Precision::Int8: return {model::WeightFormat::BFloat16, model::WeightFormat::Int8};
+    }
+    return {};
+}
+
+}  // namespace
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+std::shared_ptr<const Model> Model::load(const LoadOptions& options, const ProgressCallback& progress)
+{
+    const auto start = std::chrono::steady_clock::now();
+    if (!fs::is_directory(options.folder))
+        throw Error("is not a folder", options.folder);
+    auto impl = std::make_unique<Impl>();
+    ModelInfo& info = impl->info;
+    info.threads = runtime::setThreadCount(options.threads);
+    const at::Device device = chooseDevice(options.device);
+
+    // The tokenizer first: a missing tokenizer file should not cost a 15 GB load to find out.
+    const model::Blip2Config config = model::Blip2Config::fromFolder(options.folder);
+    impl->tokenizer = loadTokenizer(options.folder, config.text_model_type);
+    impl->preprocessor = vision::PreprocessorConfig::fromFolder(options.folder, config.vision_config.image_size);
+
+    impl->blip2 = model::Blip2Model::load(options.folder, formatsFor(options.precision), device, progress);
+    const model::Blip2Config& c = impl->blip2->config();
+    const model::LanguageModel& lm = impl->blip2->languageModel();
+
+    if (c.text_model_type == "opt") {
+        impl->eosIds = c.opt.eos_token_id;
+        impl->padId = c.opt.pad_token_id;
+    } else {
+        // T5Config's defaults: </s> = 1 ends the text, <pad> = 0 also starts the decoder.
+        const io::ConfigReader text(c.text_config, (fs::path(options.folder) / "config.json").string(), "text_config");
+        impl->eosIds = text.getIds("eos_token_id", {1});
+        impl->padId = text.getInt("pad_token_id", 0);
+        impl->historyPrefix = {text.getInt("decoder_start_token_id", 0)};
+    }
+    info.name = checkpointDisplayName(options.folder);
+    info.folder = fs::absolute(options.folder).string();
+    info.languageModel = c.text_model_type == "opt" ? "OPT" : "Flan-T5";
+    // The -coco OPT checkpoints were fine-tuned to caption after "a photo of".
+    const bool coco = info.name.find("coco") != std::string::npos;
+    impl->captionPrompt = coco && c.text_model_type == "opt" ? "a photo of" : "";
+    info.precision = options.precision;
+    info.device = device.str();
+    info.parameters = impl->blip2->parameterCount();
+    info.weightBytes = impl->blip2->weightBytes();
+    info.imageSize = c.vision_config.image_size;
+    info.patchSize = c.vision_config.patch_size;
+    info.gridSize = c.vision_config.gridSize();
+    info.numQueries = c.num_query_tokens;
+    info.qformerLayers = c.qformer_config.num_hidden_layers;
+    info.qformerHeads = c.qformer_config.num_attention_heads;
+    for (int l = 0; l < c.qformer_config.num_hidden_layers; ++l)
+        if (c.qformer_config.hasCrossAttention(l))
+            info.crossAttentionLayers.push_back(l);
+    info.maxPositions = lm.maxPositions();
+    info.vocabSize = lm.vocabSize();
+    info.isDemo = c.querylens_demo;
+    info.warnings = runtime::environmentWarnings();
+    info.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return std::shared_ptr<const Model>(new Model(std::move(impl)));
+}
+
+const ModelInfo& Model::info() const { return impl_->info; }
+
+std::string Model::captionPrompt() const { return impl_->captionPrompt; }
+
+std::vector<int> Model::tokenize(const std::string& text) const { return impl_->tokenizer->encode(text, true); }
+
+std::string Model::tokenText(int id) const { return impl_->tokenizer->tokenText(id); }
+
+std::shared_ptr<const ImageEncoding> Model::encode(const RgbImage& image, const ProgressCallback& progress) const
+{
+    if (image.empty() || image.pixels.size() != std::size_t(image.width) * std::size_t(image.height) * 3)
+        throw Error("the image is empty or its pixel buffer does not match its size");
+    c10::InferenceMode inference;
+    const auto start = std::chrono::steady_clock::now();
+    const int size = impl_->preprocessor.height;
+    std::vector<float> pixels = vision::preprocess(image, impl_->preprocessor);
+    const at::Tensor pixelValues = at::from_blob(pixels.data(), {1, 3, size, impl_->preprocessor.width}, at::kFloat);
+    const model::ImageFeatures features = impl_->blip2->encode(pixelValues, progress);
+
+    const auto& q = features.qformer;
+    CrossAttentionMaps cross;
+    cross.layers = int(q.crossAttentions.size());
+    cross.qformerLayers = q.crossAttentionLayers;
+    const at::Tensor crossAll = at::stack(q.crossAttentions).select(1, 0).to(at::kCPU, at::kFloat).contiguous();  // [L, H, Q, T]
+    cross.heads = int(crossAll.size(1));
+    cross.queries = int(crossAll.size(2));
+    cross.tokens = int(crossAll.size(3));
+    cross.gridSize = impl_->info.gridSize;
+    cross.probabilities.assign(crossAll.data_ptr<float>(), crossAll.data_ptr<float>() + crossAll.numel());
+
+    QuerySelfAttention self;
+    const at::Tensor selfAll = at::stack(q.selfAttentions).select(1, 0).to(at::kCPU, at::kFloat).contiguous();  // [layers, H, Q, Q]
+    self.layers = int(selfAll.size(0));
+    self.heads = int(selfAll.size(1));
+    self.queries = int(selfAll.size(2));
+    self.probabilities.assign(selfAll.data_ptr<float>(), selfAll.data_ptr<float>() + selfAll.numel());
+
+    auto tensors = std::make_unique<ImageEncoding::Tensors>();
+    tensors->queryOutputs = q.lastHiddenState;
+    tensors->softPrompt = features.projected;
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return std::make_shared<const ImageEncoding>(std::move(tensors), std::move(cross), std::move(self), image.width,
+                                                 image.height, ms);
+}
+
+std::unique_ptr<Session> Model::newSession(std::shared_ptr<const ImageEncoding> image) const
+{
+    if (!image)
+        throw Error("no image: encode one first");
+    return std::make_unique<Session>(shared_from_this(), std::move(image));
+}
+
+}  // namespace querylens
