@@ -1,0 +1,25 @@
+#pragma once
+// The options every model command shares (model, precision, threads, decoding controls), read
+// from one QCommandLineParser into core's structs.
+
+#include "querylens/decoding_options.h"
+#include "querylens/model.h"
+
+#include <QCommandLineParser>
+#include <QString>
+
+namespace querylens::cli {
+
+// Thrown for a bad command line; main prints it with the usage and exits with 2.
+struct UsageError {
+    QString message;
+};
+
+void addModelOptions(QCommandLineParser& parser);
+void addDecodingOptions(QCommandLineParser& parser);
+void addOutputOptions(QCommandLineParser& parser);
+
+LoadOptions loadOptions(const QCommandLineParser& parser);
+DecodingOptions decodingOptions(const QCommandLineParser& parser);
+
+}  // namespace querylens::cli

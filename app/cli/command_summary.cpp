@@ -1,0 +1,21 @@
+#include "cli/commands.h"
+
+namespace querylens::cli {
+
+QString commandSummary()
+{
+    return QStringLiteral(
+        "Commands:\n"
+        "  caption IMAGE...          caption images, streaming the text\n"
+        "  ask IMAGE \"QUESTION\"      answer a question about an image\n"
+        "  chat IMAGE                a conversation: questions on stdin, one per line\n"
+        "  explain IMAGE --out FILE  write the Q-Former's attention maps and statistics\n"
+        "  models                    list BLIP-2 checkpoints in the Hugging Face cache\n"
+        "  make-demo-model DIR       write a small BLIP-2 with random weights (for trying the program)\n\n"
+        "Common options: --model DIR (or $QUERYLENS_MODEL), --precision fp32|bf16|int8, --threads N,\n"
+        "--max-new-tokens N, --beams N, --sample, --temperature T, --top-k K, --top-p P, --seed S,\n"
+        "--repetition-penalty X, --no-repeat-ngram N, --num-captions N, --json.\n"
+        "Exit codes: 0 done, 1 a failed load or bad input, 2 a usage error, 130 interrupted.\n");
+}
+
+}  // namespace querylens::cli

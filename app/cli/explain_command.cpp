@@ -1,0 +1,78 @@
+// explain: the Q-Former's attention for an image, written to a safetensors file.
+
+#include "cli/command_runner.h"
+#include "cli/commands.h"
+#include "image_file.h"
+#include "querylens/attention_export.h"
+#include "querylens/error.h"
+#include "querylens/image_encoding.h"
+
+#include <QFileInfo>
+
+#include <iostream>
+
+namespace querylens::cli {
+
+namespace {
+
+const char* const kLayout =
+    "The file holds (float32, row-major):\n"
+    "  query_outputs         [queries, qformer_hidden]           the Q-Former's output per query\n"
+    "  cross_attention       [layers, heads, queries, tokens]    softmax probabilities of every cross-attention\n"
+    "                        layer (Q-Former layers listed in the metadata key cross_attention_layers);\n"
+    "                        token 0 is the vision CLS token, token 1 + r*grid + c the patch at row r, column c\n"
+    "  query_self_attention  [qformer_layers, heads, queries, queries]\n"
+    "  cross_attention_mean  [queries, grid, grid]               mean over layers and heads, CLS left out\n"
+    "Metadata: format, model, image, image_width, image_height, image_size, patch_size, grid_size,\n"
+    "cross_attention_layers, token_layout.\n"
+    "Python: from safetensors.numpy import load_file; maps = load_file(\"out.safetensors\")";
+
+}  // namespace
+
+int runExplain(const QStringList& arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Write the Q-Former's attention for an image to a safetensors file.\n\n") + QLatin1String(kLayout));
+    addModelOptions(parser);
+    parser.addPositionalArgument(QStringLiteral("IMAGE"), QStringLiteral("Image file."));
+    parser.addOption({QStringLiteral("out"), QStringLiteral("The .safetensors file to write."), QStringLiteral("FILE")});
+    int exitCode = 0;
+    if (!parseArguments(parser, arguments, exitCode))
+        return exitCode;
+    return runGuarded(parser, [&] {
+        const QStringList positional = parser.positionalArguments();
+        if (positional.size() != 1)
+            throw UsageError{QStringLiteral("give one image")};
+        const QString out = parser.value(QStringLiteral("out"));
+        if (out.isEmpty())
+            throw UsageError{QStringLiteral("give the output file with --out FILE.safetensors")};
+        const ui::DecodedImage decoded = ui::decodeImageFile(positional[0]);
+        if (!decoded.ok())
+            throw Error(decoded.error.toStdString());
+        double loadMs = 0;
+        const auto model = loadModel(parser, loadMs);
+        const auto encoding = model->encode(decoded.rgb, [](double, const std::string&) { return !interrupted(); });
+        const ModelInfo& info = model->info();
+
+        AttentionExport data;
+        data.cross = encoding->crossAttention();
+        data.self = encoding->selfAttention();
+        data.queryOutputs = encoding->queryOutputs();
+        data.qformerHidden = int(data.queryOutputs.size() / std::size_t(encoding->queryCount()));
+        data.metadata = {{"model", info.name},
+                         {"image", QFileInfo(positional[0]).absoluteFilePath().toStdString()},
+                         {"image_width", std::to_string(encoding->imageWidth())},
+                         {"image_height", std::to_string(encoding->imageHeight())},
+                         {"image_size", std::to_string(info.imageSize)},
+                         {"patch_size", std::to_string(info.patchSize)},
+                         {"random_weights", info.isDemo ? "true" : "false"}};
+        writeAttentionExport(out.toStdString(), data);
+        std::cout << "Wrote " << out.toStdString() << ": " << data.cross.layers << " cross-attention layers x "
+                  << data.cross.heads << " heads x " << data.cross.queries << " queries x " << data.cross.tokens
+                  << " image tokens (" << encoding->encodeMs() << " ms to encode)\n";
+        return 0;
+    });
+}
+
+}  // namespace querylens::cli

@@ -1,0 +1,95 @@
+// models and make-demo-model: finding checkpoints, and writing the demo one.
+
+#include "cli/command_runner.h"
+#include "cli/commands.h"
+#include "querylens/checkpoints.h"
+#include "querylens/demo_model.h"
+#include "querylens/error.h"
+
+#include <QDir>
+
+#include <cstdio>
+#include <iostream>
+
+namespace querylens::cli {
+
+namespace {
+
+std::string gigabytes(std::size_t bytes)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f GB", double(bytes) / 1e9);
+    return text;
+}
+
+}  // namespace
+
+int runModels(const QStringList& arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("List the BLIP-2 checkpoints in the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, "
+                       "else ~/.cache/huggingface/hub) and the demo model, with their size and memory needs."));
+    parser.addOption({QStringLiteral("quiet"), QStringLiteral("Print only the folders of loadable Hub checkpoints.")});
+    int exitCode = 0;
+    if (!parseArguments(parser, arguments, exitCode))
+        return exitCode;
+    return runGuarded(parser, [&] {
+        const bool quiet = parser.isSet(QStringLiteral("quiet"));
+        std::vector<CheckpointSummary> found = findHubCheckpoints();
+        if (quiet) {
+            for (const auto& checkpoint : found)
+                if (checkpoint.problem.empty())
+                    std::cout << checkpoint.folder << "\n";
+            return 0;
+        }
+        const std::string demo = defaultDemoModelFolder();
+        if (QDir(QString::fromStdString(demo)).exists(QStringLiteral("config.json")))
+            found.push_back(inspectCheckpoint(demo));
+        if (found.empty())
+            std::cout << "No BLIP-2 checkpoints in " << hubCacheFolder()
+                      << ".\nDownload one elsewhere with: huggingface-cli download Salesforce/blip2-opt-2.7b\n";
+        const std::size_t available = availableMemoryBytes();
+        for (const auto& c : found) {
+            std::cout << c.name << (c.isDemo ? "  (demo: random weights)" : "") << "\n  " << c.folder << "\n";
+            if (!c.problem.empty()) {
+                std::cout << "  cannot be loaded: " << c.problem << "\n";
+                continue;
+            }
+            std::cout << "  " << c.languageModel << ", " << double(c.parameters) / 1e9 << " billion parameters, "
+                      << gigabytes(c.fileBytes) << " on disk; memory: fp32 "
+                      << gigabytes(estimateWeightMemory(c.folder, Precision::Float32)) << ", bf16 "
+                      << gigabytes(estimateWeightMemory(c.folder, Precision::BFloat16)) << ", int8 "
+                      << gigabytes(estimateWeightMemory(c.folder, Precision::Int8)) << " (available "
+                      << gigabytes(available) << ")\n";
+        }
+        return 0;
+    });
+}
+
+int runMakeDemoModel(const QStringList& arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Write a small BLIP-2 (OPT) checkpoint with RANDOM weights and a trained tokenizer, in the "
+                       "Hugging Face layout, so that QueryLens runs without a download. Its text is meaningless."));
+    parser.addPositionalArgument(QStringLiteral("DIR"), QStringLiteral("Folder to write (default: %1).")
+                                                            .arg(QString::fromStdString(defaultDemoModelFolder())));
+    int exitCode = 0;
+    if (!parseArguments(parser, arguments, exitCode))
+        return exitCode;
+    return runGuarded(parser, [&] {
+        const QStringList positional = parser.positionalArguments();
+        if (positional.size() > 1)
+            throw UsageError{QStringLiteral("give at most one folder")};
+        const std::string folder = positional.isEmpty() ? defaultDemoModelFolder() : positional[0].toStdString();
+        writeDemoModel(folder, [](double, const std::string& stage) {
+            std::cerr << stage << "...\n";
+            return true;
+        });
+        std::cout << "Wrote the demo model (random weights) to " << folder << "\n";
+        return 0;
+    });
+}
+
+}  // namespace querylens::cli

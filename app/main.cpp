@@ -1,0 +1,65 @@
+// querylens: the desktop window, or with a command the command-line interface.
+//   querylens [--model DIR] [IMAGE...]      the window
+//   querylens COMMAND [options] ...          see `querylens --help`
+
+#include "cli/command_runner.h"
+#include "cli/commands.h"
+#include "desktop.h"
+
+#include <QCoreApplication>
+
+#include <cstring>
+#include <iostream>
+#include <map>
+
+namespace {
+
+using Command = int (*)(const QStringList&);
+
+const std::map<std::string, Command>& commands()
+{
+    static const std::map<std::string, Command> table{
+        {"caption", querylens::cli::runCaption},
+        {"ask", querylens::cli::runAsk},
+        {"chat", querylens::cli::runChat},
+        {"explain", querylens::cli::runExplain},
+        {"make-demo-model", querylens::cli::runMakeDemoModel},
+        {"models", querylens::cli::runModels},
+    };
+    return table;
+}
+
+int runCommand(Command command, int argc, char** argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("querylens"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(QUERYLENS_VERSION));
+    querylens::cli::installInterruptHandler();
+    QStringList arguments = QCoreApplication::arguments();
+    // "querylens caption ..." parses as program "querylens caption" with the rest as its options.
+    arguments[0] += QLatin1Char(' ') + arguments[1];
+    arguments.removeAt(1);
+    return command(arguments);
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc > 1) {
+        const auto it = commands().find(argv[1]);
+        if (it != commands().end())
+            return runCommand(it->second, argc, argv);
+        if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+            std::cout << "Usage: querylens [--model DIR] [IMAGE...]   (the desktop window)\n"
+                         "       querylens COMMAND [options]          (see querylens COMMAND --help)\n\n"
+                      << querylens::cli::commandSummary().toStdString();
+            return 0;
+        }
+        if (!std::strcmp(argv[1], "--version")) {
+            std::cout << "querylens " << QUERYLENS_VERSION << "\n";
+            return 0;
+        }
+    }
+    return querylens::runDesktop(argc, argv);
+}

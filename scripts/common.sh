@@ -1,0 +1,35 @@
+# Shared by run.sh and test.sh: install what is missing on Debian 12, then configure and build.
+# Sourced, not run.
+
+QUERYLENS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+QUERYLENS_BUILD=${QUERYLENS_BUILD:-$QUERYLENS_ROOT/build}
+
+# Debian 12 packages: the toolchain, Qt 6 with Charts and the image-format plugins (WebP),
+# libtorch, SentencePiece, nlohmann-json, and OpenBLAS (libtorch's matrix products run ~25x
+# slower on the reference BLAS it would otherwise get).
+QUERYLENS_PACKAGES=(
+  cmake g++ ninja-build pkg-config
+  qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev qt6-image-formats-plugins
+  libtorch-dev libsentencepiece-dev nlohmann-json3-dev libopenblas0-openmp
+  fonts-dejavu-core
+)
+
+querylens_install_packages() {
+  local missing=()
+  for package in "${QUERYLENS_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  echo "Installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+querylens_build() {
+  cmake -S "$QUERYLENS_ROOT" -B "$QUERYLENS_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
+  cmake --build "$QUERYLENS_BUILD" --parallel "$(nproc)"
+}

@@ -1,0 +1,60 @@
+#include "desktop.h"
+
+#include "main_window.h"
+#include "worker/worker_types.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QIcon>
+#include <QProcessEnvironment>
+#include <QSettings>
+
+namespace querylens {
+
+int runDesktop(int argc, char** argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("QueryLens"));
+    QApplication::setOrganizationName(QStringLiteral("QueryLens"));
+    QApplication::setApplicationVersion(QStringLiteral(QUERYLENS_VERSION));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/querylens/icon.png")));
+    ui::registerWorkerTypes();
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("QueryLens: BLIP-2 captions, visual questions and Q-Former "
+                                                    "attention, on your own machine. Commands: querylens --help"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addOption({{QStringLiteral("m"), QStringLiteral("model")},
+                      QStringLiteral("BLIP-2 checkpoint folder to load at start."), QStringLiteral("DIR")});
+    parser.addOption({QStringLiteral("precision"), QStringLiteral("fp32, bf16 or int8 (default: the last used)."),
+                      QStringLiteral("P")});
+    parser.addPositionalArgument(QStringLiteral("IMAGE"), QStringLiteral("Images to open."), QStringLiteral("[IMAGE...]"));
+    parser.process(app);
+
+    ui::MainWindow window;
+    window.show();
+
+    // The model: the command line, else $QUERYLENS_MODEL, else the one used last time.
+    QSettings settings;
+    QString folder = parser.value(QStringLiteral("model"));
+    if (folder.isEmpty())
+        folder = QProcessEnvironment::systemEnvironment().value(QStringLiteral("QUERYLENS_MODEL"));
+    if (folder.isEmpty())
+        folder = settings.value(QStringLiteral("model/folder")).toString();
+    if (!folder.isEmpty()) {
+        LoadOptions options;
+        options.folder = QDir::cleanPath(folder).toStdString();
+        const QString precision =
+            parser.isSet(QStringLiteral("precision")) ? parser.value(QStringLiteral("precision"))
+                                                      : settings.value(QStringLiteral("model/precision"), QStringLiteral("fp32")).toString();
+        options.precision = parsePrecision(precision.toStdString()).value_or(Precision::Float32);
+        window.loadModel(options);
+    }
+    if (!parser.positionalArguments().isEmpty())
+        window.openImages(parser.positionalArguments());
+    return app.exec();
+}
+
+}  // namespace querylens

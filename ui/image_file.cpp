@@ -1,0 +1,82 @@
+#include "image_file.h"
+
+#include <QFileInfo>
+#include <QImageReader>
+
+namespace querylens::ui {
+
+namespace {
+// A 100-megapixel photo decodes to 400 MB; refuse beyond that instead of exhausting memory.
+constexpr int kAllocationLimitMb = 1024;
+}
+
+RgbImage toRgbImage(const QImage& image)
+{
+    // Transparent pixels composite onto white, as Hugging Face's convert_to_rgb does since 4.41
+    // (older versions dropped the alpha channel, which shows hidden colours of clear pixels).
+    QImage rgb = image;
+    if (rgb.hasAlphaChannel()) {
+        QImage flattened(rgb.size(), QImage::Format_RGB888);
+        flattened.fill(Qt::white);
+        rgb = rgb.convertToFormat(QImage::Format_ARGB32_Premultiplied);
+        for (int y = 0; y < rgb.height(); ++y) {
+            const auto* src = reinterpret_cast<const QRgb*>(rgb.constScanLine(y));
+            uchar* dst = flattened.scanLine(y);
+            for (int x = 0; x < rgb.width(); ++x) {
+                const int a = qAlpha(src[x]);
+                dst[3 * x + 0] = uchar(qRed(src[x]) + (255 - a));
+                dst[3 * x + 1] = uchar(qGreen(src[x]) + (255 - a));
+                dst[3 * x + 2] = uchar(qBlue(src[x]) + (255 - a));
+            }
+        }
+        rgb = flattened;
+    } else {
+        rgb = rgb.convertToFormat(QImage::Format_RGB888);
+    }
+    RgbImage out;
+    out.width = rgb.width();
+    out.height = rgb.height();
+    out.pixels.resize(std::size_t(out.width) * std::size_t(out.height) * 3);
+    for (int y = 0; y < out.height; ++y)
+        std::copy_n(rgb.constScanLine(y), std::size_t(out.width) * 3, out.pixels.data() + std::size_t(y) * out.width * 3);
+    return out;
+}
+
+DecodedImage fromQImage(const QImage& image, const QString& origin)
+{
+    DecodedImage decoded;
+    if (image.isNull() || image.width() <= 0 || image.height() <= 0) {
+        decoded.error = origin + QStringLiteral(": holds no image");
+        return decoded;
+    }
+    decoded.image = image;
+    decoded.rgb = toRgbImage(image);
+    return decoded;
+}
+
+DecodedImage decodeImageFile(const QString& path)
+{
+    DecodedImage decoded;
+    const QFileInfo info(path);
+    if (info.isDir()) {
+        decoded.error = path + QStringLiteral(": is a folder, not an image");
+        return decoded;
+    }
+    if (!info.exists()) {
+        decoded.error = path + QStringLiteral(": no such file");
+        return decoded;
+    }
+    QImageReader::setAllocationLimit(kAllocationLimitMb);
+    QImageReader reader(path);
+    reader.setAutoTransform(true);  // EXIF orientation, as phones record it
+    QImage image;
+    if (!reader.read(&image)) {
+        const QString format = QString::fromLatin1(reader.format());
+        decoded.error = path + QStringLiteral(": cannot be read as an image (") + reader.errorString() +
+                        (format.isEmpty() ? QString() : QStringLiteral(", format ") + format) + QStringLiteral(")");
+        return decoded;
+    }
+    return fromQImage(image, path);
+}
+
+}  // namespace querylens::ui

@@ -1,0 +1,24 @@
+#pragma once
+// Decoding image files into the RGB8 buffers core takes, with Qt's image reader: every format
+// Qt has a plugin for, EXIF orientation applied, the first frame of animations.
+
+#include "querylens/image.h"
+
+#include <QImage>
+#include <QString>
+
+namespace querylens::ui {
+
+struct DecodedImage {
+    QImage image;        // oriented, for display
+    RgbImage rgb;        // the same pixels for the model
+    QString error;       // empty on success: otherwise names the file and what is wrong
+    bool ok() const { return error.isEmpty(); }
+};
+
+DecodedImage decodeImageFile(const QString& path);
+// For images from the clipboard or a drop of raw data.
+DecodedImage fromQImage(const QImage& image, const QString& origin);
+RgbImage toRgbImage(const QImage& image);
+
+}  // namespace querylens::ui

@@ -1,0 +1,542 @@
+#include "main_window.h"
+
+#include "caption_panel.h"
+#include "chat_panel.h"
+#include "decoding_panel.h"
+#include "image_file.h"
+#include "image_view.h"
+#include "message_bar.h"
+#include "model_dialog.h"
+#include "status_panel.h"
+#include "worker/model_worker.h"
+
+#include <QApplication>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGroupBox>
+#include <QImageReader>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QMimeData>
+#include <QSettings>
+#include <QSplitter>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+#include <climits>
+
+namespace querylens::ui {
+
+namespace {
+constexpr int kMaxRecentFiles = 10;
+}
+
+namespace {
+
+// A menu entry with a shortcut that calls `slot` of `receiver`.
+template <typename Receiver, typename Slot>
+QAction* addMenuAction(QMenu* menu, const QString& text, const QKeySequence& shortcut, Receiver* receiver, Slot slot)
+{
+    QAction* action = menu->addAction(text);
+    action->setShortcut(shortcut);
+    QObject::connect(action, &QAction::triggered, receiver, slot);
+    return action;
+}
+
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent)
+    : QMainWindow(parent), worker_(new ModelWorker), library_(new ImageLibrary(this)), imageView_(new ImageView),
+      thumbnails_(new QListWidget), captionPanel_(new CaptionPanel), chatPanel_(new ChatPanel),
+      decoding_(new DecodingPanel), messageBar_(new MessageBar), status_(new StatusPanel(statusBar())),
+      tabs_(new QTabWidget), sideTabs_(new QTabWidget)
+{
+    registerWorkerTypes();
+    setWindowTitle(QStringLiteral("QueryLens"));
+    setAcceptDrops(true);
+    resize(1240, 760);
+    worker_->moveToThread(&workerThread_);
+    connect(&workerThread_, &QThread::finished, worker_, &QObject::deleteLater);
+    workerThread_.setObjectName(QStringLiteral("model worker"));
+    workerThread_.start();
+
+    buildActions();
+    buildLayout();
+    connectWorker();
+    showCurrentImage();
+    updateActions();
+}
+
+MainWindow::~MainWindow()
+{
+    worker_->cancelUpTo(INT_MAX);
+    workerThread_.quit();
+    workerThread_.wait();
+}
+
+void MainWindow::buildActions()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    openAction_ = addMenuAction(file, tr("&Open Image…"), QKeySequence::Open, this, &MainWindow::openImageDialog);
+    pasteAction_ = addMenuAction(file, tr("&Paste Image"), QKeySequence::Paste, this, &MainWindow::pasteImage);
+    recentMenu_ = file->addMenu(tr("Open &Recent"));
+    file->addSeparator();
+    modelAction_ = addMenuAction(file, tr("Open &Model…"), QKeySequence(tr("Ctrl+M")), this, &MainWindow::chooseModel);
+    file->addSeparator();
+    addMenuAction(file, tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu* run = menuBar()->addMenu(tr("&Generate"));
+    regenerateAction_ = addMenuAction(run, tr("&Regenerate Caption"), QKeySequence(tr("Ctrl+R")), this, &MainWindow::regenerateCaption);
+    askAction_ = run->addAction(tr("&Ask…"), this, [this] {
+        sideTabs_->setCurrentWidget(chatPanel_);
+        chatPanel_->focusQuestion();
+    });
+    askAction_->setShortcuts({QKeySequence(tr("Ctrl+Return")), QKeySequence(tr("Ctrl+Enter"))});
+    stopAction_ = addMenuAction(run, tr("&Stop"), QKeySequence(Qt::Key_Escape), this, &MainWindow::stopGeneration);
+
+    QToolBar* tools = addToolBar(tr("Main"));
+    tools->setObjectName(QStringLiteral("mainToolBar"));
+    tools->setMovable(false);
+    tools->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    openAction_->setIcon(style()->standardIcon(QStyle::SP_DialogOpenButton));
+    modelAction_->setIcon(style()->standardIcon(QStyle::SP_DirOpenIcon));
+    regenerateAction_->setIcon(style()->standardIcon(QStyle::SP_BrowserReload));
+    stopAction_->setIcon(style()->standardIcon(QStyle::SP_MediaStop));
+    tools->addAction(openAction_);
+    tools->addAction(modelAction_);
+    tools->addSeparator();
+    tools->addAction(regenerateAction_);
+    tools->addAction(stopAction_);
+    rebuildRecentMenu();
+}
+
+void MainWindow::buildLayout()
+{
+    imageView_->setPlaceholder(tr("Drop an image here\nor open one with Ctrl+O, or paste with Ctrl+V"));
+    thumbnails_->setObjectName(QStringLiteral("thumbnails"));
+    thumbnails_->setViewMode(QListView::IconMode);
+    thumbnails_->setFlow(QListView::LeftToRight);
+    thumbnails_->setWrapping(false);
+    thumbnails_->setIconSize(QSize(96, 72));
+    thumbnails_->setFixedHeight(104);
+    thumbnails_->setMovement(QListView::Static);
+    thumbnails_->setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
+    thumbnails_->hide();
+    connect(thumbnails_, &QListWidget::currentRowChanged, this, [this](int row) {
+        if (row >= 0 && row < library_->documents().size())
+            library_->setCurrent(library_->documents()[row].id);
+    });
+    connect(library_, &ImageLibrary::currentChanged, this, &MainWindow::showCurrentImage);
+
+    auto* left = new QWidget;
+    auto* leftLayout = new QVBoxLayout(left);
+    leftLayout->setContentsMargins(0, 0, 0, 0);
+    leftLayout->addWidget(imageView_, 1);
+    leftLayout->addWidget(thumbnails_);
+
+    sideTabs_->addTab(captionPanel_, tr("Caption"));
+    sideTabs_->addTab(chatPanel_, tr("Chat"));
+    auto* decodingGroup = new QGroupBox(tr("Decoding"));
+    auto* decodingLayout = new QVBoxLayout(decodingGroup);
+    decodingLayout->addWidget(decoding_);
+    auto* right = new QWidget;
+    auto* rightLayout = new QVBoxLayout(right);
+    rightLayout->setContentsMargins(0, 0, 0, 0);
+    rightLayout->addWidget(sideTabs_, 1);
+    rightLayout->addWidget(decodingGroup);
+
+    auto* splitter = new QSplitter(Qt::Horizontal);
+    splitter->addWidget(left);
+    splitter->addWidget(right);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 2);
+    splitter->setChildrenCollapsible(false);
+
+    tabs_->setDocumentMode(true);
+    tabs_->addTab(splitter, tr("Describe"));
+
+    auto* central = new QWidget;
+    auto* layout = new QVBoxLayout(central);
+    layout->setContentsMargins(6, 6, 6, 0);
+    layout->addWidget(messageBar_);
+    layout->addWidget(tabs_, 1);
+    setCentralWidget(central);
+
+    connect(captionPanel_, &CaptionPanel::regenerateRequested, this, &MainWindow::regenerateCaption);
+    connect(captionPanel_, &CaptionPanel::stopRequested, this, &MainWindow::stopGeneration);
+    connect(chatPanel_, &ChatPanel::questionAsked, this, &MainWindow::askQuestion);
+    connect(chatPanel_, &ChatPanel::stopRequested, this, &MainWindow::stopGeneration);
+    connect(chatPanel_, &ChatPanel::clearRequested, this, [this] {
+        if (ImageDocument* document = library_->current()) {
+            document->chat.clear();
+            const int id = document->id;
+            QMetaObject::invokeMethod(worker_, [this, id] { worker_->clearChat(id); }, Qt::QueuedConnection);
+            chatPanel_->showConversation({});
+        }
+    });
+}
+
+void MainWindow::connectWorker()
+{
+    connect(worker_, &ModelWorker::progress, this, [this](int, const QString& stage, double fraction) {
+        status_->showProgress(stage, fraction);
+    });
+    connect(worker_, &ModelWorker::modelLoaded, this, &MainWindow::onModelLoaded);
+    connect(worker_, &ModelWorker::imageEncoded, this, &MainWindow::onImageEncoded);
+    connect(worker_, &ModelWorker::tokenGenerated, this, &MainWindow::onToken);
+    connect(worker_, &ModelWorker::generationFinished, this, &MainWindow::onGenerationFinished);
+    connect(worker_, &ModelWorker::jobFailed, this, &MainWindow::onJobFailed);
+}
+
+int MainWindow::startJob()
+{
+    lastJob_ = nextJob_++;
+    ++pendingJobs_;
+    updateActions();
+    return lastJob_;
+}
+
+void MainWindow::endJob(int)
+{
+    pendingJobs_ = qMax(0, pendingJobs_ - 1);
+    if (pendingJobs_ == 0)
+        status_->hideProgress();
+    updateActions();
+    emit jobEnded();
+}
+
+void MainWindow::loadModel(const LoadOptions& options)
+{
+    messageBar_->hide();
+    const int job = startJob();
+    loadJob_ = job;
+    status_->showProgress(tr("loading"), 0);
+    QMetaObject::invokeMethod(worker_, [this, job, options] { worker_->loadModel(job, options); }, Qt::QueuedConnection);
+}
+
+void MainWindow::onModelLoaded(int jobId, const ModelInfo& info)
+{
+    modelLoaded_ = true;
+    modelInfo_ = info;
+    status_->setModel(info);
+    QSettings().setValue(QStringLiteral("model/lastFolder"), QString::fromStdString(info.folder));
+    QStringList notes;
+    if (info.isDemo)
+        notes << tr("This is the demo model: its weights are random, so its captions and answers are meaningless. "
+                    "It shows how QueryLens works; open a real BLIP-2 checkpoint with Ctrl+M.");
+    for (const auto& warning : info.warnings)
+        notes << QString::fromStdString(warning);
+    if (!notes.isEmpty())
+        messageBar_->show(info.isDemo ? MessageBar::Kind::Info : MessageBar::Kind::Warning, notes.join(QLatin1Char(' ')));
+    endJob(jobId);
+    library_->resetResults();  // captions and chats of the previous model do not carry over
+    showCurrentImage();
+    if (ImageDocument* document = library_->current())
+        generateFor(document->id, GenerationKind::Caption);
+    emit modelReady();
+}
+
+void MainWindow::openImageDialog()
+{
+    QStringList filters;
+    for (const QByteArray& format : QImageReader::supportedImageFormats())
+        filters << QStringLiteral("*.") + QString::fromLatin1(format);
+    const QStringList paths = QFileDialog::getOpenFileNames(
+        this, tr("Open images"), QSettings().value(QStringLiteral("lastImageFolder")).toString(),
+        tr("Images (%1);;All files (*)").arg(filters.join(QLatin1Char(' '))));
+    if (!paths.isEmpty())
+        QSettings().setValue(QStringLiteral("lastImageFolder"), QFileInfo(paths.first()).absolutePath());
+    openImages(paths);
+}
+
+void MainWindow::openImages(const QStringList& paths)
+{
+    QStringList problems;
+    for (const QString& path : paths) {
+        const DecodedImage decoded = decodeImageFile(path);
+        if (!decoded.ok()) {
+            problems << decoded.error;
+            continue;
+        }
+        rememberRecent(QFileInfo(path).absoluteFilePath());
+        addImage(path, decoded.image);
+    }
+    // One message for all of them: a dropped batch must not become a storm of dialogs.
+    if (!problems.isEmpty())
+        messageBar_->show(MessageBar::Kind::Error, problems.join(QLatin1Char('\n')));
+}
+
+void MainWindow::addImage(const QString& label, const QImage& image)
+{
+    const int id = library_->add(label, image);
+    const ImageDocument* document = library_->find(id);
+    auto* item = new QListWidgetItem(document->thumbnail, QFileInfo(label).fileName().isEmpty() ? label
+                                                                                               : QFileInfo(label).fileName());
+    item->setToolTip(label);
+    thumbnails_->addItem(item);
+    thumbnails_->setVisible(library_->documents().size() > 1);
+    const RgbImage rgb = toRgbImage(image);
+    // The worker encodes it with the first generation (and again after a model change).
+    QMetaObject::invokeMethod(worker_, [this, id, rgb] { worker_->addImage(id, rgb); }, Qt::QueuedConnection);
+    thumbnails_->setCurrentRow(thumbnails_->count() - 1);
+    library_->setCurrent(id);
+    if (modelLoaded_)
+        generateFor(id, GenerationKind::Caption);
+}
+
+void MainWindow::pasteImage()
+{
+    const QMimeData* mime = QApplication::clipboard()->mimeData();
+    if (mime && mime->hasImage()) {
+        static int pasted = 0;
+        addImage(tr("Pasted image %1").arg(++pasted), qvariant_cast<QImage>(mime->imageData()));
+    } else if (mime && mime->hasUrls()) {
+        QStringList paths;
+        for (const QUrl& url : mime->urls())
+            if (url.isLocalFile())
+                paths << url.toLocalFile();
+        openImages(paths);
+    } else {
+        messageBar_->show(MessageBar::Kind::Warning, tr("The clipboard holds no image."));
+    }
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event)
+{
+    if (event->mimeData()->hasUrls() || event->mimeData()->hasImage())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event)
+{
+    const QMimeData* mime = event->mimeData();
+    if (mime->hasUrls()) {
+        QStringList paths;
+        for (const QUrl& url : mime->urls())
+            paths << (url.isLocalFile() ? url.toLocalFile() : url.toString());
+        openImages(paths);
+    } else if (mime->hasImage()) {
+        addImage(tr("Dropped image"), qvariant_cast<QImage>(mime->imageData()));
+    }
+    event->acceptProposedAction();
+}
+
+void MainWindow::generateFor(int imageId, GenerationKind kind, const QString& question, const std::vector<int>& disabled)
+{
+    if (!modelLoaded_) {
+        messageBar_->show(MessageBar::Kind::Info, tr("Open a model first (Ctrl+M)."));
+        return;
+    }
+    GenerationRequest request;
+    request.imageId = imageId;
+    request.kind = kind;
+    request.question = question;
+    request.disabledQueries = disabled;
+    request.options = decoding_->options();
+    const int job = startJob();
+    generations_[job] = PendingGeneration{imageId, kind, question};
+    ImageDocument* document = library_->find(imageId);
+    if (kind == GenerationKind::Caption && document) {
+        document->caption.clear();
+        document->captionFinished = false;
+        if (imageId == library_->currentId())
+            captionPanel_->begin();
+    } else if (kind == GenerationKind::Question && imageId == library_->currentId()) {
+        chatPanel_->beginAnswer(question);
+    }
+    QMetaObject::invokeMethod(worker_, [this, job, request] { worker_->generate(job, request); }, Qt::QueuedConnection);
+}
+
+void MainWindow::regenerateCaption()
+{
+    if (ImageDocument* document = library_->current()) {
+        sideTabs_->setCurrentWidget(captionPanel_);
+        generateFor(document->id, GenerationKind::Caption);
+    }
+}
+
+void MainWindow::askQuestion(const QString& question)
+{
+    if (ImageDocument* document = library_->current())
+        generateFor(document->id, GenerationKind::Question, question);
+}
+
+void MainWindow::stopGeneration()
+{
+    if (pendingJobs_ > 0)
+        worker_->cancelUpTo(lastJob_);
+}
+
+void MainWindow::onImageEncoded(int, int imageId, const ImageEncodingPtr& encoding)
+{
+    if (ImageDocument* document = library_->find(imageId))
+        document->encoding = encoding;
+    status_->setEncodeTime(encoding->encodeMs());
+}
+
+void MainWindow::onToken(int jobId, const GeneratedToken&, const QString& delta)
+{
+    const auto it = generations_.find(jobId);
+    if (it == generations_.end())
+        return;
+    ImageDocument* document = library_->find(it->second.imageId);
+    if (!document)
+        return;
+    const bool current = document->id == library_->currentId();
+    if (it->second.kind == GenerationKind::Caption) {
+        document->caption += delta;
+        if (current)
+            captionPanel_->append(delta);
+    } else if (it->second.kind == GenerationKind::Question && current) {
+        chatPanel_->appendAnswer(delta);
+    }
+}
+
+void MainWindow::onGenerationFinished(int jobId, const GenerationResult& result)
+{
+    const auto it = generations_.find(jobId);
+    if (it != generations_.end()) {
+        const PendingGeneration pending = it->second;
+        generations_.erase(it);
+        if (ImageDocument* document = library_->find(pending.imageId)) {
+            const bool current = document->id == library_->currentId();
+            if (pending.kind == GenerationKind::Caption) {
+                document->caption = QString::fromStdString(result.sequences.front().text);
+                document->captionResult = result;
+                document->captionFinished = true;
+                if (current)
+                    captionPanel_->finish(result);
+                emit captionFinished(document->id);
+            } else if (pending.kind == GenerationKind::Question) {
+                if (current)
+                    chatPanel_->finishAnswer(result);
+                ChatEntry entry;
+                entry.question = pending.question;
+                entry.answer = QString::fromStdString(result.sequences.front().text);
+                entry.result = result;
+                entry.finished = true;
+                document->chat.append(entry);
+                emit answerFinished(document->id);
+            }
+        }
+        status_->setGeneration(result);
+    }
+    endJob(jobId);
+}
+
+void MainWindow::onJobFailed(int jobId, const QString& message, bool cancelled)
+{
+    const auto it = generations_.find(jobId);
+    if (it != generations_.end()) {
+        const PendingGeneration pending = it->second;
+        generations_.erase(it);
+        if (pending.imageId == library_->currentId()) {
+            if (pending.kind == GenerationKind::Question)
+                chatPanel_->failAnswer(message, cancelled);
+            else
+                captionPanel_->fail(message, cancelled);
+        }
+    }
+    if (jobId == loadJob_) {
+        modelLoaded_ = false;
+        status_->setNoModel();
+    }
+    if (!cancelled)
+        messageBar_->show(MessageBar::Kind::Error, message);
+    endJob(jobId);
+}
+
+void MainWindow::showCurrentImage()
+{
+    ImageDocument* document = library_->current();
+    imageView_->setImage(document ? document->image : QImage());
+    if (!document) {
+        captionPanel_->clear(modelLoaded_ ? tr("Drop an image to caption it.") : tr("Open a model, then drop an image."));
+        chatPanel_->showConversation({});
+    } else {
+        if (document->captionFinished)
+            captionPanel_->showFinished(document->caption, document->captionResult);
+        else if (!document->caption.isEmpty())
+            captionPanel_->showFinished(document->caption, {});
+        else
+            captionPanel_->clear(modelLoaded_ ? QString() : tr("Open a model to caption this image (Ctrl+M)."));
+        chatPanel_->showConversation(document->chat);
+        for (int row = 0; row < library_->documents().size(); ++row)
+            if (library_->documents()[row].id == document->id)
+                thumbnails_->setCurrentRow(row);
+    }
+    updateActions();
+}
+
+void MainWindow::updateActions()
+{
+    const bool haveImage = library_->current() != nullptr;
+    regenerateAction_->setEnabled(modelLoaded_ && haveImage && pendingJobs_ == 0);
+    stopAction_->setEnabled(pendingJobs_ > 0);
+    captionPanel_->setCanGenerate(modelLoaded_ && haveImage);
+    chatPanel_->setCanAsk(modelLoaded_ && haveImage);
+    captionPanel_->setBusy(pendingJobs_ > 0);
+    chatPanel_->setBusy(pendingJobs_ > 0);
+}
+
+void MainWindow::rememberRecent(const QString& path)
+{
+    QSettings settings;
+    QStringList recent = settings.value(QStringLiteral("recentFiles")).toStringList();
+    recent.removeAll(path);
+    recent.prepend(path);
+    while (recent.size() > kMaxRecentFiles)
+        recent.removeLast();
+    settings.setValue(QStringLiteral("recentFiles"), recent);
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    recentMenu_->clear();
+    const QStringList recent = QSettings().value(QStringLiteral("recentFiles")).toStringList();
+    for (const QString& path : recent)
+        recentMenu_->addAction(QFileInfo(path).fileName(), this, [this, path] { openImages({path}); })->setToolTip(path);
+    recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::chooseModel()
+{
+    ModelDialog dialog(this, QString::fromStdString(modelInfo_.folder));
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    if (dialog.wantsDemo()) {
+        createDemoModel(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/demo-model"));
+        return;
+    }
+    const LoadOptions options = dialog.options();
+    if (!options.folder.empty())
+        loadModel(options);
+}
+
+void MainWindow::createDemoModel(const QString& folder)
+{
+    const int job = startJob();
+    loadJob_ = job;
+    status_->showProgress(tr("writing the demo model"), 0);
+    const std::string path = folder.toStdString();
+    QMetaObject::invokeMethod(worker_, [this, job, path] { worker_->createDemoModel(job, path); }, Qt::QueuedConnection);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    // Stop whatever runs (it checks between tokens and layers), then let the thread end.
+    worker_->cancelUpTo(INT_MAX);
+    workerThread_.quit();
+    workerThread_.wait();
+    event->accept();
+}
+
+}  // namespace querylens::ui

@@ -1,0 +1,124 @@
+#include "worker/model_worker.h"
+
+#include "querylens/demo_model.h"
+#include "querylens/error.h"
+#include "querylens/session.h"
+
+namespace querylens::ui {
+
+ModelWorker::ModelWorker(QObject* parent) : QObject(parent) {}
+
+ModelWorker::~ModelWorker() = default;
+
+void ModelWorker::cancelUpTo(int jobId)
+{
+    int current = cancelledUpTo_.load();
+    while (current < jobId && !cancelledUpTo_.compare_exchange_weak(current, jobId)) {
+    }
+}
+
+void ModelWorker::loadModel(int jobId, const LoadOptions& options)
+{
+    if (cancelled(jobId)) {
+        emit jobFailed(jobId, tr("Loading was cancelled."), true);
+        return;
+    }
+    try {
+        // Free the old model before loading the next: two real models rarely fit together.
+        for (auto& [id, slot] : images_) {
+            slot.encoding.reset();
+            slot.session.reset();
+            slot.ablation.reset();
+        }
+        model_.reset();
+        model_ = Model::load(options, [&](double fraction, const std::string& stage) {
+            emit progress(jobId, QString::fromStdString(stage), fraction);
+            return !cancelled(jobId);
+        });
+        emit modelLoaded(jobId, model_->info());
+    } catch (const Cancelled&) {
+        emit jobFailed(jobId, tr("Loading was cancelled."), true);
+    } catch (const std::exception& e) {
+        emit jobFailed(jobId, QString::fromStdString(e.what()), false);
+    }
+}
+
+ModelWorker::ImageSlot& ModelWorker::encodedSlot(int jobId, int imageId)
+{
+    const auto it = images_.find(imageId);
+    if (it == images_.end())
+        throw Error("the image was closed");
+    ImageSlot& slot = it->second;
+    if (!model_)
+        throw Error("no model is loaded: open a checkpoint folder first");
+    if (!slot.encoding) {
+        slot.encoding = model_->encode(slot.pixels, [&](double fraction, const std::string& stage) {
+            emit progress(jobId, QString::fromStdString(stage), fraction);
+            return !cancelled(jobId);
+        });
+        slot.session = model_->newSession(slot.encoding);
+        slot.ablation = model_->newSession(slot.encoding);
+        emit imageEncoded(jobId, imageId, slot.encoding);
+    }
+    return slot;
+}
+
+void ModelWorker::addImage(int imageId, const RgbImage& image)
+{
+    images_[imageId] = ImageSlot{image, nullptr, nullptr, nullptr};
+}
+
+void ModelWorker::createDemoModel(int jobId, const std::string& folder)
+{
+    try {
+        emit progress(jobId, tr("writing the demo model"), 0.0);
+        writeDemoModel(folder);
+    } catch (const std::exception& e) {
+        emit jobFailed(jobId, QString::fromStdString(e.what()), false);
+        return;
+    }
+    loadModel(jobId, LoadOptions{folder, Precision::Float32, "cpu", 0});
+}
+
+void ModelWorker::removeImage(int imageId) { images_.erase(imageId); }
+
+void ModelWorker::clearChat(int imageId)
+{
+    const auto it = images_.find(imageId);
+    if (it != images_.end() && it->second.session)
+        it->second.session->clearHistory();
+}
+
+void ModelWorker::generate(int jobId, const GenerationRequest& request)
+{
+    try {
+        if (cancelled(jobId))
+            throw Cancelled();
+        ImageSlot& slot = encodedSlot(jobId, request.imageId);
+        auto onToken = [&](const GeneratedToken& token, const std::string& delta) {
+            emit tokenGenerated(jobId, token, QString::fromStdString(delta));
+            return !cancelled(jobId);
+        };
+        auto cancel = [&] { return cancelled(jobId); };
+        GenerationResult result;
+        switch (request.kind) {
+        case GenerationKind::Caption:
+            result = slot.session->caption(request.options, onToken, cancel);
+            break;
+        case GenerationKind::Question:
+            result = slot.session->ask(request.question.toStdString(), request.options, onToken, cancel);
+            break;
+        case GenerationKind::Ablation:
+            slot.ablation->setDisabledQueries(request.disabledQueries);
+            result = slot.ablation->caption(request.options, onToken, cancel);
+            break;
+        }
+        emit generationFinished(jobId, result);
+    } catch (const Cancelled&) {
+        emit jobFailed(jobId, tr("Stopped."), true);
+    } catch (const std::exception& e) {
+        emit jobFailed(jobId, QString::fromStdString(e.what()), false);
+    }
+}
+
+}  // namespace querylens::ui

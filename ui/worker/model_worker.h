@@ -1,0 +1,65 @@
+#pragma once
+// The one object that owns the loaded model. It lives in its own QThread; the window talks to
+// it only through queued signals and slots, one job at a time, so the GUI thread never waits
+// on torch. Every job can be cancelled: cancel() is the one method meant to be called from
+// another thread, and it only sets a flag the running job checks between layers and tokens.
+
+#include "worker/worker_types.h"
+
+#include <QObject>
+
+#include <atomic>
+#include <map>
+#include <memory>
+
+namespace querylens {
+class Session;
+}
+
+namespace querylens::ui {
+
+class ModelWorker : public QObject {
+    Q_OBJECT
+public:
+    explicit ModelWorker(QObject* parent = nullptr);
+    ~ModelWorker() override;
+
+    // Thread-safe: asks every job with an id up to `jobId` to stop (the running one at its next
+    // check; queued ones at once when they start).
+    void cancelUpTo(int jobId);
+
+public slots:
+    void loadModel(int jobId, const querylens::LoadOptions& options);
+    // Keeps the pixels; the image is encoded by its first generation.
+    void addImage(int imageId, const querylens::RgbImage& image);
+    void removeImage(int imageId);
+    void generate(int jobId, const querylens::ui::GenerationRequest& request);
+    void clearChat(int imageId);
+    // Writes the random-weight demo model to `folder` and loads it.
+    void createDemoModel(int jobId, const std::string& folder);
+
+signals:
+    void progress(int jobId, const QString& stage, double fraction);
+    void modelLoaded(int jobId, const querylens::ModelInfo& info);
+    void imageEncoded(int jobId, int imageId, const querylens::ui::ImageEncodingPtr& encoding);
+    void tokenGenerated(int jobId, const querylens::GeneratedToken& token, const QString& textDelta);
+    void generationFinished(int jobId, const querylens::GenerationResult& result);
+    // Something went wrong or was cancelled; `message` names the file and the problem.
+    void jobFailed(int jobId, const QString& message, bool cancelled);
+
+private:
+    struct ImageSlot {
+        RgbImage pixels;                      // kept until encoded (and for re-encoding after a model change)
+        ImageEncodingPtr encoding;
+        std::unique_ptr<Session> session;     // captions and chat
+        std::unique_ptr<Session> ablation;    // regenerations with queries switched off
+    };
+    bool cancelled(int jobId) const { return jobId <= cancelledUpTo_.load(); }
+    ImageSlot& encodedSlot(int jobId, int imageId);
+
+    std::shared_ptr<const Model> model_;
+    std::map<int, ImageSlot> images_;
+    std::atomic<int> cancelledUpTo_{0};
+};
+
+}  // namespace querylens::ui

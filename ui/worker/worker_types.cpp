@@ -1,0 +1,17 @@
+#include "worker/worker_types.h"
+
+namespace querylens::ui {
+
+void registerWorkerTypes()
+{
+    qRegisterMetaType<ModelInfo>();
+    qRegisterMetaType<LoadOptions>();
+    qRegisterMetaType<DecodingOptions>();
+    qRegisterMetaType<GeneratedToken>();
+    qRegisterMetaType<GenerationResult>();
+    qRegisterMetaType<RgbImage>();
+    qRegisterMetaType<ImageEncodingPtr>();
+    qRegisterMetaType<GenerationRequest>();
+}
+
+}  // namespace querylens::ui
