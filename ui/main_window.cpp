@@ -364,8 +364,10 @@ void MainWindow::regenerateCaption()
 
 void MainWindow::askQuestion(const QString& question)
 {
-    if (ImageDocument* document = library_->current())
+    if (ImageDocument* document = library_->current()) {
+        sideTabs_->setCurrentWidget(chatPanel_);  // the answer streams where the question was asked
         generateFor(document->id, GenerationKind::Question, question);
+    }
 }
 
 void MainWindow::stopGeneration()
