@@ -64,7 +64,9 @@ Blip2Config Blip2Config::fromJson(const nlohmann::json& root, const std::string&
     c.text_config = root.value("text_config", nlohmann::json::object());
     if (c.text_model_type == "opt")
         c.opt = OptConfig::fromJson(text);
-    else if (c.text_model_type != "t5")
+    else if (c.text_model_type == "t5")
+        c.t5 = T5Config::fromJson(text);
+    else
         throw Error("language model '" + c.text_model_type + "' is not supported (OPT and T5 are)", path,
                     "text_config.model_type");
     if (c.num_query_tokens <= 0)
@@ -115,7 +117,7 @@ void Blip2Model::build(WeightLoader& weights, WeightFormats formats, const Progr
     if (c.text_model_type == "opt") {
         languageModel_ = std::make_unique<OptModel>(c.opt, weights, "language_model", formats.language);
     } else {
-        throw Error("the T5 language model is not built yet", weights.description(), "text_config.model_type");
+        languageModel_ = std::make_unique<T5Model>(c.t5, weights, "language_model", formats.language);
     }
     projection_ = Linear(weights, "language_projection", c.qformer_config.hidden_size,
                                 languageModel_->hiddenSize(), true, formats.vision);

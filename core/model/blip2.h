@@ -6,6 +6,7 @@
 #include "model/linear.h"
 #include "model/opt.h"
 #include "model/qformer.h"
+#include "model/t5.h"
 #include "vision/vision_encoder.h"
 
 #include <memory>
@@ -22,6 +23,7 @@ struct Blip2Config {
     QFormerConfig qformer_config;
     std::string text_model_type;  // "opt" or "t5"
     OptConfig opt;                // when text_model_type is "opt"
+    T5Config t5;                  // when text_model_type is "t5"
     nlohmann::json text_config;   // the raw text_config, for the T5 reader
     int num_query_tokens = 32;
     std::optional<int> image_token_index;  // late-2024 layout only
