@@ -54,7 +54,7 @@ private slots:
     {
         QTest::addColumn<QString>("config");
         QTest::newRow("opt") << QStringLiteral("tiny-opt");
-        // tiny-t5 joins when the T5 language model and its SentencePiece tokenizer land (issue 3).
+        QTest::newRow("t5") << QStringLiteral("tiny-t5");
     }
     void captionMatchesReferenceGreedyIds()
     {

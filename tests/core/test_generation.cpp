@@ -66,7 +66,7 @@ void addConfigs()
 {
     QTest::addColumn<QString>("config");
     QTest::newRow("opt") << QStringLiteral("tiny-opt");
-    // tiny-t5 joins when the T5 language model and its SentencePiece tokenizer land (issue 3).
+    QTest::newRow("t5") << QStringLiteral("tiny-t5");
 }
 
 }  // namespace
