@@ -1,5 +1,7 @@
 #include "main_window.h"
 
+#include "explorer/explorer_panel.h"
+
 #include "caption_panel.h"
 #include "chat_panel.h"
 #include "decoding_panel.h"
@@ -56,7 +58,7 @@ MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent), worker_(new ModelWorker), library_(new ImageLibrary(this)), imageView_(new ImageView),
       thumbnails_(new QListWidget), captionPanel_(new CaptionPanel), chatPanel_(new ChatPanel),
       decoding_(new DecodingPanel), messageBar_(new MessageBar), status_(new StatusPanel(statusBar())),
-      tabs_(new QTabWidget), sideTabs_(new QTabWidget)
+      tabs_(new QTabWidget), explorer_(new ExplorerPanel), sideTabs_(new QTabWidget)
 {
     registerWorkerTypes();
     setWindowTitle(QStringLiteral("QueryLens"));
@@ -161,6 +163,9 @@ void MainWindow::buildLayout()
 
     tabs_->setDocumentMode(true);
     tabs_->addTab(splitter, tr("Describe"));
+    tabs_->addTab(explorer_, tr("Explore attention"));
+    connect(explorer_, &ExplorerPanel::ablationRequested, this,
+            [this](int imageId, const std::vector<int>& disabled) { generateFor(imageId, GenerationKind::Ablation, {}, disabled); });
 
     auto* central = new QWidget;
     auto* layout = new QVBoxLayout(central);
@@ -381,6 +386,8 @@ void MainWindow::onImageEncoded(int, int imageId, const ImageEncodingPtr& encodi
     if (ImageDocument* document = library_->find(imageId))
         document->encoding = encoding;
     status_->setEncodeTime(encoding->encodeMs());
+    if (imageId == library_->currentId())
+        refreshExplorer();
 }
 
 void MainWindow::onToken(int jobId, const GeneratedToken&, const QString& delta)
@@ -426,7 +433,13 @@ void MainWindow::onGenerationFinished(int jobId, const GenerationResult& result)
                 entry.finished = true;
                 document->chat.append(entry);
                 emit answerFinished(document->id);
+            } else if (pending.kind == GenerationKind::Ablation && current) {
+                explorer_->showAblation(result);
             }
+            if (current)
+                refreshExplorer();
+            if (pending.kind == GenerationKind::Ablation)
+                emit ablationFinished(document->id);
         }
         status_->setGeneration(result);
     }
@@ -442,6 +455,8 @@ void MainWindow::onJobFailed(int jobId, const QString& message, bool cancelled)
         if (pending.imageId == library_->currentId()) {
             if (pending.kind == GenerationKind::Question)
                 chatPanel_->failAnswer(message, cancelled);
+            else if (pending.kind == GenerationKind::Ablation)
+                explorer_->ablationFailed(cancelled ? tr("Stopped.") : message);
             else
                 captionPanel_->fail(message, cancelled);
         }
@@ -462,6 +477,7 @@ void MainWindow::showCurrentImage()
     if (!document) {
         captionPanel_->clear(modelLoaded_ ? tr("Drop an image to caption it.") : tr("Open a model, then drop an image."));
         chatPanel_->showConversation({});
+        explorer_->clearImage();
     } else {
         if (document->captionFinished)
             captionPanel_->showFinished(document->caption, document->captionResult);
@@ -470,11 +486,28 @@ void MainWindow::showCurrentImage()
         else
             captionPanel_->clear(modelLoaded_ ? QString() : tr("Open a model to caption this image (Ctrl+M)."));
         chatPanel_->showConversation(document->chat);
+        refreshExplorer();
         for (int row = 0; row < library_->documents().size(); ++row)
             if (library_->documents()[row].id == document->id)
                 thumbnails_->setCurrentRow(row);
     }
     updateActions();
+}
+
+void MainWindow::refreshExplorer()
+{
+    const ImageDocument* document = library_->current();
+    if (!document || !document->encoding) {
+        explorer_->clearImage();
+        return;
+    }
+    QList<ExplainedText> texts;
+    if (document->captionFinished)
+        texts.append({tr("Caption"), document->captionResult});
+    for (int i = 0; i < document->chat.size(); ++i)
+        if (document->chat[i].finished)
+            texts.append({tr("Answer %1: %2").arg(i + 1).arg(document->chat[i].question.left(40)), document->chat[i].result});
+    explorer_->setImage(document->id, document->image, document->encoding, texts);
 }
 
 void MainWindow::updateActions()

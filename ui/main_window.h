@@ -18,6 +18,7 @@ namespace querylens::ui {
 class CaptionPanel;
 class ChatPanel;
 class DecodingPanel;
+class ExplorerPanel;
 class ImageView;
 class MessageBar;
 class ModelWorker;
@@ -45,6 +46,7 @@ public:
     StatusPanel* statusPanel() const { return status_; }
     DecodingPanel* decodingPanel() const { return decoding_; }
     QTabWidget* tabs() const { return tabs_; }
+    ExplorerPanel* explorer() const { return explorer_; }
     ImageLibrary* library() const { return library_; }
     bool isBusy() const { return pendingJobs_ > 0; }
     bool hasModel() const { return modelLoaded_; }
@@ -53,6 +55,7 @@ signals:
     void modelReady();
     void captionFinished(int imageId);
     void answerFinished(int imageId);
+    void ablationFinished(int imageId);
     void jobEnded();
 
 protected:
@@ -65,6 +68,7 @@ private:
     void buildLayout();
     void connectWorker();
     void showCurrentImage();
+    void refreshExplorer();
     void updateActions();
     void rememberRecent(const QString& path);
     void rebuildRecentMenu();
@@ -94,6 +98,7 @@ private:
     MessageBar* messageBar_;
     StatusPanel* status_;
     QTabWidget* tabs_;
+    ExplorerPanel* explorer_;
     QTabWidget* sideTabs_;
     QMenu* recentMenu_ = nullptr;
     QAction* openAction_ = nullptr;

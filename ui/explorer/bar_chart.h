@@ -1,0 +1,40 @@
+#pragma once
+// A QtCharts bar chart with the few things the explorer needs: labels, values, a title,
+// clicks and hover by bar index, and a highlighted bar.
+
+#include <QStringList>
+#include <QWidget>
+
+#include <vector>
+
+class QBarSeries;
+class QBarSet;
+class QChart;
+class QChartView;
+
+namespace querylens::ui {
+
+class BarChart : public QWidget {
+    Q_OBJECT
+public:
+    explicit BarChart(const QString& valueName, QWidget* parent = nullptr);
+
+    void setBars(const QStringList& labels, const std::vector<double>& values, const QString& title, double maxValue);
+    void setHighlighted(int index);
+    int barCount() const { return int(values_.size()); }
+    const std::vector<double>& values() const { return values_; }
+    QStringList labels() const { return labels_; }
+    QChart* chart() const;
+
+signals:
+    void barClicked(int index);
+    void barHovered(int index, bool entered);
+
+private:
+    QString valueName_;
+    QChartView* view_;
+    QStringList labels_;
+    std::vector<double> values_;
+};
+
+}  // namespace querylens::ui

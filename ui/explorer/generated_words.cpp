@@ -1,0 +1,53 @@
+// Words of generated text, and word-level differences, for the explorer.
+
+#include "explorer/explorer_panel.h"
+
+namespace querylens::ui {
+
+std::vector<GeneratedWord> wordsOf(const GeneratedSequence& sequence)
+{
+    // A word starts at a token that begins with a space (BPE "Ġ", SentencePiece "▁" both show
+    // as a space); tokens that are only white space or a special token end the current word.
+    std::vector<GeneratedWord> words;
+    bool open = false;
+    for (std::size_t i = 0; i < sequence.tokens.size(); ++i) {
+        const QString text = QString::fromStdString(sequence.tokens[i].text);
+        if (text.trimmed().isEmpty() || (text.startsWith(QLatin1Char('<')) && text.endsWith(QLatin1Char('>')))) {
+            open = false;
+            continue;
+        }
+        if (!open || text.front().isSpace()) {
+            words.push_back({text.trimmed(), {int(i)}});
+            open = true;
+        } else {
+            words.back().text += text.trimmed();
+            words.back().tokens.push_back(int(i));
+        }
+    }
+    return words;
+}
+
+std::vector<bool> changedWords(const QStringList& before, const QStringList& after)
+{
+    // Longest common subsequence: words of `after` outside it are the changes.
+    const int n = int(before.size()), m = int(after.size());
+    std::vector<std::vector<int>> lcs(std::size_t(n + 1), std::vector<int>(std::size_t(m + 1), 0));
+    for (int i = n - 1; i >= 0; --i)
+        for (int j = m - 1; j >= 0; --j)
+            lcs[i][j] = before[i] == after[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+    std::vector<bool> changed(std::size_t(m), true);
+    for (int i = 0, j = 0; i < n && j < m;) {
+        if (before[i] == after[j]) {
+            changed[std::size_t(j)] = false;
+            ++i;
+            ++j;
+        } else if (lcs[i + 1][j] >= lcs[i][j + 1]) {
+            ++i;
+        } else {
+            ++j;
+        }
+    }
+    return changed;
+}
+
+}  // namespace querylens::ui
