@@ -29,14 +29,16 @@ ChatPanel::ChatPanel(QWidget* parent)
     connect(stop_, &QPushButton::clicked, this, &ChatPanel::stopRequested);
     connect(clear_, &QPushButton::clicked, this, &ChatPanel::clearRequested);
 
-    auto* input = new QHBoxLayout;
-    input->addWidget(question_, 1);
-    input->addWidget(send_);
-    input->addWidget(stop_);
-    input->addWidget(clear_);
+    // The question gets the full width; the buttons sit under it.
+    auto* buttons = new QHBoxLayout;
+    buttons->addStretch(1);
+    buttons->addWidget(clear_);
+    buttons->addWidget(stop_);
+    buttons->addWidget(send_);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(transcript_, 1);
-    layout->addLayout(input);
+    layout->addWidget(question_);
+    layout->addLayout(buttons);
     setBusy(false);
     setCanAsk(false);
 }

@@ -1,6 +1,8 @@
 #include "desktop.h"
 
 #include "main_window.h"
+#include "querylens/checkpoints.h"
+#include "querylens/demo_model.h"
 #include "worker/worker_types.h"
 
 #include <QApplication>
@@ -43,6 +45,18 @@ int runDesktop(int argc, char** argv)
         folder = QProcessEnvironment::systemEnvironment().value(QStringLiteral("QUERYLENS_MODEL"));
     if (folder.isEmpty())
         folder = settings.value(QStringLiteral("model/folder")).toString();
+    if (folder.isEmpty()) {
+        // Nothing named: a Hub checkpoint if there is one, else the demo model if it was made.
+        for (const auto& checkpoint : findHubCheckpoints())
+            if (checkpoint.problem.empty()) {
+                folder = QString::fromStdString(checkpoint.folder);
+                break;
+            }
+        if (folder.isEmpty() && QDir(QString::fromStdString(defaultDemoModelFolder())).exists(QStringLiteral("config.json")))
+            folder = QString::fromStdString(defaultDemoModelFolder());
+    }
+    if (folder.isEmpty())
+        window.offerModel();
     if (!folder.isEmpty()) {
         LoadOptions options;
         options.folder = QDir::cleanPath(folder).toStdString();

@@ -1,6 +1,10 @@
 #include "main_window.h"
 
 #include "explorer/explorer_panel.h"
+#include "querylens/demo_model.h"
+#include "querylens/checkpoints.h"
+
+#include <QTimer>
 
 #include "caption_panel.h"
 #include "chat_panel.h"
@@ -548,12 +552,22 @@ void MainWindow::chooseModel()
     if (dialog.exec() != QDialog::Accepted)
         return;
     if (dialog.wantsDemo()) {
-        createDemoModel(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/demo-model"));
+        createDemoModel(QString::fromStdString(defaultDemoModelFolder()));  // where `querylens make-demo-model` writes it
         return;
     }
     const LoadOptions options = dialog.options();
     if (!options.folder.empty())
         loadModel(options);
+}
+
+void MainWindow::offerModel()
+{
+    messageBar_->show(MessageBar::Kind::Info,
+                      tr("No BLIP-2 checkpoint was found in the Hugging Face cache (%1). Open a checkpoint folder with "
+                         "File → Open Model (Ctrl+M), or create the demo model there: its weights are random, so its "
+                         "text is meaningless, but every part of the program works with it.")
+                          .arg(QString::fromStdString(hubCacheFolder())));
+    QTimer::singleShot(0, this, &MainWindow::chooseModel);
 }
 
 void MainWindow::createDemoModel(const QString& folder)

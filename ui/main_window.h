@@ -38,6 +38,9 @@ public:
     void regenerateCaption();
     void stopGeneration();
     void createDemoModel(const QString& folder);
+    // With no checkpoint anywhere: says so, and opens the model dialog, which lists the
+    // Hugging Face cache and offers the demo model (random weights).
+    void offerModel();
 
     // For tests and screenshots.
     CaptionPanel* captionPanel() const { return captionPanel_; }

@@ -30,6 +30,7 @@ ModelDialog::ModelDialog(QWidget* parent, const QString& currentFolder)
     setWindowTitle(tr("Open a BLIP-2 model"));
     resize(760, 440);
     table_->setHorizontalHeaderLabels({tr("Model"), tr("Language model"), tr("Parameters"), tr("On disk")});
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     table_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
     table_->verticalHeader()->hide();
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -120,9 +121,12 @@ void ModelDialog::addRow(const CheckpointSummary& summary)
     nameItem->setToolTip(QString::fromStdString(summary.folder));
     table_->setItem(row, 0, nameItem);
     table_->setItem(row, 1, new QTableWidgetItem(QString::fromStdString(summary.languageModel)));
-    table_->setItem(row, 2, new QTableWidgetItem(summary.parameters > 0
-                                                     ? QStringLiteral("%1 B").arg(double(summary.parameters) / 1e9, 0, 'f', 2)
-                                                     : QStringLiteral("—")));
+    const double parameters = double(summary.parameters);
+    const QString count = parameters >= 1e9   ? tr("%1 billion").arg(parameters / 1e9, 0, 'f', 2)
+                          : parameters >= 1e6 ? tr("%1 million").arg(parameters / 1e6, 0, 'f', 1)
+                          : parameters > 0    ? tr("%1 thousand").arg(parameters / 1e3, 0, 'f', 0)
+                                              : QStringLiteral("—");
+    table_->setItem(row, 2, new QTableWidgetItem(count));
     table_->setItem(row, 3, new QTableWidgetItem(summary.fileBytes ? formatBytes(summary.fileBytes) : QStringLiteral("—")));
     if (!summary.problem.empty())
         for (int c = 0; c < 4; ++c)

@@ -4,12 +4,15 @@
 #include "cli/commands.h"
 #include "image_file.h"
 #include "querylens/attention_export.h"
+#include "querylens/attention_views.h"
 #include "querylens/error.h"
 #include "querylens/image_encoding.h"
 
 #include <QFileInfo>
 
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 namespace querylens::cli {
 
@@ -27,6 +30,31 @@ const char* const kLayout =
     "cross_attention_layers, token_layout.\n"
     "Python: from safetensors.numpy import load_file; maps = load_file(\"out.safetensors\")";
 
+void writeText(const QString& path, const std::string& text)
+{
+    std::ofstream file(path.toStdString(), std::ios::binary | std::ios::trunc);
+    file << text;
+    if (!file)
+        throw Error("cannot write the file", path.toStdString());
+}
+
+// Statistics and maps of the mean over layers and heads, as CSV.
+void writeStatisticsCsv(const QString& path, const AttentionExport& data)
+{
+    const QueryMaps maps = selectMaps(data.cross, data.self, MapSelection{});
+    writeText(path, statisticsCsv(maps, queryStatistics(maps)));
+    std::ostringstream rows;
+    rows << "query,token,row,column,value\n";
+    for (int q = 0; q < maps.queries; ++q)
+        for (int t = 0; t < maps.tokens(); ++t) {
+            const std::string row = t == 0 ? "cls" : std::to_string((t - 1) / maps.gridSize);
+            const std::string column = t == 0 ? "cls" : std::to_string((t - 1) % maps.gridSize);
+            rows << q << ',' << t << ',' << row << ',' << column << ',' << maps.row(q)[t] << '\n';
+        }
+    const QFileInfo info(path);
+    writeText(info.path() + QLatin1Char('/') + info.completeBaseName() + QStringLiteral("-maps.csv"), rows.str());
+}
+
 }  // namespace
 
 int runExplain(const QStringList& arguments)
@@ -37,6 +65,10 @@ int runExplain(const QStringList& arguments)
     addModelOptions(parser);
     parser.addPositionalArgument(QStringLiteral("IMAGE"), QStringLiteral("Image file."));
     parser.addOption({QStringLiteral("out"), QStringLiteral("The .safetensors file to write."), QStringLiteral("FILE")});
+    parser.addOption({QStringLiteral("csv"),
+                      QStringLiteral("Also write per-query statistics (entropy, CLS share, peak patch) of the maps "
+                                     "averaged over layers and heads to FILE, and the maps to FILE-maps.csv."),
+                      QStringLiteral("FILE")});
     int exitCode = 0;
     if (!parseArguments(parser, arguments, exitCode))
         return exitCode;
@@ -45,8 +77,9 @@ int runExplain(const QStringList& arguments)
         if (positional.size() != 1)
             throw UsageError{QStringLiteral("give one image")};
         const QString out = parser.value(QStringLiteral("out"));
-        if (out.isEmpty())
-            throw UsageError{QStringLiteral("give the output file with --out FILE.safetensors")};
+        const QString csv = parser.value(QStringLiteral("csv"));
+        if (out.isEmpty() && csv.isEmpty())
+            throw UsageError{QStringLiteral("give the output file with --out FILE.safetensors (and/or --csv FILE.csv)")};
         const ui::DecodedImage decoded = ui::decodeImageFile(positional[0]);
         if (!decoded.ok())
             throw Error(decoded.error.toStdString());
@@ -67,8 +100,11 @@ int runExplain(const QStringList& arguments)
                          {"image_size", std::to_string(info.imageSize)},
                          {"patch_size", std::to_string(info.patchSize)},
                          {"random_weights", info.isDemo ? "true" : "false"}};
-        writeAttentionExport(out.toStdString(), data);
-        std::cout << "Wrote " << out.toStdString() << ": " << data.cross.layers << " cross-attention layers x "
+        if (!out.isEmpty())
+            writeAttentionExport(out.toStdString(), data);
+        if (!csv.isEmpty())
+            writeStatisticsCsv(csv, data);
+        std::cout << "Wrote " << (out.isEmpty() ? csv : out).toStdString() << ": " << data.cross.layers << " cross-attention layers x "
                   << data.cross.heads << " heads x " << data.cross.queries << " queries x " << data.cross.tokens
                   << " image tokens (" << encoding->encodeMs() << " ms to encode)\n";
         return 0;

@@ -137,6 +137,24 @@ private slots:
         QCOMPARE(file->find("cross_attention_mean")->shape, (std::vector<std::int64_t>{32, 16, 16}));
     }
 
+    void explainWritesStatisticsCsv()
+    {
+        QTemporaryDir dir;
+        const QString csv = dir.filePath(QStringLiteral("stats.csv"));
+        const CliRun run = runQuerylens({QStringLiteral("explain"), fixture("image.png"), QStringLiteral("--model"),
+                                         fixture("tiny-opt"), QStringLiteral("--csv"), csv});
+        QVERIFY2(run.exitCode == 0, run.err.constData());
+        QFile stats(csv);
+        QVERIFY(stats.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = stats.readAll().trimmed().split('\n');
+        QCOMPARE(lines.size(), 33);
+        QVERIFY(lines[0].startsWith("query,entropy_nats"));
+        QVERIFY(lines[1].startsWith("0,"));
+        QFile maps(dir.filePath(QStringLiteral("stats-maps.csv")));
+        QVERIFY(maps.open(QIODevice::ReadOnly));
+        QCOMPARE(maps.readAll().count('\n'), 1 + 32 * 257);
+    }
+
     void usageErrorsExitWithTwo()
     {
         QCOMPARE(runQuerylens({QStringLiteral("caption")}).exitCode, 2);  // no image

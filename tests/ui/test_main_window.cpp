@@ -9,6 +9,10 @@
 #include "fixtures.h"
 #include "main_window.h"
 #include "message_bar.h"
+#include "model_dialog.h"
+#include "querylens/checkpoints.h"
+
+#include <QTableWidget>
 
 #include <QApplication>
 #include <QDir>
@@ -205,6 +209,30 @@ private slots:
         QVERIFY(ticks > 5);
         // The GUI thread never waited on torch: no gap near the length of the whole generation.
         QVERIFY2(worstGap < std::max<qint64>(250, clock.elapsed() / 2), qPrintable(QString::number(worstGap)));
+    }
+
+    void modelDialogShowsMemoryAndRefusesBrokenCheckpoints()
+    {
+        ModelDialog dialog(nullptr);
+        dialog.resize(760, 460);
+        QTemporaryDir broken;
+        std::ofstream(broken.filePath(QStringLiteral("config.json")).toStdString()) << "{\"model_type\": \"blip-2\"}";
+        dialog.setCheckpoints({inspectCheckpoint(testsupport::fixturePath("tiny-opt")),
+                               inspectCheckpoint(testsupport::fixturePath("tiny-t5")),
+                               inspectCheckpoint(broken.path().toStdString())});
+        auto* table = dialog.findChild<QTableWidget*>();
+        QVERIFY(table);
+        table->setCurrentCell(0, 0);
+        QVERIFY2(dialog.canLoad(), qPrintable(dialog.fitText()));
+        QVERIFY2(dialog.fitText().contains(QStringLiteral("MiB")) && dialog.fitText().contains(QStringLiteral("available")),
+                 qPrintable(dialog.fitText()));
+        table->setCurrentCell(2, 0);
+        QVERIFY(!dialog.canLoad());
+        QVERIFY2(dialog.fitText().contains(QStringLiteral("Cannot be loaded")), qPrintable(dialog.fitText()));
+        table->setCurrentCell(0, 0);
+        dialog.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+        saveScreenshot(dialog, QStringLiteral("10-model-dialog"));
     }
 
     void closingMidGenerationExitsCleanly()
