@@ -44,14 +44,17 @@ QuerylensSentencePieceCreate openPlugin()
 
 std::string SentencePieceTokenizer::pluginPath()
 {
-    // $QUERYLENS_PLUGIN_DIR, then beside the executable, then the build tree, then the install prefix.
+    // $QUERYLENS_PLUGIN_DIR, then beside the executable or in its ../lib/querylens, then the build
+    // tree, then the configured install prefix.
     std::vector<fs::path> candidates;
     if (const char* dir = std::getenv("QUERYLENS_PLUGIN_DIR"); dir && *dir)
         candidates.emplace_back(fs::path(dir) / kPluginName);
     std::error_code error;
     const fs::path exe = fs::read_symlink("/proc/self/exe", error);
-    if (!error)
+    if (!error) {
         candidates.push_back(exe.parent_path() / kPluginName);
+        candidates.push_back(exe.parent_path().parent_path() / "lib" / "querylens" / kPluginName);  // installed: bin/../lib
+    }
     candidates.emplace_back(QUERYLENS_SENTENCEPIECE_BUILD_PATH);
     candidates.emplace_back(QUERYLENS_SENTENCEPIECE_INSTALL_PATH);
     for (const auto& candidate : candidates)
