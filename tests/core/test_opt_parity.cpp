@@ -1,7 +1,7 @@
 // BLIP-2 with OPT against the reference outputs of ../shared/fixtures/tiny-opt, loaded
 // through the real loader: every stage from the vision encoder to greedy token ids.
 
-#include "fixtures.h"
+#include "golden_tensors.h"
 #include "model/blip2.h"
 
 #include <QtTest>
@@ -13,38 +13,10 @@ namespace {
 
 const char* kConfig = "tiny-opt";
 
-at::Tensor goldenTensor(const std::string& name)
-{
-    std::vector<float> values = testsupport::goldenFloats(kConfig, name);
-    return at::tensor(values).view(testsupport::goldenShape(kConfig, name));
-}
+at::Tensor goldenTensor(const std::string& name) { return testsupport::goldenTensor(kConfig, name); }
+std::vector<int> ids(const std::string& name) { return testsupport::goldenIdList(kConfig, name); }
+using testsupport::floats;
 
-std::vector<float> floats(const at::Tensor& t)
-{
-    const at::Tensor c = t.to(at::kFloat).contiguous();
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-std::vector<int> ids(const std::string& name)
-{
-    const auto wide = testsupport::goldenInts(kConfig, name);
-    return std::vector<int>(wide.begin(), wide.end());
-}
-
-// Greedy decoding straight on the language model: exactly 20 new tokens, as the fixture's.
-std::vector<int> greedy(const LanguageModel& lm, const at::Tensor& queries, const std::vector<int>& prompt, int count)
-{
-    auto state = lm.newState();
-    StepOutput out = lm.prefill(*state, queries, prompt);
-    std::vector<int> generated;
-    for (int i = 0; i < count; ++i) {
-        const auto next = out.logits.argmax(-1);
-        generated.push_back(int(next.item<std::int64_t>()));
-        if (i + 1 < count)
-            out = lm.step(*state, next);
-    }
-    return generated;
-}
 
 }  // namespace
 
@@ -127,7 +99,7 @@ private Q_SLOTS:
     {
         QFETCH(QString, input);
         QFETCH(QString, expected);
-        const auto generated = greedy(model_->languageModel(), features_.projected, ids(input.toStdString()), 20);
+        const auto generated = testsupport::greedyIds(model_->languageModel(), features_.projected, ids(input.toStdString()), 20);
         QCOMPARE(generated, ids(expected.toStdString()));
     }
 

@@ -2,7 +2,7 @@
 // the real loader: the image side, the T5 encoder over [soft prompt; prompt], teacher-forced
 // decoder logits, greedy ids with and without the prompt, and the decoder's caches.
 
-#include "fixtures.h"
+#include "golden_tensors.h"
 #include "model/blip2.h"
 
 #include <QtTest>
@@ -14,23 +14,9 @@ namespace {
 
 const char* kConfig = "tiny-t5";
 
-at::Tensor goldenTensor(const std::string& name)
-{
-    std::vector<float> values = testsupport::goldenFloats(kConfig, name);
-    return at::tensor(values).view(testsupport::goldenShape(kConfig, name));
-}
-
-std::vector<float> floats(const at::Tensor& t)
-{
-    const at::Tensor c = t.to(at::kFloat).contiguous();
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-std::vector<int> ids(const std::string& name)
-{
-    const auto wide = testsupport::goldenInts(kConfig, name);
-    return std::vector<int>(wide.begin(), wide.end());
-}
+at::Tensor goldenTensor(const std::string& name) { return testsupport::goldenTensor(kConfig, name); }
+std::vector<int> ids(const std::string& name) { return testsupport::goldenIdList(kConfig, name); }
+using testsupport::floats;
 
 }  // namespace
 
@@ -42,20 +28,6 @@ private:
 
     const T5Model& t5() const { return dynamic_cast<const T5Model&>(model_->languageModel()); }
 
-    std::vector<int> greedy(const std::vector<int>& prompt, int count) const
-    {
-        const auto& lm = model_->languageModel();
-        auto state = lm.newState();
-        StepOutput out = lm.prefill(*state, features_.projected, prompt);
-        std::vector<int> generated;
-        for (int i = 0; i < count; ++i) {
-            const auto next = out.logits.argmax(-1);
-            generated.push_back(int(next.item<std::int64_t>()));
-            if (i + 1 < count)
-                out = lm.step(*state, next);
-        }
-        return generated;
-    }
 
 private Q_SLOTS:
     void initTestCase()
@@ -112,7 +84,7 @@ private Q_SLOTS:
     {
         QFETCH(QString, input);
         QFETCH(QString, expected);
-        QCOMPARE(greedy(ids(input.toStdString()), 20), ids(expected.toStdString()));
+        QCOMPARE(testsupport::greedyIds(model_->languageModel(), features_.projected, ids(input.toStdString()), 20), ids(expected.toStdString()));
     }
 
     void stepLogitsEqualTeacherForcedLogits()

@@ -8,6 +8,7 @@
 #include "explorer/map_view.h"
 #include "explorer/query_grid.h"
 #include "fixtures.h"
+#include "screenshots.h"
 #include "main_window.h"
 #include "decoding_panel.h"
 
@@ -26,15 +27,6 @@ using namespace querylens::ui;
 namespace {
 
 constexpr int kTimeoutMs = 120000;
-
-void saveScreenshot(QWidget& window, const QString& name)
-{
-    const QString dir = qEnvironmentVariable("QUERYLENS_SCREENSHOTS");
-    if (dir.isEmpty())
-        return;
-    QDir().mkpath(dir);
-    QVERIFY(window.grab().save(dir + QLatin1Char('/') + name + QStringLiteral(".png")));
-}
 
 }  // namespace
 

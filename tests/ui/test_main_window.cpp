@@ -7,6 +7,7 @@
 #include "chat_panel.h"
 #include "decoding_panel.h"
 #include "fixtures.h"
+#include "screenshots.h"
 #include "main_window.h"
 #include "message_bar.h"
 #include "model_dialog.h"
@@ -45,15 +46,6 @@ std::string summaryText(const std::string& config, const std::string& key)
     text.erase(0, text.find_first_not_of(' '));
     text.erase(text.find_last_not_of(' ') + 1);
     return text;
-}
-
-void saveScreenshot(QWidget& window, const QString& name)
-{
-    const QString dir = qEnvironmentVariable("QUERYLENS_SCREENSHOTS");
-    if (dir.isEmpty())
-        return;
-    QDir().mkpath(dir);
-    QVERIFY(window.grab().save(dir + QLatin1Char('/') + name + QStringLiteral(".png")));
 }
 
 // A window with the fixture model loaded and 20-token greedy decoding, as the reference used.
