@@ -13,6 +13,7 @@
 #include "model_dialog.h"
 #include "querylens/checkpoints.h"
 
+#include <QListWidget>
 #include <QTableWidget>
 
 #include <QApplication>
@@ -168,6 +169,26 @@ private slots:
         QVERIFY2(window.messageBar()->text().contains(QStringLiteral("broken.jpg")), qPrintable(window.messageBar()->text()));
         QCOMPARE(window.library()->current()->id, current);
         saveScreenshot(window, QStringLiteral("04-unreadable-file"));
+    }
+
+    void severalImagesFormAStripAndAFolderIsReported()
+    {
+        LoadedWindow loaded;
+        MainWindow& window = loaded.window;
+        QTemporaryDir dir;
+        const QString flipped = dir.filePath(QStringLiteral("flipped.png"));
+        QVERIFY(QImage(fixture("image.png")).mirrored(true, false).save(flipped));
+        QSignalSpy captioned(&window, &MainWindow::captionFinished);
+        window.openImages({fixture("image.png"), dir.path(), flipped});
+        QVERIFY2(window.messageBar()->text().contains(QStringLiteral("is a folder")), qPrintable(window.messageBar()->text()));
+        QTRY_COMPARE_WITH_TIMEOUT(captioned.count(), 2, kTimeoutMs);
+        auto* strip = window.findChild<QListWidget*>(QStringLiteral("thumbnails"));
+        QVERIFY(strip && strip->isVisible());
+        QCOMPARE(strip->count(), 2);
+        // Switching back shows the first image's caption, the CLI's.
+        strip->setCurrentRow(0);
+        QCOMPARE(window.captionPanel()->text().toStdString(), summaryText("tiny-opt", "greedy_text"));
+        saveScreenshot(window, QStringLiteral("11-two-images"));
     }
 
     void guiThreadStaysResponsiveWhileGenerating()
