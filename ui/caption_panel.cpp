@@ -5,6 +5,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
+#include <QTimer>
 #include <QVBoxLayout>
 
 namespace querylens::ui {
@@ -30,8 +31,11 @@ QString describeRun(const GenerationResult& result)
 CaptionPanel::CaptionPanel(QWidget* parent)
     : QWidget(parent), caption_(new QLabel(this)), details_(new QLabel(this)), alternatives_(new QLabel(this)),
       regenerate_(new QPushButton(tr("Regenerate"), this)), stop_(new QPushButton(tr("Stop"), this)),
-      copy_(new QPushButton(tr("Copy"), this))
+      copy_(new QPushButton(tr("Copy"), this)), flush_(new QTimer(this))
 {
+    flush_->setSingleShot(true);
+    flush_->setInterval(30);
+    connect(flush_, &QTimer::timeout, this, [this] { caption_->setText(streamed_.trimmed()); });
     caption_->setObjectName(QStringLiteral("captionText"));
     caption_->setWordWrap(true);
     caption_->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -71,6 +75,7 @@ CaptionPanel::CaptionPanel(QWidget* parent)
 
 void CaptionPanel::clear(const QString& hint)
 {
+    flush_->stop();
     streamed_.clear();
     caption_->setText(hint);
     caption_->setEnabled(hint.isEmpty());
@@ -81,6 +86,7 @@ void CaptionPanel::clear(const QString& hint)
 
 void CaptionPanel::begin()
 {
+    flush_->stop();
     streamed_.clear();
     caption_->setEnabled(true);
     caption_->setText(QString());
@@ -91,12 +97,15 @@ void CaptionPanel::begin()
 
 void CaptionPanel::append(const QString& textDelta)
 {
+    // A wrapped label re-lays out the window on every change: one change per frame, not per token.
     streamed_ += textDelta;
-    caption_->setText(streamed_.trimmed());
+    if (!flush_->isActive())
+        flush_->start();
 }
 
 void CaptionPanel::showFinished(const QString& caption, const GenerationResult& result)
 {
+    flush_->stop();
     caption_->setEnabled(true);
     caption_->setText(caption);
     details_->setText(result.sequences.empty() ? QString() : describeRun(result));
@@ -115,6 +124,10 @@ void CaptionPanel::finish(const GenerationResult& result)
 
 void CaptionPanel::fail(const QString& message, bool cancelled)
 {
+    if (flush_->isActive()) {
+        flush_->stop();
+        caption_->setText(streamed_.trimmed());  // what arrived before the stop stays
+    }
     details_->setText(cancelled ? tr("Stopped.") : message);
     setBusy(false);
 }

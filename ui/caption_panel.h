@@ -6,6 +6,7 @@
 #include <QWidget>
 
 class QLabel;
+class QTimer;
 class QPushButton;
 
 namespace querylens::ui {
@@ -38,6 +39,7 @@ private:
     QPushButton* stop_;
     QPushButton* copy_;
     QString streamed_;
+    QTimer* flush_;  // streamed text is shown at most every 30 ms, not once per token
 };
 
 QString describeRun(const GenerationResult& result);

@@ -3,6 +3,7 @@
 #include "caption_panel.h"
 
 #include <QHBoxLayout>
+#include <QTimer>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QScrollBar>
@@ -16,6 +17,10 @@ ChatPanel::ChatPanel(QWidget* parent)
       send_(new QPushButton(tr("Ask"), this)), stop_(new QPushButton(tr("Stop"), this)),
       clear_(new QPushButton(tr("Clear"), this))
 {
+    renderTimer_ = new QTimer(this);
+    renderTimer_->setSingleShot(true);
+    renderTimer_->setInterval(30);
+    connect(renderTimer_, &QTimer::timeout, this, &ChatPanel::render);
     transcript_->setObjectName(QStringLiteral("chatTranscript"));
     transcript_->setOpenLinks(false);
     question_->setObjectName(QStringLiteral("chatQuestion"));
@@ -73,7 +78,9 @@ void ChatPanel::appendAnswer(const QString& textDelta)
 {
     pendingAnswer_ += textDelta;
     pendingNote_.clear();
-    render();
+    // The transcript is re-rendered at most every 30 ms, not once per token.
+    if (!renderTimer_->isActive())
+        renderTimer_->start();
 }
 
 void ChatPanel::finishAnswer(const GenerationResult& result)
@@ -100,6 +107,7 @@ void ChatPanel::failAnswer(const QString& message, bool cancelled)
 
 void ChatPanel::render()
 {
+    renderTimer_->stop();
     const QPalette pal = palette();
     const QString muted = pal.color(QPalette::PlaceholderText).name();
     const QString accent = pal.color(QPalette::Highlight).name();

@@ -6,6 +6,8 @@
 
 #include <QWidget>
 
+class QTimer;
+
 class QLineEdit;
 class QPushButton;
 class QTextBrowser;
@@ -34,6 +36,7 @@ signals:
 
 private:
     void render();
+    QTimer* renderTimer_;
     void send();
 
     QTextBrowser* transcript_;

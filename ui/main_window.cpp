@@ -4,7 +4,9 @@
 #include "querylens/demo_model.h"
 #include "querylens/checkpoints.h"
 
+#include <QFutureWatcher>
 #include <QTimer>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include "caption_panel.h"
 #include "chat_panel.h"
@@ -168,6 +170,10 @@ void MainWindow::buildLayout()
     tabs_->setDocumentMode(true);
     tabs_->addTab(splitter, tr("Describe"));
     tabs_->addTab(explorer_, tr("Explore attention"));
+    connect(tabs_, &QTabWidget::currentChanged, this, [this] {
+        if (explorerStale_)
+            refreshExplorer();
+    });
     connect(explorer_, &ExplorerPanel::ablationRequested, this,
             [this](int imageId, const std::vector<int>& disabled) { generateFor(imageId, GenerationKind::Ablation, {}, disabled); });
 
@@ -267,23 +273,47 @@ void MainWindow::openImageDialog()
 
 void MainWindow::openImages(const QStringList& paths)
 {
-    QStringList problems;
-    for (const QString& path : paths) {
-        const DecodedImage decoded = decodeImageFile(path);
-        if (!decoded.ok()) {
-            problems << decoded.error;
-            continue;
+    // Decoding a large photo takes a good fraction of a second: off the GUI thread, then the
+    // images join the library in the order given.
+    auto* watcher = new QFutureWatcher<QList<DecodedImage>>(this);
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, paths] {
+        const QList<DecodedImage> images = watcher->result();
+        watcher->deleteLater();
+        QStringList problems;
+        for (int i = 0; i < images.size(); ++i) {
+            if (!images[i].ok()) {
+                problems << images[i].error;
+                continue;
+            }
+            rememberRecent(QFileInfo(paths[i]).absoluteFilePath());
+            addDecodedImage(paths[i], images[i]);
         }
-        rememberRecent(QFileInfo(path).absoluteFilePath());
-        addImage(path, decoded.image);
-    }
-    // One message for all of them: a dropped batch must not become a storm of dialogs.
-    if (!problems.isEmpty())
-        messageBar_->show(MessageBar::Kind::Error, problems.join(QLatin1Char('\n')));
+        // One message for all of them: a dropped batch must not become a storm of dialogs.
+        if (!problems.isEmpty())
+            messageBar_->show(MessageBar::Kind::Error, problems.join(QLatin1Char('\n')));
+        emit imagesOpened();
+    });
+    watcher->setFuture(QtConcurrent::run([paths] {
+        QList<DecodedImage> images;
+        for (const QString& path : paths)
+            images.append(decodeImageFile(path));
+        return images;
+    }));
 }
 
 void MainWindow::addImage(const QString& label, const QImage& image)
 {
+    const DecodedImage decoded = fromQImage(image, label);
+    if (!decoded.ok()) {
+        messageBar_->show(MessageBar::Kind::Error, decoded.error);
+        return;
+    }
+    addDecodedImage(label, decoded);
+}
+
+void MainWindow::addDecodedImage(const QString& label, const DecodedImage& decoded)
+{
+    const QImage& image = decoded.image;
     const int id = library_->add(label, image);
     const ImageDocument* document = library_->find(id);
     auto* item = new QListWidgetItem(document->thumbnail, QFileInfo(label).fileName().isEmpty() ? label
@@ -291,7 +321,7 @@ void MainWindow::addImage(const QString& label, const QImage& image)
     item->setToolTip(label);
     thumbnails_->addItem(item);
     thumbnails_->setVisible(library_->documents().size() > 1);
-    const RgbImage rgb = toRgbImage(image);
+    const RgbImage rgb = decoded.rgb;
     // The worker encodes it with the first generation (and again after a model change).
     QMetaObject::invokeMethod(worker_, [this, id, rgb] { worker_->addImage(id, rgb); }, Qt::QueuedConnection);
     thumbnails_->setCurrentRow(thumbnails_->count() - 1);
@@ -500,6 +530,10 @@ void MainWindow::showCurrentImage()
 
 void MainWindow::refreshExplorer()
 {
+    // The explorer's charts take tens of milliseconds to rebuild: only while it is on screen.
+    explorerStale_ = tabs_->currentWidget() != explorer_;
+    if (explorerStale_)
+        return;
     const ImageDocument* document = library_->current();
     if (!document || !document->encoding) {
         explorer_->clearImage();

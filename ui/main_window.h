@@ -2,6 +2,7 @@
 // The main window: it wires the panels to the model worker and owns the actions (open, paste,
 // caption, ask, stop, models). Panels do not reach into each other; everything passes here.
 
+#include "image_file.h"
 #include "image_library.h"
 #include "worker/worker_types.h"
 
@@ -32,7 +33,8 @@ public:
 
     void loadModel(const LoadOptions& options);
     // Opens image files; unreadable ones are reported together in the message bar.
-    void openImages(const QStringList& paths);
+    void openImages(const QStringList& paths);  // asynchronous: imagesOpened() when done
+    // Decodes off the GUI thread; imagesOpened() follows when the images are in.
     void addImage(const QString& label, const QImage& image);
     void askQuestion(const QString& question);
     void regenerateCaption();
@@ -59,6 +61,7 @@ signals:
     void captionFinished(int imageId);
     void answerFinished(int imageId);
     void ablationFinished(int imageId);
+    void imagesOpened();
     void jobEnded();
 
 protected:
@@ -74,6 +77,7 @@ private:
     void refreshExplorer();
     void updateActions();
     void rememberRecent(const QString& path);
+    void addDecodedImage(const QString& label, const DecodedImage& decoded);
     void rebuildRecentMenu();
     void pasteImage();
     void chooseModel();
@@ -122,6 +126,7 @@ private:
     int pendingJobs_ = 0;      // sent and not yet answered
     int loadJob_ = 0;
     bool modelLoaded_ = false;
+    bool explorerStale_ = false;  // the current image changed while the explorer was hidden
     ModelInfo modelInfo_;
 };
 
