@@ -1,17 +1,93 @@
 #include "model/kernels/matmul.h"
 
+#include "model/kernels/gemv.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <atomic>
+
 namespace querylens::model::kernels {
 
-at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias)
+namespace {
+
+std::atomic<bool> g_libtorchOnly{false};
+
+// Rows of x up to which the matrix-vector kernels beat a GEMM (each weight is read once per row
+// of x from L1, so a handful of beams cost little more than one).
+constexpr std::int64_t kGemvRows = 8;
+
+WeightType weightType(const at::Tensor& weight)
+{
+    switch (weight.scalar_type()) {
+    case at::kBFloat16: return WeightType::BFloat16;
+    case at::kChar: return WeightType::Int8;
+    default: return WeightType::Float32;
+    }
+}
+
+at::Tensor referenceLinear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias)
 {
     if (weight.scalar_type() == at::kFloat)
         return at::linear(x, weight, bias);
-    // Reference path: widen the weight to float32 (correct on every device; the fast CPU
-    // kernels replace it where they apply).
     at::Tensor wide = weight.to(at::kFloat);
     if (scales.defined())
         wide = wide * scales.unsqueeze(1);
     return at::linear(x, wide, bias);
+}
+
+}  // namespace
+
+void setLibtorchOnly(bool value) { g_libtorchOnly = value; }
+bool libtorchOnly() { return g_libtorchOnly; }
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias)
+{
+    if (g_libtorchOnly || !x.device().is_cpu() || x.scalar_type() != at::kFloat || !weight.is_contiguous())
+        return referenceLinear(x, weight, scales, bias);
+    const std::int64_t k = weight.size(1), n = weight.size(0);
+    const at::Tensor rows = x.reshape({-1, k}).contiguous();
+    const std::int64_t m = rows.size(0);
+    std::vector<std::int64_t> shape = x.sizes().vec();
+    shape.back() = n;
+    const WeightType type = weightType(weight);
+    const at::Tensor biasValues = bias.defined() ? bias.to(at::kFloat).contiguous() : at::Tensor();
+    const at::Tensor scaleValues = scales.defined() ? scales.contiguous() : at::Tensor();
+
+    if (m <= kGemvRows) {
+        at::Tensor y = at::empty({m, n}, x.options());
+        GemvArguments args;
+        args.weight = weight.data_ptr();
+        args.type = type;
+        args.scales = scaleValues.defined() ? scaleValues.data_ptr<float>() : nullptr;
+        args.bias = biasValues.defined() ? biasValues.data_ptr<float>() : nullptr;
+        args.x = rows.data_ptr<float>();
+        args.y = y.data_ptr<float>();
+        args.m = m;
+        args.n = n;
+        args.k = k;
+        gemv(args);
+        return y.view(shape);
+    }
+    if (type == WeightType::Float32)
+        return at::linear(x, weight, bias);
+
+    // Widen ~8 MB of weight rows at a time (they stay in the last-level cache) and multiply.
+    const std::int64_t block = std::clamp<std::int64_t>((std::int64_t(8) << 20) / (4 * k), 128, n);
+    at::Tensor y = at::empty({m, n}, x.options());
+    at::Tensor scratch = at::empty({block, k}, x.options());
+    const float* scalePtr = scaleValues.defined() ? scaleValues.data_ptr<float>() : nullptr;
+    for (std::int64_t r0 = 0; r0 < n; r0 += block) {
+        const std::int64_t r1 = std::min(n, r0 + block);
+        float* out = scratch.data_ptr<float>();
+        at::parallel_for(r0, r1, 16, [&](std::int64_t begin, std::int64_t end) {
+            dequantizeRows(weight.data_ptr(), type, scalePtr, k, begin, end, out + (begin - r0) * k);
+        });
+        y.narrow(1, r0, r1 - r0).copy_(at::mm(rows, scratch.narrow(0, 0, r1 - r0).t()));
+    }
+    if (biasValues.defined())
+        y.add_(biasValues);
+    return y.view(shape);
 }
 
 }  // namespace querylens::model::kernels
