@@ -10,17 +10,6 @@ namespace querylens::model {
 
 namespace fs = std::filesystem;
 
-namespace {
-std::size_t bytesPerWeight(WeightFormat format)
-{
-    switch (format) {
-    case WeightFormat::Float32: return 4;
-    case WeightFormat::BFloat16: return 2;
-    case WeightFormat::Int8: return 1;
-    }
-    return 4;
-}
-}  // namespace
 
 Blip2Config Blip2Config::fromFolder(const std::string& dir)
 {
@@ -95,13 +84,9 @@ std::unique_ptr<Blip2Model> Blip2Model::random(const Blip2Config& config, Weight
     std::unique_ptr<Blip2Model> model(new Blip2Model());
     model->config_ = config;
     model->device_ = device;
-    WeightLoader weights = WeightLoader::random(device, seed);
+    WeightLoader weights = WeightLoader::random(device, seed, created != nullptr);
     model->build(weights, formats, {});
-    for (const auto& t : weights.created()) {
-        const bool language = t.name.rfind("language_model.", 0) == 0;
-        model->parameterCount_ += t.tensor.numel();
-        model->randomBytes_ += std::size_t(t.tensor.numel()) * bytesPerWeight(language ? formats.language : formats.vision);
-    }
+    model->parameterCount_ = weights.createdElements();
     if (created)
         *created = weights.created();
     return model;
@@ -142,6 +127,13 @@ ImageFeatures Blip2Model::encode(const at::Tensor& pixelValues, const ProgressCa
     return features;
 }
 
-std::size_t Blip2Model::weightBytes() const { return archive_ ? archive_->totalBytes() : randomBytes_; }
+std::size_t Blip2Model::weightBytes() const
+{
+    // What the model holds in memory at its precision: the parts' own sizes (the vision side,
+    // projection and queries are counted at the stored dtype).
+    std::size_t bytes = languageModel_->weightBytes() + projection_.weightBytes() + queryTokens_.nbytes();
+    bytes += vision_->weightBytes() + qformer_->weightBytes();
+    return bytes;
+}
 
 }  // namespace querylens::model

@@ -80,7 +80,6 @@ private:
     Linear projection_;
     std::unique_ptr<LanguageModel> languageModel_;
     std::int64_t parameterCount_ = 0;
-    std::size_t randomBytes_ = 0;  // weights in memory when there is no archive
 };
 
 }  // namespace querylens::model

@@ -102,4 +102,20 @@ QFormerOutput QFormer::operator()(const at::Tensor& queries, const at::Tensor& i
     return out;
 }
 
+std::size_t QFormer::weightBytes() const
+{
+    std::size_t bytes = 0;
+    auto block = [&](const AttentionBlock& b) {
+        for (const Linear* l : {&b.query, &b.key, &b.value, &b.dense})
+            bytes += l->weightBytes();
+    };
+    for (const auto& layer : layers_) {
+        block(layer.self);
+        if (layer.cross)
+            block(*layer.cross);
+        bytes += layer.intermediate.weightBytes() + layer.output.weightBytes();
+    }
+    return bytes;
+}
+
 }  // namespace querylens::model

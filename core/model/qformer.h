@@ -50,6 +50,8 @@ public:
     // Weight names of the Q-Former's text branch, which BLIP-2's captioning never runs.
     static bool isTextBranchWeight(const std::string& name);
 
+    std::size_t weightBytes() const;  // the matrices at their stored precision
+
 private:
     struct AttentionBlock {
         Linear query, key, value, dense;

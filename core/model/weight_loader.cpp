@@ -44,10 +44,11 @@ WeightLoader::WeightLoader(std::shared_ptr<const io::WeightArchive> archive, at:
 {
 }
 
-WeightLoader WeightLoader::random(at::Device device, std::uint64_t seed)
+WeightLoader WeightLoader::random(at::Device device, std::uint64_t seed, bool keepCreated)
 {
     WeightLoader loader(nullptr, device);
     loader.generator_ = at::make_generator<at::CPUGeneratorImpl>(seed);
+    loader.keepCreated_ = keepCreated;
     return loader;
 }
 
@@ -90,7 +91,9 @@ at::Tensor WeightLoader::randomTensor(const std::string& name, at::IntArrayRef s
         const std::int64_t fanIn = t.numel() / shape[0];
         t.normal_(0.0, 1.0 / std::sqrt(double(fanIn)), *generator_);
     }
-    created_.push_back({name, t});
+    createdElements_ += t.numel();
+    if (keepCreated_)
+        created_.push_back({name, t});
     return t.to(device_, dtype);
 }
 

@@ -27,7 +27,9 @@ public:
     WeightLoader(std::shared_ptr<const io::WeightArchive> archive, at::Device device, ProgressCallback progress = {});
     // No archive: every load() makes a randomly initialised tensor of the asked shape (the demo
     // model, and benchmarks at real model sizes without 15 GB of files). Every name "exists".
-    static WeightLoader random(at::Device device, std::uint64_t seed);
+    // `keepCreated` keeps float32 copies for created() (writing a checkpoint); benchmarks at
+    // real sizes leave it off.
+    static WeightLoader random(at::Device device, std::uint64_t seed, bool keepCreated = false);
 
     bool contains(const std::string& name) const;
     // The shape as stored, or nothing for a random loader (the config's sizes apply).
@@ -50,6 +52,7 @@ public:
     std::string fileOf(const std::string& name) const;
     // The tensors a random loader made, in the order asked for (float32, for writing to disk).
     const std::vector<NamedTensor>& created() const { return created_; }
+    std::int64_t createdElements() const { return createdElements_; }
 
 private:
     at::Tensor randomTensor(const std::string& name, at::IntArrayRef shape, at::ScalarType dtype);
@@ -62,6 +65,9 @@ private:
     std::size_t bytesTotal_ = 0;
     std::optional<at::Generator> generator_;  // set for a random loader
     std::vector<NamedTensor> created_;
+    bool keepCreated_ = false;
+    std::int64_t createdElements_ = 0;
+    std::size_t createdBytes_ = 0;  // in the loaded dtypes
 };
 
 std::string shapeText(at::IntArrayRef shape);

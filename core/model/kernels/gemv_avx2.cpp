@@ -56,9 +56,61 @@ float dot(const W* w, const float* x, std::int64_t k)
     return sum;
 }
 
+// A register tile of 2 weight rows x MC rows of x: each weight vector is loaded (and widened)
+// once and used MC times, each x vector loaded once and used twice; 2*MC accumulators.
+template <int MC, typename W>
+void tile(const GemvArguments& a, const W* w0, const W* w1, std::int64_t row, std::int64_t m0)
+{
+    const std::int64_t k = a.k;
+    __m256 acc0[MC], acc1[MC];
+    for (int j = 0; j < MC; ++j)
+        acc0[j] = acc1[j] = _mm256_setzero_ps();
+    std::int64_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+        const __m256 v0 = load8(w0, i), v1 = load8(w1, i);
+        for (int j = 0; j < MC; ++j) {
+            const __m256 xv = _mm256_loadu_ps(a.x + (m0 + j) * k + i);
+            acc0[j] = _mm256_fmadd_ps(v0, xv, acc0[j]);
+            acc1[j] = _mm256_fmadd_ps(v1, xv, acc1[j]);
+        }
+    }
+    for (int j = 0; j < MC; ++j) {
+        const float* x = a.x + (m0 + j) * k;
+        float s0 = horizontalSum(acc0[j]), s1 = horizontalSum(acc1[j]);
+        for (std::int64_t t = i; t < k; ++t) {
+            s0 += scalar(w0, t) * x[t];
+            s1 += scalar(w1, t) * x[t];
+        }
+        if (a.scales) {
+            s0 *= a.scales[row];
+            s1 *= a.scales[row + 1];
+        }
+        a.y[(m0 + j) * a.n + row] = s0 + (a.bias ? a.bias[row] : 0.0f);
+        a.y[(m0 + j) * a.n + row + 1] = s1 + (a.bias ? a.bias[row + 1] : 0.0f);
+    }
+}
+
 template <typename W>
 void rows(const GemvArguments& a, const W* weight, std::int64_t rowBegin, std::int64_t rowEnd)
 {
+    if (a.m > 1) {
+        // Several x rows (a prompt, beams): tiles of 2 weight rows x up to 4 x rows.
+        std::int64_t row = rowBegin;
+        for (; row + 2 <= rowEnd; row += 2) {
+            const W* w0 = weight + row * a.k;
+            const W* w1 = w0 + a.k;
+            std::int64_t m0 = 0;
+            for (; m0 + 4 <= a.m; m0 += 4)
+                tile<4>(a, w0, w1, row, m0);
+            switch (a.m - m0) {
+            case 3: tile<3>(a, w0, w1, row, m0); break;
+            case 2: tile<2>(a, w0, w1, row, m0); break;
+            case 1: tile<1>(a, w0, w1, row, m0); break;
+            default: break;
+            }
+        }
+        rowBegin = row;  // an odd last row goes the single-row way
+    }
     for (std::int64_t row = rowBegin; row < rowEnd; ++row) {
         const W* w = weight + row * a.k;
         // For a few x rows the weight row is read from memory once, then from L1.

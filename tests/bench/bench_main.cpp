@@ -1,0 +1,184 @@
+// querylens-bench: BLIP-2 at real sizes (random weights, or a checkpoint folder) against this
+// machine's limits, measured in the same run.
+//   querylens-bench [--model blip2-opt-2.7b|blip2-flan-t5-xl|DIR] [--precision fp32|bf16|int8]
+//                   [--threads N] [--scale F] [--repeat N] [--tokens N] [--json FILE]
+
+#include "bench_timing.h"
+#include "machine_limits.h"
+#include "model/kernels/gemv.h"
+#include "model_bench.h"
+#include "model_configs.h"
+#include "querylens/error.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+using namespace querylens::model;
+
+namespace {
+
+struct Options {
+    std::string model = "blip2-opt-2.7b";
+    std::string precision = "bf16";
+    int threads = 0;
+    double scale = 1.0;
+    int repeats = 3;
+    int tokens = 32;
+    std::string json;
+};
+
+[[noreturn]] void usage(const std::string& problem)
+{
+    std::cerr << "querylens-bench: " << problem << "\n"
+              << "usage: querylens-bench [--model blip2-opt-2.7b|blip2-flan-t5-xl|DIR] [--precision fp32|bf16|int8]\n"
+                 "                       [--threads N] [--scale F] [--repeat N] [--tokens N] [--json FILE]\n";
+    std::exit(2);
+}
+
+Options parse(int argc, char** argv)
+{
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc)
+                usage(arg + " needs a value");
+            return argv[++i];
+        };
+        if (arg == "--model")
+            o.model = value();
+        else if (arg == "--precision")
+            o.precision = value();
+        else if (arg == "--threads")
+            o.threads = std::atoi(value().c_str());
+        else if (arg == "--scale")
+            o.scale = std::atof(value().c_str());
+        else if (arg == "--repeat")
+            o.repeats = std::max(1, std::atoi(value().c_str()));
+        else if (arg == "--tokens")
+            o.tokens = std::max(2, std::atoi(value().c_str()));
+        else if (arg == "--json")
+            o.json = value();
+        else
+            usage("unknown option " + arg);
+    }
+    if (o.precision != "fp32" && o.precision != "bf16" && o.precision != "int8")
+        usage("--precision must be fp32, bf16 or int8");
+    if (o.scale <= 0 || o.scale > 1)
+        usage("--scale must be in (0, 1]");
+    return o;
+}
+
+WeightFormats formats(const std::string& precision)
+{
+    if (precision == "bf16")
+        return {WeightFormat::BFloat16, WeightFormat::BFloat16};
+    if (precision == "int8")
+        return {WeightFormat::BFloat16, WeightFormat::Int8};
+    return {};
+}
+
+std::string gb(double bytes)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f GB", bytes / 1e9);
+    return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    const Options o = parse(argc, argv);
+    const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(threads);
+    c10::InferenceMode inference;
+
+    std::unique_ptr<Blip2Model> model;
+    std::string name = o.model;
+    const Stopwatch loadWatch;
+    try {
+        if (std::filesystem::is_directory(o.model)) {
+            model = Blip2Model::load(o.model, formats(o.precision), at::kCPU);
+        } else {
+            const nlohmann::json config = realModelConfig(o.model, o.scale);
+            model = Blip2Model::random(Blip2Config::fromJson(config, o.model), formats(o.precision), at::kCPU, 1);
+            if (o.scale < 1)
+                name += " (layers x" + std::to_string(o.scale).substr(0, 4) + ")";
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "querylens-bench: " << e.what() << "\n";
+        return 1;
+    }
+    const double loadSeconds = loadWatch.seconds();
+    std::cerr << "built " << name << " at " << o.precision << " in " << loadSeconds << " s; measuring...\n";
+
+    ModelFigures f = benchModel(*model, o.repeats, o.tokens);
+    f.loadSeconds = loadSeconds;
+    model.reset();  // the machine measurements need the memory
+    const MachineLimits limits = measureMachineLimits(o.repeats);
+
+    const double peak = o.precision == "fp32" ? limits.fp32GemmGflops : limits.bf16GemmGflops;
+    const double encodeGflops = f.visionGflop / (f.visionMs / 1000);
+    const double bandwidthTokens = limits.bandwidthGBs * 1e9 / double(f.languageBytesPerToken);
+    const double bandwidthRatio = f.decodeTokensPerSecond / bandwidthTokens;
+    const double followupRatio = f.followupFirstTokenMs / f.firstTokenMs;
+
+    std::printf("\nQueryLens benchmark: %s, %s, %d thread(s), AVX2 kernels %s\n", name.c_str(), o.precision.c_str(),
+                threads, kernels::haveAvx2() ? "on" : "off (portable)");
+    std::printf("  machine: read bandwidth %.1f GB/s; fp32 GEMM %.1f GFLOP/s; bf16 GEMM (libtorch) %.1f GFLOP/s;"
+                " bf16 widened to fp32 GEMM %.1f GFLOP/s\n",
+                limits.bandwidthGBs, limits.fp32GemmGflops, limits.bf16GemmGflops, limits.widenedBf16Gflops);
+    std::printf("  %-34s %12s\n", "figure", "value");
+    std::printf("  %-34s %12s\n", "weights in memory", gb(double(f.weightBytes)).c_str());
+    std::printf("  %-34s %10.2f s\n", "build / load", f.loadSeconds);
+    std::printf("  %-34s %9.0f ms  (spread %.0f%%)\n", "vision encoder", f.visionMs, 100 * f.visionSpread);
+    std::printf("  %-34s %9.0f ms\n", "Q-Former + projection", f.qformerMs);
+    std::printf("  %-34s %9.0f ms  (%.1f GFLOP/s in the vision encoder: %.2f x the %s GEMM peak)\n", "image encode",
+                f.encodeMs, encodeGflops, encodeGflops / peak, o.precision == "fp32" ? "fp32" : "libtorch bf16");
+    std::printf("  %-34s %9.0f ms  (spread %.0f%%)\n", "time to first token", f.firstTokenMs, 100 * f.firstTokenSpread);
+    std::printf("  %-34s %9.2f tok/s (spread %.0f%%; %.0f%% of the bandwidth limit %.2f tok/s)\n", "decode (greedy)",
+                f.decodeTokensPerSecond, 100 * f.decodeSpread, 100 * bandwidthRatio, bandwidthTokens);
+    std::printf("  %-34s %9.2f tok/s (ours: %.2fx)\n", "decode through libtorch at::linear",
+                f.baselineDecodeTokensPerSecond, f.decodeTokensPerSecond / f.baselineDecodeTokensPerSecond);
+    std::printf("  %-34s %9.0f ms  (%.0f%% of the first; %lld positions reused)\n", "follow-up turn, first token",
+                f.followupFirstTokenMs, 100 * followupRatio, (long long)f.followupReused);
+    std::printf("  %-34s %12s  (%.2f x the weights)\n", "peak resident memory", gb(double(f.peakRssBytes)).c_str(),
+                double(f.peakRssBytes) / double(f.weightBytes));
+
+    if (!o.json.empty()) {
+        const nlohmann::json report = {
+            {"model", name},
+            {"precision", o.precision},
+            {"threads", threads},
+            {"scale", o.scale},
+            {"weights_bytes", f.weightBytes},
+            {"load_s", f.loadSeconds},
+            {"vision_ms", f.visionMs},
+            {"qformer_ms", f.qformerMs},
+            {"encode_ms", f.encodeMs},
+            {"first_token_ms", f.firstTokenMs},
+            {"decode_tokens_per_s", f.decodeTokensPerSecond},
+            {"baseline_decode_tokens_per_s", f.baselineDecodeTokensPerSecond},
+            {"followup_first_token_ms", f.followupFirstTokenMs},
+            {"peak_rss_bytes", f.peakRssBytes},
+            {"decode_bandwidth_ratio", bandwidthRatio},
+            {"encode_peak_ratio", encodeGflops / peak},
+            {"encode_fp32_peak_ratio", encodeGflops / limits.fp32GemmGflops},
+            {"bandwidth_gb_s", limits.bandwidthGBs},
+            {"fp32_matmul_gflops", limits.fp32GemmGflops},
+            {"bf16_matmul_gflops", limits.bf16GemmGflops},
+            {"bf16_widened_matmul_gflops", limits.widenedBf16Gflops},
+        };
+        std::ofstream(o.json) << report.dump(2) << "\n";
+    }
+    return 0;
+}

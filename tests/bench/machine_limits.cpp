@@ -1,0 +1,54 @@
+#include "machine_limits.h"
+
+#include "bench_timing.h"
+#include "model/kernels/matmul.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace {
+
+// Sums a 1 GiB buffer (far beyond any cache) with libtorch's vectorised, multi-threaded sum:
+// the rate at which this machine can stream memory into the cores.
+double readBandwidth(int repeats)
+{
+    const at::Tensor buffer = at::ones({std::int64_t(1) << 28});
+    std::vector<double> seconds;
+    for (int r = 0; r < repeats + 1; ++r) {
+        const Stopwatch watch;
+        (void)buffer.sum().item<float>();
+        if (r > 0)
+            seconds.push_back(watch.seconds());
+    }
+    return double(buffer.nbytes()) / median(seconds) / 1e9;
+}
+
+double gemmGflops(at::ScalarType type, std::int64_t size, int repeats, bool widened = false)
+{
+    const at::Tensor a = at::randn({size, size});
+    const at::Tensor b = at::randn({size, size}).to(type);
+    std::vector<double> seconds;
+    for (int r = 0; r < repeats + 1; ++r) {
+        const Stopwatch watch;
+        at::Tensor c = widened ? querylens::model::kernels::linear(a, b, {}, {}) : at::mm(a.to(type), b.t());
+        (void)c.sum().item<float>();
+        if (r > 0)
+            seconds.push_back(watch.seconds());
+    }
+    return 2.0 * double(size) * size * size / median(seconds) / 1e9;
+}
+
+}  // namespace
+
+MachineLimits measureMachineLimits(int repeats)
+{
+    MachineLimits limits;
+    limits.bandwidthGBs = readBandwidth(std::max(3, repeats));
+    limits.fp32GemmGflops = std::max(gemmGflops(at::kFloat, 2048, repeats), gemmGflops(at::kFloat, 4096, 1));
+    // libtorch's bf16 GEMM is slow here (no AVX-512 BF16): a smaller product keeps this short.
+    limits.bf16GemmGflops = gemmGflops(at::kBFloat16, 1024, 1);
+    limits.widenedBf16Gflops = gemmGflops(at::kBFloat16, 2048, repeats, /*widened=*/true);
+    return limits;
+}

@@ -1,0 +1,14 @@
+#pragma once
+// What this machine can do at most, measured in the benchmark's own run: memory read
+// bandwidth and the best matrix-product rates libtorch reaches.
+
+#include <cstdint>
+
+struct MachineLimits {
+    double bandwidthGBs = 0;        // streaming read, all threads
+    double fp32GemmGflops = 0;      // libtorch (OpenBLAS) float32 matrix product
+    double bf16GemmGflops = 0;      // libtorch bfloat16 matrix product
+    double widenedBf16Gflops = 0;   // our bf16 path for many rows: widen to float32, then GEMM
+};
+
+MachineLimits measureMachineLimits(int repeats);

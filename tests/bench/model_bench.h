@@ -1,0 +1,25 @@
+#pragma once
+// The model's figures: load, image encoding, first token, decoding, a follow-up turn, memory.
+
+#include "model/blip2.h"
+
+#include <cstddef>
+#include <string>
+
+struct ModelFigures {
+    double loadSeconds = 0;
+    std::size_t weightBytes = 0;          // in memory at the chosen precision
+    std::size_t languageBytesPerToken = 0;  // weights one decoding step reads
+    double visionMs = 0, visionSpread = 0;
+    double qformerMs = 0;
+    double encodeMs = 0, encodeSpread = 0;
+    double visionGflop = 0;               // floating-point work of one vision pass
+    double firstTokenMs = 0, firstTokenSpread = 0;
+    double decodeTokensPerSecond = 0, decodeSpread = 0;
+    double followupFirstTokenMs = 0;
+    std::int64_t followupReused = 0;
+    double baselineDecodeTokensPerSecond = 0;  // the same decoding through libtorch's at::linear
+    std::size_t peakRssBytes = 0;
+};
+
+ModelFigures benchModel(const querylens::model::Blip2Model& model, int repeats, int decodeTokens);
