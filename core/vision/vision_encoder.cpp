@@ -99,4 +99,13 @@ at::Tensor VisionEncoder::operator()(const at::Tensor& pixelValues, const Progre
     return postLayerNorm_(h);
 }
 
+std::size_t VisionEncoder::weightBytes() const
+{
+    std::size_t bytes = patchEmbedding_.weightBytes() + classEmbedding_.nbytes() + positionEmbedding_.nbytes();
+    for (const auto& layer : layers_)
+        for (const Linear* l : {&layer.qkv, &layer.projection, &layer.fc1, &layer.fc2})
+            bytes += l->weightBytes();
+    return bytes;
+}
+
 }  // namespace querylens::model

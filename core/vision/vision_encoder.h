@@ -40,6 +40,8 @@ public:
 
     const VisionConfig& config() const { return config_; }
 
+    std::size_t weightBytes() const;  // the matrices at their stored precision
+
 private:
     struct Layer {
         LayerNorm norm1, norm2;
