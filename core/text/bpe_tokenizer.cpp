@@ -47,7 +47,9 @@ std::string tokenBytes(const std::string& token)
     return bytes;
 }
 
-std::vector<std::pair<std::string, std::string>> readMergesText(const std::string& path)
+// merges.txt: "a b" a line, by priority, after an optional "#version" line. `lines` gets the
+// line number of each merge, for errors.
+std::vector<std::pair<std::string, std::string>> readMergesText(const std::string& path, std::vector<int>& lines)
 {
     std::ifstream in(path, std::ios::binary);
     if (!in)
@@ -66,8 +68,25 @@ std::vector<std::pair<std::string, std::string>> readMergesText(const std::strin
             line.find(' ', space + 1) != std::string::npos)
             throw Error("line " + std::to_string(number) + " is not a merge of two symbols: '" + line + "'", path);
         merges.emplace_back(line.substr(0, space), line.substr(space + 1));
+        lines.push_back(number);
     }
     return merges;
+}
+
+// A merge whose symbols are not tokens is a broken merges.txt (or a vocab.json from another
+// tokenizer): say which line, before the constructor's check that cannot.
+void checkMergesAgainstVocab(const std::vector<std::pair<std::string, std::string>>& merges,
+                             const std::vector<int>& lines, const std::unordered_map<std::string, int>& vocab,
+                             const std::string& path)
+{
+    for (std::size_t i = 0; i < merges.size(); ++i) {
+        const auto& [a, b] = merges[i];
+        for (const std::string& symbol : {a, b, a + b})
+            if (!vocab.count(symbol))
+                throw Error("line " + std::to_string(lines[i]) + " merges '" + a + "' and '" + b + "', but '" + symbol +
+                                "' is not in vocab.json",
+                            path);
+    }
 }
 
 std::unordered_map<std::string, int> vocabFromJson(const nlohmann::json& json, const std::string& path)
@@ -110,12 +129,19 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::fromFolder(const std::string& dir, B
     if (fs::exists(folder / "vocab.json") && fs::exists(folder / "merges.txt")) {
         source = (folder / "vocab.json").string();
         vocab = vocabFromJson(io::readJsonFile(source), source);
-        merges = readMergesText((folder / "merges.txt").string());
+        std::vector<int> lines;
+        merges = readMergesText((folder / "merges.txt").string(), lines);
+        checkMergesAgainstVocab(merges, lines, vocab, (folder / "merges.txt").string());
     } else if (fs::exists(folder / "tokenizer.json")) {
         source = (folder / "tokenizer.json").string();
         const nlohmann::json json = io::readJsonFile(source);
+        if (!json.is_object())
+            throw Error("not a tokenizer: the file is not a JSON object", source);
         const auto model = json.find("model");
-        if (model == json.end() || !model->is_object() || model->value("type", "BPE") != "BPE")
+        if (model == json.end() || !model->is_object())
+            throw Error("no \"model\" object: not a Hugging Face tokenizer", source, "model");
+        const auto type = model->find("type");
+        if (type != model->end() && (!type->is_string() || type->get<std::string>() != "BPE"))
             throw Error("not a byte-level BPE tokenizer (model.type must be BPE)", source, "model.type");
         vocab = vocabFromJson(model->value("vocab", nlohmann::json()), source);
         for (const auto& merge : model->value("merges", nlohmann::json::array())) {
@@ -131,9 +157,15 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::fromFolder(const std::string& dir, B
                 throw Error("a merge is neither \"a b\" nor [\"a\", \"b\"]", source, "model.merges");
             }
         }
-        for (const auto& token : json.value("added_tokens", nlohmann::json::array()))
-            if (token.is_object() && token.contains("content") && token.contains("id"))
-                added[token["content"].get<std::string>()] = token["id"].get<int>();
+        for (const auto& token : json.value("added_tokens", nlohmann::json::array())) {
+            const auto content = token.find("content");
+            const auto id = token.find("id");
+            if (!token.is_object() || content == token.end() || !content->is_string() || id == token.end() ||
+                !id->is_number_integer() || id->get<long long>() < 0 || id->get<long long>() > INT_MAX)
+                throw Error("an added token needs a string \"content\" and a non-negative integer \"id\"", source,
+                            "added_tokens");
+            added[content->get<std::string>()] = id->get<int>();
+        }
     } else {
         const std::string missing = fs::exists(folder / "vocab.json") ? "merges.txt" : "vocab.json";
         throw Error("the tokenizer is missing: no " + missing + " (nor tokenizer.json)", (folder / missing).string());
@@ -166,7 +198,8 @@ BpeTokenizer::BpeTokenizer(std::unordered_map<std::string, int> vocab,
             throw Error("merge " + std::to_string(rank + 1) + " ('" + a + " " + b +
                             "') uses a symbol that is not in the vocabulary",
                         source);
-        ranks_.emplace(merges[rank], int(rank));
+        // A merge listed twice keeps its last rank, as GPT-2's dict(zip(merges, range(...))) does.
+        mergeRanks_[pairKey(vocab_.at(a), vocab_.at(b))] = {int(rank), vocab_.at(a + b)};
     }
     for (const char* name : kSpecialNames)
         if (const auto id = find(name)) {
@@ -183,11 +216,14 @@ BpeTokenizer::BpeTokenizer(std::unordered_map<std::string, int> vocab,
     eos_ = find("</s>");
     pad_ = find("<pad>");
     unk_ = find("<unk>");
-    for (int b = 0; b < 256; ++b)
-        if (!vocab_.count(byteToSymbol()[b]))
-            throw Error("the vocabulary lacks the byte symbol '" + byteToSymbol()[b] + "' (byte " + std::to_string(b) +
-                            "): not a byte-level BPE vocabulary",
+    for (int b = 0; b < 256; ++b) {
+        const auto id = find(byteToSymbol()[std::size_t(b)]);
+        if (!id)
+            throw Error("the vocabulary lacks the byte symbol '" + byteToSymbol()[std::size_t(b)] + "' (byte " +
+                            std::to_string(b) + "): not a byte-level BPE vocabulary",
                         source);
+        byteIds_[std::size_t(b)] = *id;
+    }
 }
 
 std::optional<int> BpeTokenizer::find(const std::string& token) const
@@ -198,48 +234,40 @@ std::optional<int> BpeTokenizer::find(const std::string& token) const
 
 bool BpeTokenizer::isSpecial(int id) const { return id >= 0 && id < int(special_.size()) && special_[std::size_t(id)]; }
 
-std::vector<int> BpeTokenizer::bpe(const std::string& mapped) const
+std::vector<int> BpeTokenizer::bpe(const std::string& word) const
 {
-    // Symbols start as single characters of the mapped word and merge by rank, lowest first,
-    // every occurrence of the best pair at once (as GPT-2's bpe()).
-    std::vector<std::string> symbols;
-    for (std::size_t pos = 0; pos < mapped.size();) {
-        const int length = decodeUtf8(mapped, pos).length;
-        symbols.push_back(mapped.substr(pos, std::size_t(length)));
-        pos += std::size_t(length);
-    }
+    // GPT-2's bpe(): symbols start as the word's bytes; each round merges the adjacent pair of
+    // lowest rank, every occurrence of it left to right, until no adjacent pair is a merge.
+    // Symbols are token ids, so a round is one cheap pass (long unspaced words stay fast).
+    std::vector<int> symbols;
+    symbols.reserve(word.size());
+    for (unsigned char byte : word)
+        symbols.push_back(byteIds_[byte]);
     while (symbols.size() > 1) {
-        int bestRank = INT_MAX;
-        std::pair<std::string, std::string> best;
+        const std::pair<int, int>* best = nullptr;  // {rank, merged id}
+        std::uint64_t bestKey = 0;
         for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
-            const auto it = ranks_.find({symbols[i], symbols[i + 1]});
-            if (it != ranks_.end() && it->second < bestRank) {
-                bestRank = it->second;
-                best = it->first;
+            const std::uint64_t key = pairKey(symbols[i], symbols[i + 1]);
+            const auto it = mergeRanks_.find(key);
+            if (it != mergeRanks_.end() && (!best || it->second.first < best->first)) {
+                best = &it->second;
+                bestKey = key;
             }
         }
-        if (bestRank == INT_MAX)
+        if (!best)
             break;
-        std::vector<std::string> merged;
+        std::size_t out = 0;
         for (std::size_t i = 0; i < symbols.size(); ++i) {
-            if (i + 1 < symbols.size() && symbols[i] == best.first && symbols[i + 1] == best.second) {
-                merged.push_back(best.first + best.second);
+            if (i + 1 < symbols.size() && pairKey(symbols[i], symbols[i + 1]) == bestKey) {
+                symbols[out++] = best->second;
                 ++i;
             } else {
-                merged.push_back(symbols[i]);
+                symbols[out++] = symbols[i];
             }
         }
-        symbols.swap(merged);
+        symbols.resize(out);
     }
-    std::vector<int> ids;
-    for (const auto& symbol : symbols) {
-        const auto id = find(symbol);
-        if (id)
-            ids.push_back(*id);
-        else if (unk_)
-            ids.push_back(*unk_);
-    }
-    return ids;
+    return symbols;
 }
 
 void BpeTokenizer::encodeWord(const std::string& word, std::vector<int>& out) const
@@ -252,10 +280,7 @@ void BpeTokenizer::encodeWord(const std::string& word, std::vector<int>& out) co
             return;
         }
     }
-    std::string mapped;
-    for (unsigned char byte : word)
-        mapped += byteToSymbol()[byte];
-    const std::vector<int> ids = bpe(mapped);
+    const std::vector<int> ids = bpe(word);
     out.insert(out.end(), ids.begin(), ids.end());
     std::lock_guard<std::mutex> lock(cacheMutex_);
     if (cache_.size() < 100000)

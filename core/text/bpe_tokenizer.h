@@ -6,6 +6,8 @@
 
 #include "text/tokenizer.h"
 
+#include <array>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,12 +43,14 @@ public:
 
 private:
     void encodeWord(const std::string& word, std::vector<int>& out) const;
-    std::vector<int> bpe(const std::string& mappedWord) const;
+    std::vector<int> bpe(const std::string& word) const;  // one pre-tokenised word's bytes
+    static std::uint64_t pairKey(int a, int b) { return (std::uint64_t(std::uint32_t(a)) << 32) | std::uint32_t(b); }
     std::optional<int> find(const std::string& token) const;
 
     std::unordered_map<std::string, int> vocab_;
     std::vector<std::string> idToToken_;                    // by id; "" where no token has the id
-    std::map<std::pair<std::string, std::string>, int> ranks_;
+    std::unordered_map<std::uint64_t, std::pair<int, int>> mergeRanks_;  // pairKey(a, b) -> {rank, id of ab}
+    std::array<int, 256> byteIds_{};                                      // the id of each byte's symbol
     std::vector<std::pair<std::string, int>> addedTokens_;  // longest first
     std::vector<bool> special_;
     BpeConventions conventions_;

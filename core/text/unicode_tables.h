@@ -17,7 +17,7 @@ extern const CodepointRange kLetters[];   // \p{L}: categories Lu Ll Lt Lm Lo
 extern const std::size_t kLettersCount;
 extern const CodepointRange kNumbers[];   // \p{N}: Nd Nl No
 extern const std::size_t kNumbersCount;
-extern const CodepointRange kSpaces[];    // \s: str.isspace()
+extern const CodepointRange kSpaces[];    // \s: White_Space
 extern const std::size_t kSpacesCount;
 }  // namespace tables
 
