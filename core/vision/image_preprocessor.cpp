@@ -29,7 +29,8 @@ PreprocessorConfig PreprocessorConfig::fromFolder(const std::string& folder, int
         c.height = sizes.getInt("height", edge);
         c.width = sizes.getInt("width", edge);
     } else if (size != root.end() && !size->is_null()) {
-        throw Error("must be a number or an object with height and width", path.string(), "size");
+        throw Error("expected an integer or an object with height and width, found " + size->dump(), path.string(),
+                    "size");
     }
     if (c.height <= 0 || c.width <= 0)
         throw Error("the image size must be positive", path.string(), "size");
@@ -53,6 +54,9 @@ PreprocessorConfig PreprocessorConfig::fromFolder(const std::string& folder, int
     c.doResize = json.getBool("do_resize", c.doResize);
     c.doRescale = json.getBool("do_rescale", c.doRescale);
     c.doNormalize = json.getBool("do_normalize", c.doNormalize);
+    // RgbImage is RGB by construction (the caller decodes and converts), so the flag has nothing
+    // to switch; it is still read so that a malformed value is reported like the others.
+    json.getBool("do_convert_rgb", true);
     return c;
 }
 
