@@ -21,12 +21,16 @@ T5Config T5Config::fromJson(const io::ConfigReader& json)
     c.relative_attention_num_buckets = json.getInt("relative_attention_num_buckets", c.relative_attention_num_buckets);
     c.relative_attention_max_distance = json.getInt("relative_attention_max_distance", c.relative_attention_max_distance);
     c.layer_norm_epsilon = json.getDouble("layer_norm_epsilon", c.layer_norm_epsilon);
+    // "relu", "gelu", or "gated-" followed by the activation, as T5Config accepts it.
     const std::string proj = json.getString("feed_forward_proj", "relu");
     const auto dash = proj.find('-');
-    c.is_gated_act = dash != std::string::npos && proj.substr(0, dash) == "gated";
+    if (dash != std::string::npos && (proj.substr(0, dash) != "gated" || proj.find('-', dash + 1) != std::string::npos))
+        throw Error("'" + proj + "' is not a feed-forward kind ('relu', 'gated-gelu', ...)", json.file(),
+                    json.keyPath("feed_forward_proj"));
+    c.is_gated_act = dash != std::string::npos;
     c.dense_act_fn = dash == std::string::npos ? proj : proj.substr(dash + 1);
     if (proj == "gated-gelu")
-        c.dense_act_fn = "gelu_new";
+        c.dense_act_fn = "gelu_new";  // T5Config's backwards-compatible reading
     c.dense_act_fn = json.getString("dense_act_fn", c.dense_act_fn);
     c.tie_word_embeddings = json.getBool("tie_word_embeddings", c.tie_word_embeddings);
     c.eos_token_id = json.getIds("eos_token_id", c.eos_token_id);
@@ -158,16 +162,27 @@ T5Model::T5Model(const T5Config& config, WeightLoader& weights, const std::strin
 
 std::size_t T5Model::weightBytes() const
 {
+    // Everything the language model holds, at its stored precision: with float32 weights this
+    // is the byte size of the checkpoint's language_model.* tensors (tied tables counted once).
     std::size_t total = shared_.weightBytes() + (config_.tie_word_embeddings ? 0 : lmHead_.weightBytes());
-    auto add = [&](const Linear& l) { total += l.outFeatures() > 0 ? l.weightBytes() : 0; };
-    for (const auto& layer : encoder_)
-        for (const Linear* l : {&layer.attention.q, &layer.attention.k, &layer.attention.v, &layer.attention.o,
-                                &layer.ff.wi0, &layer.ff.wo})
-            add(*l);
-    for (const auto& layer : decoder_)
-        for (const Linear* l : {&layer.self.q, &layer.self.k, &layer.self.v, &layer.self.o, &layer.cross.q,
-                                &layer.cross.k, &layer.cross.v, &layer.cross.o, &layer.ff.wi0, &layer.ff.wo})
-            add(*l);
+    total += encoderBias_.nbytes() + decoderBias_.nbytes() + encoderNorm_.weight.nbytes() + decoderNorm_.weight.nbytes();
+    auto addAttention = [&](const Attention& a) {
+        total += a.q.weightBytes() + a.k.weightBytes() + a.v.weightBytes() + a.o.weightBytes();
+    };
+    auto addFeedForward = [&](const FeedForward& ff) {
+        total += ff.wi0.weightBytes() + ff.wo.weightBytes() + (config_.is_gated_act ? ff.wi1.weightBytes() : 0);
+    };
+    for (const auto& layer : encoder_) {
+        addAttention(layer.attention);
+        addFeedForward(layer.ff);
+        total += layer.attentionNorm.weight.nbytes() + layer.ffNorm.weight.nbytes();
+    }
+    for (const auto& layer : decoder_) {
+        addAttention(layer.self);
+        addAttention(layer.cross);
+        addFeedForward(layer.ff);
+        total += layer.selfNorm.weight.nbytes() + layer.crossNorm.weight.nbytes() + layer.ffNorm.weight.nbytes();
+    }
     return total;
 }
 
@@ -220,8 +235,20 @@ at::Tensor T5Model::encode(const at::Tensor& queries, const std::vector<int>& id
     return encoderNorm_(h);
 }
 
+void T5Model::cacheEncoderOutput(State& state, const at::Tensor& encoded) const
+{
+    // Every decoder position attends to the same encoder keys and values: project them once.
+    state.crossKeys.clear();
+    state.crossValues.clear();
+    for (const DecoderLayer& layer : decoder_) {
+        // [1, L, H*d_kv] -> [1, H, L, d_kv], contiguous so that each step reads them as they are
+        state.crossKeys.push_back(splitHeads(layer.cross.k(encoded), config_.num_heads).contiguous());
+        state.crossValues.push_back(splitHeads(layer.cross.v(encoded), config_.num_heads).contiguous());
+    }
+}
+
 at::Tensor T5Model::decode(State& state, const at::Tensor& tokens, std::int64_t queryCount,
-                           at::Tensor* queryAttention) const
+                           at::Tensor* queryAttention, const ProgressCallback& progress) const
 {
     const std::int64_t past = state.self.length(), t = tokens.size(1), heads = config_.num_heads;
     at::Tensor h = shared_.rows(tokens.reshape({-1}).to(at::kLong)).view({tokens.size(0), t, config_.d_model});
@@ -230,7 +257,9 @@ at::Tensor T5Model::decode(State& state, const at::Tensor& tokens, std::int64_t 
         mask = mask + at::full({t, past + t}, -std::numeric_limits<float>::infinity(), h.options()).triu(past + 1);
     const bool wantAttention = queryAttention && queryCount > 0;
     at::Tensor attentionSum;
+    const double layers = double(encoder_.size() + decoder_.size());
     for (std::size_t i = 0; i < decoder_.size(); ++i) {
+        reportProgress(progress, double(encoder_.size() + i) / layers, "language model");
         const DecoderLayer& layer = decoder_[i];
         at::Tensor normed = layer.selfNorm(h);
         const auto [keys, values] = state.self.append(int(i), splitHeads(layer.self.k(normed), heads),
@@ -275,13 +304,7 @@ StepOutput T5Model::prefill(LanguageModelState& base, const at::Tensor& queries,
         for (auto& v : state.crossValues)
             v = v.narrow(0, 0, 1);
     } else {
-        const at::Tensor encoded = encode(queries, ids, progress);
-        state.crossKeys.clear();
-        state.crossValues.clear();
-        for (const DecoderLayer& layer : decoder_) {
-            state.crossKeys.push_back(splitHeads(layer.cross.k(encoded), config_.num_heads));
-            state.crossValues.push_back(splitHeads(layer.cross.v(encoded), config_.num_heads));
-        }
+        cacheEncoderOutput(state, encode(queries, ids, progress));
         state.queries = queries.clone();
         state.ids = ids;
         state.reused = 0;
@@ -289,7 +312,7 @@ StepOutput T5Model::prefill(LanguageModelState& base, const at::Tensor& queries,
     state.self = KvCache(int(decoder_.size()));
     const at::Tensor start = at::full({1, 1}, config_.decoder_start_token_id, at::kLong).to(encoderBias_.device());
     StepOutput out;
-    const at::Tensor hidden = decode(state, start, queries.size(1), &out.queryAttention);
+    const at::Tensor hidden = decode(state, start, queries.size(1), &out.queryAttention, progress);
     out.logits = logits(hidden.select(1, 0));
     return out;
 }
@@ -307,11 +330,7 @@ at::Tensor T5Model::forwardLogits(const at::Tensor& queries, const std::vector<i
                                   const std::vector<int>& decoderIds) const
 {
     State state(int(decoder_.size()));
-    const at::Tensor encoded = encode(queries, ids);
-    for (const DecoderLayer& layer : decoder_) {
-        state.crossKeys.push_back(splitHeads(layer.cross.k(encoded), config_.num_heads));
-        state.crossValues.push_back(splitHeads(layer.cross.v(encoded), config_.num_heads));
-    }
+    cacheEncoderOutput(state, encode(queries, ids));
     const std::vector<std::int64_t> wide(decoderIds.begin(), decoderIds.end());
     const at::Tensor tokens = at::tensor(wide, at::kLong).to(encoderBias_.device()).unsqueeze(0);
     return logits(decode(state, tokens, 0, nullptr));

@@ -91,7 +91,11 @@ private:
     // Runs the decoder over `tokens` [B, T] after the cached positions; returns the hidden
     // states [B, T, d_model] and, when asked, the newest position's cross-attention to the
     // first `queryCount` encoder positions, mean over layers and heads [B, queryCount].
-    at::Tensor decode(State& state, const at::Tensor& tokens, std::int64_t queryCount, at::Tensor* queryAttention) const;
+    at::Tensor decode(State& state, const at::Tensor& tokens, std::int64_t queryCount, at::Tensor* queryAttention,
+                      const ProgressCallback& progress = {}) const;
+    // Projects the encoder output [1, L, d_model] to every decoder layer's cross-attention
+    // keys and values, kept in the state.
+    void cacheEncoderOutput(State& state, const at::Tensor& encoded) const;
     at::Tensor logits(const at::Tensor& hidden) const;
 
     T5Config config_;

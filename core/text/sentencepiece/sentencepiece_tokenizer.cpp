@@ -25,6 +25,12 @@ QuerylensSentencePieceCreate openPlugin()
     static QuerylensSentencePieceCreate create = nullptr;
     static std::string failure;
     std::call_once(once, [] {
+#if defined(__SANITIZE_ADDRESS__)
+        // AddressSanitizer kills the process on any dlopen with RTLD_DEEPBIND, and without it
+        // the plugin's protobuf binds to libtorch's and aborts: say so instead of dying.
+        failure = "AddressSanitizer builds (QUERYLENS_SANITIZE) cannot open it: it needs RTLD_DEEPBIND";
+        return;
+#endif
         const std::string path = SentencePieceTokenizer::pluginPath();
         void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
         if (!handle) {
