@@ -1,6 +1,7 @@
 #include "machine_limits.h"
 
 #include "bench_timing.h"
+#include "model/kernels/gemv.h"
 #include "model/kernels/matmul.h"
 
 #include <ATen/ATen.h>
@@ -10,19 +11,26 @@
 
 namespace {
 
-// Sums a 1 GiB buffer (far beyond any cache) with libtorch's vectorised, multi-threaded sum:
-// the rate at which this machine can stream memory into the cores.
+// Sums a 1 GiB buffer (far beyond any cache) with libtorch's vectorised, multi-threaded sum and
+// with the decode kernels' own loads and threads: the rate at which this machine can stream
+// memory into the cores (the better of the two).
 double readBandwidth(int repeats)
 {
     const at::Tensor buffer = at::ones({std::int64_t(1) << 28});
-    std::vector<double> seconds;
+    std::vector<double> libtorch, kernels;
     for (int r = 0; r < repeats + 1; ++r) {
-        const Stopwatch watch;
+        Stopwatch watch;
         (void)buffer.sum().item<float>();
-        if (r > 0)
-            seconds.push_back(watch.seconds());
+        const double a = watch.seconds();
+        watch = Stopwatch();
+        (void)querylens::model::kernels::streamSum(buffer.data_ptr<float>(), buffer.numel());
+        const double b = watch.seconds();
+        if (r > 0) {
+            libtorch.push_back(a);
+            kernels.push_back(b);
+        }
     }
-    return double(buffer.nbytes()) / median(seconds) / 1e9;
+    return double(buffer.nbytes()) / std::min(median(libtorch), median(kernels)) / 1e9;
 }
 
 double gemmGflops(at::ScalarType type, std::int64_t size, int repeats, bool widened = false)

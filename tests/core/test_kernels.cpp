@@ -6,6 +6,8 @@
 #include "model/kernels/matmul.h"
 #include "model/linear.h"
 
+#include <ATen/Parallel.h>
+
 #include <QtTest>
 
 using namespace querylens::model;
@@ -47,6 +49,9 @@ class TestKernels : public QObject {
 private Q_SLOTS:
     void initTestCase() { at::manual_seed(0); }
 
+    // Every path of kernels::linear: matrix-vector (m <= 4), the packed GEMM (m >= 5, with
+    // blocks of 192 rows of x), OpenBLAS for many float32 rows, and the portable code with
+    // its widen-then-GEMM for many rows; each on one and on two threads.
     void linearMatchesLibtorch_data()
     {
         QTest::addColumn<int>("type");
@@ -55,8 +60,9 @@ private Q_SLOTS:
         QTest::addColumn<int>("k");
         QTest::addColumn<bool>("bias");
         for (auto [type, name] : {std::pair{at::kFloat, "fp32"}, std::pair{at::kBFloat16, "bf16"}, std::pair{at::kChar, "int8"}})
-            for (int m : {1, 2, 3, 8, 9, 17, 300})
-                for (auto [n, k] : {std::pair{7, 33}, std::pair{1000, 64}, std::pair{130, 4097}})
+            for (int m : {1, 2, 3, 4, 5, 6, 7, 13, 17, 300, 530})
+                for (auto [n, k] : {std::pair{7, 33}, std::pair{33, 7}, std::pair{1000, 64}, std::pair{130, 4097},
+                                    std::pair{17, 1000}})
                     QTest::addRow("%s m%d n%d k%d", name, m, n, k) << int(type) << m << n << k << (m % 2 == 1);
     }
     void linearMatchesLibtorch()
@@ -71,19 +77,53 @@ private Q_SLOTS:
         const at::Tensor x = at::randn({m, k});
         const at::Tensor expected = at::linear(x.to(at::kDouble), w.wide.to(at::kDouble),
                                                b.defined() ? b.to(at::kDouble) : at::Tensor()).to(at::kFloat);
-        const at::Tensor actual = kernels::linear(x, w.stored, w.scales, b);
-        QCOMPARE(actual.sizes(), expected.sizes());
-        const double error = relativeError(actual, expected);
-        QVERIFY2(error < 1e-5, qPrintable(QString::number(error)));
+        const int threadsBefore = at::get_num_threads();
+        for (const auto& [threads, portable] : {std::pair{1, false}, std::pair{2, false}, std::pair{2, true}}) {
+            at::set_num_threads(threads);
+            kernels::setAvx2Disabled(portable);
+            const at::Tensor actual = kernels::linear(x, w.stored, w.scales, b);
+            kernels::setAvx2Disabled(false);
+            at::set_num_threads(threadsBefore);
+            QCOMPARE(actual.sizes(), expected.sizes());
+            const double error = relativeError(actual, expected);
+            QVERIFY2(error < 1e-5, qPrintable(QStringLiteral("%1 thread(s)%2: relative error %3")
+                                                  .arg(threads)
+                                                  .arg(portable ? ", portable" : "")
+                                                  .arg(error)));
+        }
     }
 
+    void streamSumAddsEverything()
+    {
+        const at::Tensor values = at::arange(3 * (1 << 20) + 5, at::kFloat).remainder(7);
+        const double expected = values.to(at::kDouble).sum().item<double>();
+        at::set_num_threads(2);
+        for (bool portable : {false, true}) {
+            kernels::setAvx2Disabled(portable);
+            const double sum = kernels::streamSum(values.data_ptr<float>(), values.numel());
+            kernels::setAvx2Disabled(false);
+            QVERIFY2(std::abs(sum - expected) <= 1e-4 * expected, qPrintable(QString::number(sum)));
+        }
+        at::set_num_threads(1);
+    }
+
+    void leadingDimensionsAndNonContiguousInput_data()
+    {
+        QTest::addColumn<int>("tokens");
+        QTest::newRow("matrix-vector: [2, 2, in]") << 2;
+        QTest::newRow("packed GEMM: [2, 9, in]") << 9;
+    }
     void leadingDimensionsAndNonContiguousInput()
     {
-        const TestWeight w = makeWeight(at::kBFloat16, 96, 80);
-        const at::Tensor x = at::randn({2, 80, 3}).transpose(1, 2);  // [2, 3, 80], not contiguous
-        const at::Tensor actual = kernels::linear(x, w.stored, {}, {});
-        QCOMPARE(actual.sizes().vec(), (std::vector<std::int64_t>{2, 3, 96}));
-        QVERIFY(relativeError(actual, at::linear(x, w.wide)) < 1e-5);
+        QFETCH(int, tokens);
+        for (at::ScalarType type : {at::kFloat, at::kBFloat16, at::kChar}) {
+            const TestWeight w = makeWeight(type, 96, 80);
+            const at::Tensor b = at::randn({96});
+            const at::Tensor x = at::randn({2, 80, tokens}).transpose(1, 2);  // [2, tokens, 80], not contiguous
+            const at::Tensor actual = kernels::linear(x, w.stored, w.scales, b);
+            QCOMPARE(actual.sizes().vec(), (std::vector<std::int64_t>{2, tokens, 96}));
+            QVERIFY(relativeError(actual, at::linear(x, w.wide, b)) < 1e-5);
+        }
     }
 
     void avx2AndPortablePathsAgree()

@@ -3,17 +3,24 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
 
 namespace querylens::model::kernels {
 
 void dequantizeRowsAvx2(const void* weight, WeightType type, const float* scales, std::int64_t k, std::int64_t rowBegin,
                         std::int64_t rowEnd, float* out);
 
+namespace {
+std::atomic<bool> g_avx2Disabled{false};
+}
+
 bool haveAvx2()
 {
     static const bool have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return have;
+    return have && !g_avx2Disabled.load(std::memory_order_relaxed);
 }
+
+void setAvx2Disabled(bool disabled) { g_avx2Disabled = disabled; }
 
 void gemv(const GemvArguments& args)
 {
@@ -25,6 +32,30 @@ void gemv(const GemvArguments& args)
         else
             gemvRowsPortable(args, begin, end);
     });
+}
+
+float streamSum(const float* data, std::int64_t count)
+{
+    std::atomic<float> total{0.0f};
+    at::parallel_for(0, count, 1 << 20, [&](std::int64_t begin, std::int64_t end) {
+        float sum = 0.0f;
+        if (haveAvx2())
+            sum = streamSumAvx2(data + begin, end - begin);
+        else
+            for (std::int64_t i = begin; i < end; ++i)
+                sum += data[i];
+        float seen = total.load();
+        while (!total.compare_exchange_weak(seen, seen + sum)) {
+        }
+    });
+    return total.load();
+}
+
+void gemm(const GemvArguments& args)
+{
+    // Whole panels per thread; one panel is already 16 x k weights.
+    at::parallel_for(0, gemmPanelCount(args.n), 1,
+                     [&](std::int64_t begin, std::int64_t end) { gemmPanelsAvx2(args, begin, end); });
 }
 
 void dequantizeRows(const void* weight, WeightType type, const float* scales, std::int64_t k, std::int64_t rowBegin,

@@ -3,39 +3,16 @@
 // loops are written to stream weights at memory speed: 32 weights per iteration into four
 // independent accumulators (the FMA latency would otherwise cap a single chain at ~12 GB/s).
 
+#include "model/kernels/avx2_common.h"
 #include "model/kernels/gemv.h"
-
-#include <immintrin.h>
 
 namespace querylens::model::kernels {
 
 namespace {
 
-// 8 weights from `w` + i as floats.
-inline __m256 load8(const float* w, std::int64_t i) { return _mm256_loadu_ps(w + i); }
-inline __m256 load8(const std::uint16_t* w, std::int64_t i)
-{
-    const __m128i bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(bits), 16));
-}
-inline __m256 load8(const std::int8_t* w, std::int64_t i)
-{
-    const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + i));
-    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
-}
-inline float scalar(const float* w, std::int64_t i) { return w[i]; }
-inline float scalar(const std::uint16_t* w, std::int64_t i)
-{
-    return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(int(std::uint32_t(w[i]) << 16))));
-}
-inline float scalar(const std::int8_t* w, std::int64_t i) { return float(w[i]); }
-
-inline float horizontalSum(__m256 v)
-{
-    const __m128 folded = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    const __m128 pairs = _mm_add_ps(folded, _mm_movehl_ps(folded, folded));
-    return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps(pairs, pairs, 1)));
-}
+#ifndef GEMV_INT8_DOT
+#define GEMV_INT8_DOT 0
+#endif
 
 template <typename W>
 float dot(const W* w, const float* x, std::int64_t k)
@@ -63,17 +40,21 @@ void tile(const GemvArguments& a, const W* w0, const W* w1, std::int64_t row, st
 {
     const std::int64_t k = a.k;
     __m256 acc0[MC], acc1[MC];
+    // Fully unrolled loops over the accumulators keep them in registers (else GCC spills them).
+#pragma GCC unroll 8
     for (int j = 0; j < MC; ++j)
         acc0[j] = acc1[j] = _mm256_setzero_ps();
     std::int64_t i = 0;
     for (; i + 8 <= k; i += 8) {
         const __m256 v0 = load8(w0, i), v1 = load8(w1, i);
+#pragma GCC unroll 8
         for (int j = 0; j < MC; ++j) {
             const __m256 xv = _mm256_loadu_ps(a.x + (m0 + j) * k + i);
             acc0[j] = _mm256_fmadd_ps(v0, xv, acc0[j]);
             acc1[j] = _mm256_fmadd_ps(v1, xv, acc1[j]);
         }
     }
+#pragma GCC unroll 8
     for (int j = 0; j < MC; ++j) {
         const float* x = a.x + (m0 + j) * k;
         float s0 = horizontalSum(acc0[j]), s1 = horizontalSum(acc1[j]);
@@ -90,10 +71,57 @@ void tile(const GemvArguments& a, const W* w0, const W* w1, std::int64_t row, st
     }
 }
 
+// One x row against 4 weight rows at once: each x vector is loaded once for 4 rows, which
+// halves the loads per weight against a plain dot product (int8 and bf16 decoding were limited
+// by loads and widening, not by memory); 8 independent accumulators cover the FMA latency.
+template <typename W>
+void fourRows(const GemvArguments& a, const W* w0, std::int64_t row)
+{
+    const std::int64_t k = a.k;
+    const W* w1 = w0 + k;
+    const W* w2 = w1 + k;
+    const W* w3 = w2 + k;
+    const float* x = a.x;
+    __m256 p0 = _mm256_setzero_ps(), p1 = _mm256_setzero_ps(), p2 = _mm256_setzero_ps(), p3 = _mm256_setzero_ps();
+    __m256 q0 = _mm256_setzero_ps(), q1 = _mm256_setzero_ps(), q2 = _mm256_setzero_ps(), q3 = _mm256_setzero_ps();
+    std::int64_t i = 0;
+    for (; i + 16 <= k; i += 16) {
+        const __m256 xa = _mm256_loadu_ps(x + i), xb = _mm256_loadu_ps(x + i + 8);
+        p0 = _mm256_fmadd_ps(load8(w0, i), xa, p0);
+        p1 = _mm256_fmadd_ps(load8(w1, i), xa, p1);
+        p2 = _mm256_fmadd_ps(load8(w2, i), xa, p2);
+        p3 = _mm256_fmadd_ps(load8(w3, i), xa, p3);
+        q0 = _mm256_fmadd_ps(load8(w0, i + 8), xb, q0);
+        q1 = _mm256_fmadd_ps(load8(w1, i + 8), xb, q1);
+        q2 = _mm256_fmadd_ps(load8(w2, i + 8), xb, q2);
+        q3 = _mm256_fmadd_ps(load8(w3, i + 8), xb, q3);
+    }
+    for (; i + 8 <= k; i += 8) {
+        const __m256 xa = _mm256_loadu_ps(x + i);
+        p0 = _mm256_fmadd_ps(load8(w0, i), xa, p0);
+        p1 = _mm256_fmadd_ps(load8(w1, i), xa, p1);
+        p2 = _mm256_fmadd_ps(load8(w2, i), xa, p2);
+        p3 = _mm256_fmadd_ps(load8(w3, i), xa, p3);
+    }
+    float sums[4] = {horizontalSum(_mm256_add_ps(p0, q0)), horizontalSum(_mm256_add_ps(p1, q1)),
+                     horizontalSum(_mm256_add_ps(p2, q2)), horizontalSum(_mm256_add_ps(p3, q3))};
+    const W* ws[4] = {w0, w1, w2, w3};
+    for (int r = 0; r < 4; ++r) {
+        for (std::int64_t t = i; t < k; ++t)
+            sums[r] += scalar(ws[r], t) * x[t];
+        if (a.scales)
+            sums[r] *= a.scales[row + r];
+        a.y[row + r] = sums[r] + (a.bias ? a.bias[row + r] : 0.0f);
+    }
+}
+
 template <typename W>
 void rows(const GemvArguments& a, const W* weight, std::int64_t rowBegin, std::int64_t rowEnd)
 {
-    if (a.m > 1) {
+    if (a.m == 1 && !(GEMV_INT8_DOT && sizeof(W) == 1)) {
+        for (; rowBegin + 4 <= rowEnd; rowBegin += 4)
+            fourRows(a, weight + rowBegin * a.k, rowBegin);
+    } else {
         // Several x rows (a prompt, beams): tiles of 2 weight rows x up to 4 x rows.
         std::int64_t row = rowBegin;
         for (; row + 2 <= rowEnd; row += 2) {
@@ -147,6 +175,22 @@ void gemvRowsAvx2(const GemvArguments& a, std::int64_t rowBegin, std::int64_t ro
     case WeightType::BFloat16: rows(a, static_cast<const std::uint16_t*>(a.weight), rowBegin, rowEnd); break;
     case WeightType::Int8: rows(a, static_cast<const std::int8_t*>(a.weight), rowBegin, rowEnd); break;
     }
+}
+
+float streamSumAvx2(const float* data, std::int64_t count)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    std::int64_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(data + i));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(data + i + 8));
+        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(data + i + 16));
+        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(data + i + 24));
+    }
+    float sum = horizontalSum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < count; ++i)
+        sum += data[i];
+    return sum;
 }
 
 void dequantizeRowsAvx2(const void* weight, WeightType type, const float* scales, std::int64_t k, std::int64_t rowBegin,

@@ -13,9 +13,12 @@ namespace {
 
 std::atomic<bool> g_libtorchOnly{false};
 
-// Rows of x up to which our register-tiled kernels beat widening + OpenBLAS, whose GEMM is
-// slow for skinny shapes (measured here: ~28 GFLOP/s at 42 rows against ~176 for square ones).
-constexpr std::int64_t kGemvRows = 96;
+// Rows of x up to which the matrix-vector kernels are used (decoding, a few beams): they read
+// each weight once and are limited by memory bandwidth.
+constexpr std::int64_t kGemvRows = 4;
+// Rows of x up to which the packed AVX2 GEMM is used for float32 weights; above, OpenBLAS is
+// as fast. For bf16 and int8 weights it is used at every size (it widens inside the cache).
+constexpr std::int64_t kPackedFloatRows = 512;
 
 WeightType weightType(const at::Tensor& weight)
 {
@@ -43,6 +46,11 @@ bool libtorchOnly() { return g_libtorchOnly; }
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias)
 {
+    if (g_libtorchOnly && weight.scalar_type() == at::kBFloat16) {
+        // What eager PyTorch does with a bf16 model: the product in bfloat16 (the baseline).
+        const at::Tensor y = at::linear(x.to(at::kBFloat16), weight, bias.defined() ? bias.to(at::kBFloat16) : bias);
+        return y.to(at::kFloat);
+    }
     if (g_libtorchOnly || !x.device().is_cpu() || x.scalar_type() != at::kFloat || !weight.is_contiguous())
         return referenceLinear(x, weight, scales, bias);
     const std::int64_t k = weight.size(1), n = weight.size(0);
@@ -54,7 +62,8 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
     const at::Tensor biasValues = bias.defined() ? bias.to(at::kFloat).contiguous() : at::Tensor();
     const at::Tensor scaleValues = scales.defined() ? scales.contiguous() : at::Tensor();
 
-    if (m <= kGemvRows) {
+    const bool packed = haveAvx2() && (type != WeightType::Float32 || m <= kPackedFloatRows);
+    if (m <= kGemvRows || packed) {
         at::Tensor y = at::empty({m, n}, x.options());
         GemvArguments args;
         args.weight = weight.data_ptr();
@@ -66,7 +75,10 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
         args.m = m;
         args.n = n;
         args.k = k;
-        gemv(args);
+        if (m <= kGemvRows)
+            gemv(args);
+        else
+            gemm(args);
         return y.view(shape);
     }
     if (type == WeightType::Float32)

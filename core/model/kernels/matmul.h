@@ -16,8 +16,9 @@ namespace querylens::model::kernels {
 // else undefined; bias [out] or undefined. Returns [..., out] float32.
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias);
 
-// Benchmarks: route everything through libtorch (at::linear on the widened weight), the
-// baseline our kernels are measured against.
+// Benchmarks: route everything through libtorch, the baseline our kernels are measured
+// against: at::linear in bfloat16 for bf16 weights (as eager PyTorch runs a bf16 model), on the
+// widened weight for int8 ones (libtorch has no weight-only int8 product), else in float32.
 void setLibtorchOnly(bool libtorchOnly);
 bool libtorchOnly();
 

@@ -1,0 +1,172 @@
+// querylens-kernel-bench: the linear-layer kernels alone, on the layer shapes of
+// blip2-opt-2.7b and the ViT-g vision encoder, against libtorch's at::linear and this machine's
+// memory bandwidth. Decoding shapes report weight bytes streamed per second; prompt and image
+// shapes report GFLOP/s.
+//   querylens-kernel-bench [--threads N] [--repeat N]
+
+#include "bench_timing.h"
+#include "model/kernels/gemv.h"
+#include "model/kernels/matmul.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace querylens::model;
+
+namespace {
+
+struct Weight {
+    at::Tensor stored, scales;
+};
+
+Weight makeWeight(at::ScalarType type, std::int64_t n, std::int64_t k)
+{
+    const at::Tensor w = at::randn({n, k}) / 50.0;
+    if (type == at::kFloat)
+        return {w, {}};
+    if (type == at::kBFloat16)
+        return {w.to(at::kBFloat16), {}};
+    const at::Tensor scales = (w.abs().amax(1) / 127.0).clamp_min(1e-12);
+    return {at::round(w / scales.unsqueeze(1)).clamp(-127, 127).to(at::kChar), scales};
+}
+
+// Median seconds of one call over `repeats` runs of at least ~0.2 s each.
+template <typename F>
+double timeCall(F&& call, int repeats)
+{
+    call();
+    const Stopwatch probe;
+    call();
+    const int inner = std::max(1, int(0.2 / std::max(1e-6, probe.seconds())));
+    std::vector<double> seconds;
+    for (int r = 0; r < repeats; ++r) {
+        const Stopwatch watch;
+        for (int i = 0; i < inner; ++i)
+            call();
+        seconds.push_back(watch.seconds() / inner);
+    }
+    return median(seconds);
+}
+
+// Streaming read of 1 GiB with libtorch's vectorised, multi-threaded sum.
+double readBandwidth(int repeats)
+{
+    const at::Tensor buffer = at::ones({std::int64_t(1) << 28});
+    const double s = timeCall([&] { (void)buffer.sum().item<float>(); }, repeats);
+    return double(buffer.nbytes()) / s / 1e9;
+}
+
+// The same read with the kernels' own AVX2 loads and threads.
+double readBandwidthKernels(int repeats)
+{
+    const at::Tensor buffer = at::ones({std::int64_t(1) << 28});
+    const double s = timeCall([&] { (void)kernels::streamSum(buffer.data_ptr<float>(), buffer.numel()); }, repeats);
+    return double(buffer.nbytes()) / s / 1e9;
+}
+
+const char* typeName(at::ScalarType type)
+{
+    return type == at::kFloat ? "fp32" : type == at::kBFloat16 ? "bf16" : "int8";
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+    int repeats = 5;
+    std::string only, shapeFilter;
+    bool inCache = false;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string arg = argv[i];
+        if (arg == "--threads")
+            threads = std::atoi(argv[i + 1]);
+        else if (arg == "--repeat")
+            repeats = std::max(1, std::atoi(argv[i + 1]));
+        else if (arg == "--only")
+            only = argv[i + 1];  // decode | gemm
+        else if (arg == "--in-cache")
+            inCache = std::atoi(argv[i + 1]) != 0;  // 1: one weight copy, so it can stay in cache
+        else if (arg == "--shape")
+            shapeFilter = argv[i + 1];  // only layers whose name contains this
+    }
+    at::set_num_threads(threads);
+    c10::InferenceMode inference;
+    at::manual_seed(0);
+
+    const double bandwidth = std::max(readBandwidth(repeats), readBandwidthKernels(repeats));
+    std::printf("threads %d, AVX2 kernels %s, read bandwidth %.1f GB/s (at::sum %.1f, kernels::streamSum %.1f)\n\n", threads,
+                kernels::haveAvx2() ? "on" : "off", bandwidth, readBandwidth(repeats), readBandwidthKernels(repeats));
+
+    struct Shape {
+        const char* what;
+        std::int64_t n, k;
+    };
+    // OPT-2.7b: attention projections, fc1, fc2, the tied lm_head.
+    const std::vector<Shape> decodeShapes = {{"small 512x1024", 512, 1024},
+        {"attn 2560x2560", 2560, 2560}, {"fc1 10240x2560", 10240, 2560}, {"fc2 2560x10240", 2560, 10240},
+        {"lm_head 50272x2560", 50272, 2560}};
+    if (only != "gemm") {
+    std::printf("decode (weight GB/s; %% of read bandwidth)\n");
+    std::printf("  %-20s %-5s %3s %16s %16s %7s\n", "layer", "type", "M", "ours", "libtorch", "ratio");
+    for (at::ScalarType type : {at::kFloat, at::kBFloat16, at::kChar})
+        for (const Shape& s : decodeShapes)
+            for (std::int64_t m : {1, 4}) {
+                if (std::string(s.what).find(shapeFilter) == std::string::npos)
+                    continue;
+                // Enough copies that together they are far beyond the 32 MB L3, as a model's
+                // layers are: each call then reads its weight from memory.
+                std::vector<Weight> copies;
+                double total = 0;
+                while (total < (inCache ? 1.0 : 256e6)) {
+                    copies.push_back(makeWeight(type, s.n, s.k));
+                    total += double(copies.back().stored.nbytes());
+                }
+                const at::Tensor x = at::randn({m, s.k});
+                const double bytes = double(copies[0].stored.nbytes());
+                std::size_t next = 0;
+                auto call = [&] {
+                    const Weight& w = copies[next++ % copies.size()];
+                    kernels::linear(x, w.stored, w.scales, {});
+                };
+                const double ours = bytes / timeCall(call, repeats) / 1e9;
+                kernels::setLibtorchOnly(true);
+                const double torch = bytes / timeCall(call, std::min(repeats, 2)) / 1e9;
+                kernels::setLibtorchOnly(false);
+                std::printf("  %-20s %-5s %3lld %7.1f (%4.0f%%) %7.1f (%4.0f%%) %6.1fx\n", s.what, typeName(type),
+                            (long long)m, ours, 100 * ours / bandwidth, torch, 100 * torch / bandwidth, ours / torch);
+            }
+
+    }
+    if (only == "decode")
+        return 0;
+    // Many rows: a 42-token prompt (32 queries + 10 ids) through fc1, and the vision encoder's
+    // 257 tokens through its MLP and qkv.
+    const std::vector<std::pair<std::int64_t, Shape>> gemmShapes = {
+        {42, {"prompt fc1", 10240, 2560}}, {42, {"prompt fc2", 2560, 10240}},
+        {257, {"vit fc1 6144x1408", 6144, 1408}}, {42, {"probe 42", 6144, 1408}}, {192, {"probe 192", 6144, 1408}}, {193, {"probe 193", 6144, 1408}}, {257, {"vit fc2 1408x6144", 1408, 6144}},
+        {257, {"vit qkv 4224x1408", 4224, 1408}}, {2048, {"square 2048", 2048, 2048}}};
+    std::printf("\nmany rows (GFLOP/s)\n");
+    std::printf("  %-20s %-5s %4s %10s %10s\n", "layer", "type", "M", "ours", "libtorch");
+    for (at::ScalarType type : {at::kFloat, at::kBFloat16, at::kChar})
+        for (const auto& [m, s] : gemmShapes) {
+            if (std::string(s.what).find(shapeFilter) == std::string::npos)
+                continue;
+            const Weight w = makeWeight(type, s.n, s.k);
+            const at::Tensor x = at::randn({m, s.k});
+            const double flop = 2.0 * double(m) * double(s.n) * double(s.k);
+            const double ours = flop / timeCall([&] { kernels::linear(x, w.stored, w.scales, {}); }, repeats) / 1e9;
+            kernels::setLibtorchOnly(true);
+            const double torch = flop / timeCall([&] { kernels::linear(x, w.stored, w.scales, {}); }, repeats) / 1e9;
+            kernels::setLibtorchOnly(false);
+            std::printf("  %-20s %-5s %4lld %10.1f %10.1f\n", s.what, typeName(type), (long long)m, ours, torch);
+        }
+    return 0;
+}
