@@ -113,7 +113,7 @@ int main(int argc, char** argv)
     const std::vector<Shape> decodeShapes = {{"small 512x1024", 512, 1024},
         {"attn 2560x2560", 2560, 2560}, {"fc1 10240x2560", 10240, 2560}, {"fc2 2560x10240", 2560, 10240},
         {"lm_head 50272x2560", 50272, 2560}};
-    if (only != "gemm") {
+    if (only.empty() || only == "decode") {
     std::printf("decode (weight GB/s; %% of read bandwidth)\n");
     std::printf("  %-20s %-5s %3s %16s %16s %7s\n", "layer", "type", "M", "ours", "libtorch", "ratio");
     for (at::ScalarType type : {at::kFloat, at::kBFloat16, at::kChar})
@@ -147,6 +147,33 @@ int main(int argc, char** argv)
     }
     if (only == "decode")
         return 0;
+    if (only == "crossover") {
+        // Where the packed GEMM starts to beat the matrix-vector kernels (matmul.cpp's kGemvRows).
+        std::printf("gemv vs packed gemm on fc1 10240x2560 (GFLOP/s)\n");
+        for (at::ScalarType type : {at::kFloat, at::kBFloat16, at::kChar}) {
+            const Weight w = makeWeight(type, 10240, 2560);
+            for (std::int64_t m : {2, 3, 4, 5, 6, 8, 10, 12, 16, 24}) {
+                const at::Tensor x = at::randn({m, 2560});
+                at::Tensor y = at::empty({m, 10240});
+                kernels::GemvArguments args;
+                args.weight = w.stored.data_ptr();
+                args.type = type == at::kFloat ? kernels::WeightType::Float32
+                            : type == at::kBFloat16 ? kernels::WeightType::BFloat16
+                                                    : kernels::WeightType::Int8;
+                args.scales = w.scales.defined() ? w.scales.data_ptr<float>() : nullptr;
+                args.x = x.data_ptr<float>();
+                args.y = y.data_ptr<float>();
+                args.m = m;
+                args.n = 10240;
+                args.k = 2560;
+                const double flop = 2.0 * double(m) * 10240 * 2560;
+                const double gemv = flop / timeCall([&] { kernels::gemv(args); }, repeats) / 1e9;
+                const double gemm = flop / timeCall([&] { kernels::gemm(args); }, repeats) / 1e9;
+                std::printf("  %-5s m%-3lld gemv %7.1f  gemm %7.1f\n", typeName(type), (long long)m, gemv, gemm);
+            }
+        }
+        return 0;
+    }
     // Many rows: a 42-token prompt (32 queries + 10 ids) through fc1, and the vision encoder's
     // 257 tokens through its MLP and qkv.
     const std::vector<std::pair<std::int64_t, Shape>> gemmShapes = {

@@ -1,7 +1,8 @@
 // AVX2 + FMA matrix-vector kernels (this file alone is compiled with -mavx2 -mfma; gemv.cpp
 // calls it only when the CPU reports both). Decoding reads every weight once per token, so the
-// loops are written to stream weights at memory speed: 32 weights per iteration into four
-// independent accumulators (the FMA latency would otherwise cap a single chain at ~12 GB/s).
+// loops are written to stream weights at memory speed: one x row against 4 weight rows at a time
+// (each x vector loaded once for 4 rows), 8 independent accumulators (the FMA latency would
+// otherwise cap a single chain at ~12 GB/s), weights widened in registers.
 
 #include "model/kernels/avx2_common.h"
 #include "model/kernels/gemv.h"
@@ -9,10 +10,6 @@
 namespace querylens::model::kernels {
 
 namespace {
-
-#ifndef GEMV_INT8_DOT
-#define GEMV_INT8_DOT 0
-#endif
 
 template <typename W>
 float dot(const W* w, const float* x, std::int64_t k)
@@ -118,7 +115,7 @@ void fourRows(const GemvArguments& a, const W* w0, std::int64_t row)
 template <typename W>
 void rows(const GemvArguments& a, const W* weight, std::int64_t rowBegin, std::int64_t rowEnd)
 {
-    if (a.m == 1 && !(GEMV_INT8_DOT && sizeof(W) == 1)) {
+    if (a.m == 1) {
         for (; rowBegin + 4 <= rowEnd; rowBegin += 4)
             fourRows(a, weight + rowBegin * a.k, rowBegin);
     } else {

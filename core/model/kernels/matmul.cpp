@@ -14,8 +14,9 @@ namespace {
 std::atomic<bool> g_libtorchOnly{false};
 
 // Rows of x up to which the matrix-vector kernels are used (decoding, a few beams): they read
-// each weight once and are limited by memory bandwidth.
-constexpr std::int64_t kGemvRows = 4;
+// each weight once and need no packing; the packed GEMM overtakes them at about 10-16 rows
+// (querylens-kernel-bench --only crossover).
+constexpr std::int64_t kGemvRows = 8;
 // Rows of x up to which the packed AVX2 GEMM is used for float32 weights; above, OpenBLAS is
 // as fast. For bf16 and int8 weights it is used at every size (it widens inside the cache).
 constexpr std::int64_t kPackedFloatRows = 512;
