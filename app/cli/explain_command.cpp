@@ -3,6 +3,7 @@
 #include "cli/command_runner.h"
 #include "cli/commands.h"
 #include "image_file.h"
+#include "io/text_file.h"
 #include "querylens/attention_export.h"
 #include "querylens/attention_views.h"
 #include "querylens/error.h"
@@ -10,7 +11,6 @@
 
 #include <QFileInfo>
 
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -30,19 +30,11 @@ const char* const kLayout =
     "cross_attention_layers, token_layout.\n"
     "Python: from safetensors.numpy import load_file; maps = load_file(\"out.safetensors\")";
 
-void writeText(const QString& path, const std::string& text)
-{
-    std::ofstream file(path.toStdString(), std::ios::binary | std::ios::trunc);
-    file << text;
-    if (!file)
-        throw Error("cannot write the file", path.toStdString());
-}
-
 // Statistics and maps of the mean over layers and heads, as CSV.
 void writeStatisticsCsv(const QString& path, const AttentionExport& data)
 {
     const QueryMaps maps = selectMaps(data.cross, data.self, MapSelection{});
-    writeText(path, statisticsCsv(maps, queryStatistics(maps)));
+    io::writeTextFile(path.toStdString(), statisticsCsv(maps, queryStatistics(maps)));
     std::ostringstream rows;
     rows << "query,token,row,column,value\n";
     for (int q = 0; q < maps.queries; ++q)
@@ -52,7 +44,8 @@ void writeStatisticsCsv(const QString& path, const AttentionExport& data)
             rows << q << ',' << t << ',' << row << ',' << column << ',' << maps.row(q)[t] << '\n';
         }
     const QFileInfo info(path);
-    writeText(info.path() + QLatin1Char('/') + info.completeBaseName() + QStringLiteral("-maps.csv"), rows.str());
+    io::writeTextFile((info.path() + QLatin1Char('/') + info.completeBaseName() + QStringLiteral("-maps.csv")).toStdString(),
+                      rows.str());
 }
 
 }  // namespace

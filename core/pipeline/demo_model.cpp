@@ -2,6 +2,7 @@
 
 #include "io/json_file.h"
 #include "io/safetensors.h"
+#include "io/text_file.h"
 #include "model/blip2.h"
 #include "pipeline/demo_corpus.h"
 #include "querylens/error.h"
@@ -12,7 +13,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 namespace querylens {
@@ -61,14 +61,6 @@ nlohmann::json demoConfig(int vocabSize, int newlineId)
     };
 }
 
-void writeText(const fs::path& path, const std::string& text)
-{
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out)
-        throw Error("cannot write the file", path.string());
-}
-
 }  // namespace
 
 std::string defaultDemoModelFolder()
@@ -96,8 +88,8 @@ void writeDemoModel(const std::string& folder, const ProgressCallback& progress)
 
     const nlohmann::json config = demoConfig(tokenizer->vocabSize(), newline.front());
     const fs::path configPath = fs::path(folder) / "config.json";
-    writeText(configPath, config.dump(2) + "\n");
-    writeText(fs::path(folder) / "preprocessor_config.json",
+    io::writeTextFile(configPath.string(), config.dump(2) + "\n");
+    io::writeTextFile((fs::path(folder) / "preprocessor_config.json").string(),
               nlohmann::json{{"image_processor_type", "BlipImageProcessor"},
                              {"do_resize", true},
                              {"size", {{"height", 224}, {"width", 224}}},
@@ -109,7 +101,7 @@ void writeDemoModel(const std::string& folder, const ProgressCallback& progress)
                              {"image_std", {0.26862954, 0.26130258, 0.27577711}},
                              {"do_convert_rgb", true}}
                       .dump(2) + "\n");
-    writeText(fs::path(folder) / "README.md",
+    io::writeTextFile((fs::path(folder) / "README.md").string(),
               "# QueryLens demo model\n\nA BLIP-2 (OPT) checkpoint with RANDOM weights, written by "
               "`querylens make-demo-model`.\nIts captions and answers are random words: it exists so that the "
               "program runs without a download.\nLoad a real checkpoint (e.g. Salesforce/blip2-opt-2.7b) for "

@@ -1,6 +1,6 @@
 #include "text/bpe_trainer.h"
 
-#include "querylens/error.h"
+#include "io/text_file.h"
 #include "text/bpe_tokenizer.h"
 #include "text/gpt2_pretokenizer.h"
 #include "text/utf8.h"
@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 namespace querylens::text {
@@ -68,11 +67,7 @@ BpeVocabulary trainBpe(const std::vector<std::string>& corpus, int vocabSize)
 void writeBpeTokenizer(const std::string& dir, const BpeVocabulary& vocabulary)
 {
     auto write = [&](const std::string& name, const std::string& text) {
-        const std::string path = (fs::path(dir) / name).string();
-        std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        out << text;
-        if (!out)
-            throw Error("cannot write the file", path);
+        io::writeTextFile((fs::path(dir) / name).string(), text);
     };
     nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
     for (std::size_t id = 0; id < vocabulary.tokens.size(); ++id)
