@@ -2,7 +2,9 @@
 
 #include "querylens/error.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -50,6 +52,28 @@ void MappedFile::dropPages(std::size_t offset, std::size_t length) const
     const std::size_t end = (offset + length) / page * page;
     if (end > begin)
         ::madvise(data_ + begin, end - begin, MADV_DONTNEED);
+}
+
+}  // namespace querylens::io
+
+namespace querylens::io {
+
+void MappedFile::prefault(std::size_t offset, std::size_t length) const
+{
+    if (!data_ || length == 0 || offset >= size_)
+        return;
+    length = std::min(length, size_ - offset);
+#ifdef MADV_POPULATE_READ
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t begin = offset / page * page;
+    if (::madvise(data_ + begin, offset + length - begin, MADV_POPULATE_READ) == 0)
+        return;
+#endif
+    // Kernels before 5.14: touch one byte per page.
+    volatile std::uint8_t sink = 0;
+    for (std::size_t i = 0; i < length; i += 4096)
+        sink = sink ^ std::uint8_t(data_[offset + i]);
+    (void)sink;
 }
 
 }  // namespace querylens::io

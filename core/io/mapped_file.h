@@ -22,6 +22,9 @@ public:
     // Tells the kernel that [offset, offset + length) will not be read again (the bytes were
     // converted to another precision), so those pages can leave the resident set.
     void dropPages(std::size_t offset, std::size_t length) const;
+    // Reads [offset, offset + length) into memory now, so that weights used in place are resident
+    // when loading ends (and loading's progress is the disk's) rather than on the first caption.
+    void prefault(std::size_t offset, std::size_t length) const;
 
 private:
     std::string path_;

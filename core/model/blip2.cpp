@@ -6,6 +6,10 @@
 
 #include <filesystem>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 namespace querylens::model {
 
 namespace fs = std::filesystem;
@@ -108,6 +112,11 @@ void Blip2Model::build(WeightLoader& weights, WeightFormats formats, const Progr
                                 languageModel_->hiddenSize(), true, formats.vision);
 
     weights.requireAllUsed([](const std::string& name) { return QFormer::isTextBranchWeight(name); });
+#ifdef __GLIBC__
+    // Conversions while loading free many mid-sized buffers that glibc keeps in its heap; hand
+    // them back so the resident size is the weights' and not the loading's high-water mark.
+    malloc_trim(0);
+#endif
     reportProgress(progress, 1.0, "loading weights");
 }
 

@@ -2,13 +2,28 @@
 
 #include "model/kernels/matmul.h"
 
+#include <algorithm>
+
 namespace querylens::model {
 
 Linear::Linear(WeightLoader& weights, const std::string& prefix, std::int64_t in, std::int64_t out, bool hasBias,
                WeightFormat format)
-    : Linear(weights.load(prefix + ".weight", {out, in}, loadType(format)),
-             hasBias ? weights.load(prefix + ".bias", {out}) : at::Tensor(), format)
 {
+    // The bias first: the order in which a random loader draws, kept from earlier versions so
+    // that the demo model's weights (and its text) stay the same.
+    if (hasBias)
+        bias_ = weights.load(prefix + ".bias", {out});
+    const std::string name = prefix + ".weight";
+    if (format == WeightFormat::Int8) {
+        // Quantized a block of rows at a time straight from the stored values: neither a float32
+        // copy of the matrix nor its mapped pages are ever resident whole.
+        format_ = format;
+        quantizeRows(out, in, [&](std::int64_t first, std::int64_t count) {
+            return weights.loadRows(name, {out, in}, first, count);
+        });
+    } else {
+        store(weights.load(name, {out, in}, loadType(format)), format);
+    }
 }
 
 Linear::Linear(const at::Tensor& weight, const at::Tensor& bias, WeightFormat format) : bias_(bias)
@@ -32,13 +47,26 @@ void Linear::store(const at::Tensor& weight, WeightFormat format)
         // A bf16 weight straight from the memory map stays where it is.
         weight_ = weight.scalar_type() == at::kBFloat16 ? weight : weight.to(at::kBFloat16).contiguous();
         break;
-    case WeightFormat::Int8: {
-        // Symmetric per-output-row scales: the row's largest magnitude maps to 127.
-        const at::Tensor w = weight.to(at::kFloat);
-        scales_ = (w.abs().amax(1) / 127.0).clamp_min(1e-12).contiguous();
-        weight_ = at::round(w / scales_.unsqueeze(1)).clamp(-127, 127).to(at::kChar).contiguous();
+    case WeightFormat::Int8:
+        quantizeRows(weight.size(0), weight.size(1),
+                     [&](std::int64_t first, std::int64_t count) { return weight.narrow(0, first, count).to(at::kFloat); });
         break;
     }
+}
+
+void Linear::quantizeRows(std::int64_t n, std::int64_t k, const std::function<at::Tensor(std::int64_t, std::int64_t)>& rows)
+{
+    // Symmetric per-output-row scales: the row's largest magnitude maps to 127. About 4 MB of
+    // float32 rows at a time.
+    const std::int64_t block = std::max<std::int64_t>(1, (std::int64_t(1) << 20) / std::max<std::int64_t>(1, k));
+    weight_ = at::empty({n, k}, at::kChar);
+    scales_ = at::empty({n}, at::kFloat);
+    for (std::int64_t first = 0; first < n; first += block) {
+        const std::int64_t count = std::min(block, n - first);
+        const at::Tensor w = rows(first, count);
+        const at::Tensor scale = (w.abs().amax(1) / 127.0).clamp_min(1e-12);
+        scales_.narrow(0, first, count).copy_(scale);
+        weight_.narrow(0, first, count).copy_(at::round(w / scale.unsqueeze(1)).clamp_(-127, 127));
     }
 }
 

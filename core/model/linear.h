@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <string>
 
 namespace querylens::model {
@@ -42,6 +43,8 @@ public:
 
 private:
     void store(const at::Tensor& weight, WeightFormat format);
+    // Fills weight_ [n, k] int8 and scales_ from float32 blocks of rows: rows(first, count).
+    void quantizeRows(std::int64_t n, std::int64_t k, const std::function<at::Tensor(std::int64_t, std::int64_t)>& rows);
 
     WeightFormat format_ = WeightFormat::Float32;
     at::Tensor weight_;  // [out, in]: float32, bfloat16, or int8

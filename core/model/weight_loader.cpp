@@ -78,23 +78,41 @@ at::Tensor WeightLoader::randomTensor(const std::string& name, at::IntArrayRef s
         const std::string s(suffix);
         return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
     };
-    at::Tensor t = at::empty(shape, at::kFloat);
+    double mean = 0.0, deviation = 1.0;
+    // The same for a block of a matrix's rows as for the whole (loadRows).
+    const std::int64_t fanIn = shape.empty() ? 1 : c10::multiply_integers(shape) / std::max<std::int64_t>(1, shape[0]);
     if (shape.size() == 1 && endsWith("weight")) {
-        t.normal_(1.0, 0.1, *generator_);
+        mean = 1.0;
+        deviation = 0.1;
     } else if (shape.size() == 1) {
-        t.normal_(0.0, 0.1, *generator_);
-    } else if (name.find("embed") != std::string::npos || name.find("query_tokens") != std::string::npos ||
-               name.find("relative_attention_bias") != std::string::npos || endsWith("class_embedding") ||
-               endsWith("position_embedding") || name.find("shared") != std::string::npos) {
-        t.normal_(0.0, 1.0, *generator_);
-    } else {
-        const std::int64_t fanIn = t.numel() / shape[0];
-        t.normal_(0.0, 1.0 / std::sqrt(double(fanIn)), *generator_);
+        deviation = 0.1;
+    } else if (name.find("embed") == std::string::npos && name.find("query_tokens") == std::string::npos &&
+               name.find("relative_attention_bias") == std::string::npos && !endsWith("class_embedding") &&
+               !endsWith("position_embedding") && name.find("shared") == std::string::npos) {
+        deviation = 1.0 / std::sqrt(double(fanIn));
     }
-    createdElements_ += t.numel();
+    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+    const std::int64_t count = t.numel();
+    if (dtype == at::kFloat) {
+        t.normal_(mean, deviation, *generator_);
+    } else {
+        // Drawn a million float32 values at a time straight into the asked dtype: float32 copies
+        // of a 3.9 B-parameter model's matrices, even one at a time, leave the heap fragmented
+        // and the resident size well above the weights'.
+        at::Tensor flat = t.view({-1});
+        const std::int64_t chunk = std::int64_t(1) << 20;
+        at::Tensor drawn = at::empty({std::min(count, chunk)}, at::kFloat);
+        for (std::int64_t offset = 0; offset < count; offset += chunk) {
+            const std::int64_t n = std::min(chunk, count - offset);
+            at::Tensor part = drawn.narrow(0, 0, n);
+            part.normal_(mean, deviation, *generator_);
+            flat.narrow(0, offset, n).copy_(part);
+        }
+    }
+    createdElements_ += count;
     if (keepCreated_)
         created_.push_back({name, t});
-    return t.to(device_, dtype);
+    return t.to(device_);
 }
 
 at::Tensor WeightLoader::load(const std::string& name, at::IntArrayRef shape, at::ScalarType dtype)
@@ -119,6 +137,7 @@ at::Tensor WeightLoader::load(const std::string& name, at::IntArrayRef shape, at
 
     at::Tensor result;
     if (stored == dtype && device_.is_cpu() && aligned) {
+        entry->file->mapping().prefault(record.offset, record.nbytes);
         result = mapped;
     } else {
         result = (aligned ? mapped : mapped.clone()).to(device_, dtype, /*non_blocking=*/false, /*copy=*/true);
@@ -126,6 +145,37 @@ at::Tensor WeightLoader::load(const std::string& name, at::IntArrayRef shape, at
     }
     bytesDone_ += record.nbytes;
     if (bytesTotal_ > 0)
+        reportProgress(progress_, double(bytesDone_) / double(bytesTotal_), "loading weights");
+    return result;
+}
+
+at::Tensor WeightLoader::loadRows(const std::string& name, at::IntArrayRef shape, std::int64_t first,
+                                  std::int64_t count)
+{
+    if (!archive_) {
+        std::vector<std::int64_t> part = shape.vec();
+        part[0] = count;
+        return randomTensor(name, part, at::kFloat);
+    }
+    const auto* entry = archive_->find(name);
+    if (!entry)
+        throw Error("missing weight (expected shape " + shapeText(shape) + ")", archive_->description(), name);
+    const auto& record = *entry->record;
+    if (at::IntArrayRef(record.shape) != shape)
+        throw Error("weight has the wrong shape: expected " + shapeText(shape) + ", found " + shapeText(record.shape),
+                    entry->file->path(), name);
+    used_.insert(name);
+    const at::ScalarType stored = scalarTypeOf(record.dtype, entry->file->path(), name);
+    const std::size_t rowBytes = record.nbytes / std::size_t(shape[0]);
+    std::vector<std::int64_t> part = shape.vec();
+    part[0] = count;
+    std::byte* bytes = const_cast<std::byte*>(entry->file->data(record)) + std::size_t(first) * rowBytes;
+    const bool aligned = reinterpret_cast<std::uintptr_t>(bytes) % at::elementSize(stored) == 0;
+    const at::Tensor mapped = at::from_blob(bytes, part, at::TensorOptions().dtype(stored));
+    at::Tensor result = (aligned ? mapped : mapped.clone()).to(at::kFloat, false, /*copy=*/true);
+    entry->file->mapping().dropPages(record.offset + std::size_t(first) * rowBytes, std::size_t(count) * rowBytes);
+    bytesDone_ += std::size_t(count) * rowBytes;
+    if (bytesTotal_ > 0 && first + count == shape[0])
         reportProgress(progress_, double(bytesDone_) / double(bytesTotal_), "loading weights");
     return result;
 }

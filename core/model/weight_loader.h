@@ -27,8 +27,9 @@ public:
     WeightLoader(std::shared_ptr<const io::WeightArchive> archive, at::Device device, ProgressCallback progress = {});
     // No archive: every load() makes a randomly initialised tensor of the asked shape (the demo
     // model, and benchmarks at real model sizes without 15 GB of files). Every name "exists".
-    // `keepCreated` keeps float32 copies for created() (writing a checkpoint); benchmarks at
-    // real sizes leave it off.
+    // `keepCreated` keeps the tensors for created() (writing a checkpoint). They are the very
+    // tensors a float32 or bfloat16 model holds, so keeping them costs nothing more; int8
+    // blocks (loadRows) are not kept.
     static WeightLoader random(at::Device device, std::uint64_t seed, bool keepCreated = false);
 
     bool contains(const std::string& name) const;
@@ -40,6 +41,10 @@ public:
     // otherwise it is converted and the mapped pages it came from are released.
     at::Tensor load(const std::string& name, at::IntArrayRef shape, at::ScalarType dtype = at::kFloat);
 
+    // Rows [first, first + count) of the matrix `name` (checked to have `shape`) as float32, their
+    // mapped pages released: for converting a large weight a block at a time (int8) without a
+    // whole-matrix copy. Blocks of a random loader are drawn independently.
+    at::Tensor loadRows(const std::string& name, at::IntArrayRef shape, std::int64_t first, std::int64_t count);
     // Marks a key as deliberately unused (a tied alias, the Q-Former's text branch).
     void skip(const std::string& name);
     // Every key in the archive that no load() or skip() asked for, sorted.
@@ -50,7 +55,7 @@ public:
     at::Device device() const { return device_; }
     std::string description() const;  // the file or folder to name in errors
     std::string fileOf(const std::string& name) const;
-    // The tensors a random loader made, in the order asked for (float32, for writing to disk).
+    // The tensors a random loader made, in the order asked for and in the dtype asked for.
     const std::vector<NamedTensor>& created() const { return created_; }
     std::int64_t createdElements() const { return createdElements_; }
 
