@@ -8,9 +8,11 @@
 #include "querylens/error.h"
 #include "text/bpe_tokenizer.h"
 #include "text/bpe_trainer.h"
+#include "text/utf8.h"
 
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -56,9 +58,31 @@ nlohmann::json demoConfig(int vocabSize, int newlineId)
          {{"model_type", "opt"}, {"architectures", {"OPTForCausalLM"}}, {"vocab_size", vocabSize},
           {"hidden_size", 256}, {"word_embed_proj_dim", 256}, {"num_hidden_layers", 4},
           {"num_attention_heads", 4}, {"ffn_dim", 1024}, {"max_position_embeddings", 512},
-          {"activation_function", "relu"}, {"do_layer_norm_before", true}, {"tie_word_embeddings", true},
+          {"activation_function", "relu"}, {"do_layer_norm_before", true}, {"tie_word_embeddings", false},
           {"bos_token_id", 2}, {"pad_token_id", 1}, {"eos_token_id", newlineId}}},
     };
+}
+
+// The output head is drawn on its own (tie_word_embeddings false: a tied random head mostly
+// repeats its input, and the input is BOS). Rows of tokens that are not a piece of readable
+// text (special tokens, lone bytes of a multi-byte character, control characters) are zeroed,
+// so that the random text is random words rather than replacement characters. The end token
+// (a newline) keeps its row so that captions end.
+void silenceFragmentTokens(std::vector<model::NamedTensor>& tensors, const text::BpeTokenizer& tokenizer, int eosId)
+{
+    for (auto& t : tensors) {
+        if (t.name != "language_model.lm_head.weight")
+            continue;
+        for (int id = 0; id < tokenizer.vocabSize() && id < t.tensor.size(0); ++id) {
+            if (id == eosId)
+                continue;
+            const std::string bytes = tokenizer.decodeBytes({id}, false);
+            const bool control = std::any_of(bytes.begin(), bytes.end(), [](char c) { return (unsigned char)c < 0x20; });
+            if (tokenizer.isSpecial(id) || bytes.empty() || control || text::completeUtf8Prefix(bytes) != bytes.size() ||
+                text::repairUtf8(bytes) != bytes)
+                t.tensor[id].zero_();
+        }
+    }
 }
 
 }  // namespace
@@ -112,6 +136,7 @@ void writeDemoModel(const std::string& folder, const ProgressCallback& progress)
     c10::InferenceMode inference;
     std::vector<model::NamedTensor> tensors;
     model::Blip2Model::random(model::Blip2Config::fromFolder(folder), {}, at::kCPU, kSeed, &tensors);
+    silenceFragmentTokens(tensors, *tokenizer, newline.front());
     std::vector<io::TensorToWrite> records;
     for (auto& t : tensors) {
         t.tensor = t.tensor.contiguous();
