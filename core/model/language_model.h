@@ -55,6 +55,10 @@ public:
     virtual std::int64_t maxPositions() const = 0;
     virtual bool isEncoderDecoder() const = 0;
     virtual std::size_t weightBytes() const = 0;
+    // Bytes of weights one decoding step reads (a token's cost on a memory-bound CPU): not the
+    // tables it looks one row up in, nor T5's encoder or its cross-attention keys and values,
+    // which are computed once per prompt.
+    virtual std::size_t stepWeightBytes() const = 0;
 };
 
 }  // namespace querylens::model

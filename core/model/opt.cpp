@@ -124,6 +124,11 @@ std::size_t OptModel::weightBytes() const
     return total;
 }
 
+std::size_t OptModel::stepWeightBytes() const
+{
+    return weightBytes() - positionEmbedding_.nbytes();
+}
+
 std::unique_ptr<LanguageModelState> OptModel::newState() const
 {
     return std::make_unique<State>(config_.num_hidden_layers);

@@ -55,6 +55,7 @@ public:
     std::int64_t maxPositions() const override { return config_.max_position_embeddings; }
     bool isEncoderDecoder() const override { return false; }
     std::size_t weightBytes() const override;
+    std::size_t stepWeightBytes() const override;
 
 private:
     struct Layer {

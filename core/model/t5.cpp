@@ -69,12 +69,8 @@ public:
 
     void selectRows(const at::Tensor& rows) override
     {
+        // The encoder's keys and values are the same for every row: they stay one batch row.
         self.selectRows(rows);
-        const at::Tensor index = rows.to(at::kLong);
-        for (auto& k : crossKeys)
-            k = k.index_select(0, index.to(k.device()));
-        for (auto& v : crossValues)
-            v = v.index_select(0, index.to(v.device()));
     }
     std::unique_ptr<LanguageModelState> clone() const override
     {
@@ -92,7 +88,7 @@ public:
     std::int64_t reusedPositions() const override { return reused; }
 
     KvCache self;
-    std::vector<at::Tensor> crossKeys, crossValues;  // per decoder layer, [B, H, encoder length, d_kv]
+    std::vector<at::Tensor> crossKeys, crossValues;  // per decoder layer, [1, H, encoder length, d_kv]
     at::Tensor queries;                              // the encoder input it holds
     std::vector<int> ids;
     std::int64_t reused = 0;
@@ -160,29 +156,37 @@ T5Model::T5Model(const T5Config& config, WeightLoader& weights, const std::strin
     decoderNorm_ = RmsNorm(weights, prefix + ".decoder.final_layer_norm", d, eps);
 }
 
+std::size_t T5Model::attentionBytes(const Attention& a)
+{
+    return a.q.weightBytes() + a.k.weightBytes() + a.v.weightBytes() + a.o.weightBytes();
+}
+
+std::size_t T5Model::feedForwardBytes(const FeedForward& ff) const
+{
+    return ff.wi0.weightBytes() + ff.wo.weightBytes() + (config_.is_gated_act ? ff.wi1.weightBytes() : 0);
+}
+
 std::size_t T5Model::weightBytes() const
 {
     // Everything the language model holds, at its stored precision: with float32 weights this
     // is the byte size of the checkpoint's language_model.* tensors (tied tables counted once).
     std::size_t total = shared_.weightBytes() + (config_.tie_word_embeddings ? 0 : lmHead_.weightBytes());
     total += encoderBias_.nbytes() + decoderBias_.nbytes() + encoderNorm_.weight.nbytes() + decoderNorm_.weight.nbytes();
-    auto addAttention = [&](const Attention& a) {
-        total += a.q.weightBytes() + a.k.weightBytes() + a.v.weightBytes() + a.o.weightBytes();
-    };
-    auto addFeedForward = [&](const FeedForward& ff) {
-        total += ff.wi0.weightBytes() + ff.wo.weightBytes() + (config_.is_gated_act ? ff.wi1.weightBytes() : 0);
-    };
-    for (const auto& layer : encoder_) {
-        addAttention(layer.attention);
-        addFeedForward(layer.ff);
-        total += layer.attentionNorm.weight.nbytes() + layer.ffNorm.weight.nbytes();
-    }
-    for (const auto& layer : decoder_) {
-        addAttention(layer.self);
-        addAttention(layer.cross);
-        addFeedForward(layer.ff);
-        total += layer.selfNorm.weight.nbytes() + layer.crossNorm.weight.nbytes() + layer.ffNorm.weight.nbytes();
-    }
+    for (const auto& layer : encoder_)
+        total += attentionBytes(layer.attention) + feedForwardBytes(layer.ff) + layer.attentionNorm.weight.nbytes() +
+                 layer.ffNorm.weight.nbytes();
+    for (const auto& layer : decoder_)
+        total += attentionBytes(layer.self) + attentionBytes(layer.cross) + feedForwardBytes(layer.ff) +
+                 layer.selfNorm.weight.nbytes() + layer.crossNorm.weight.nbytes() + layer.ffNorm.weight.nbytes();
+    return total;
+}
+
+std::size_t T5Model::stepWeightBytes() const
+{
+    std::size_t total = config_.tie_word_embeddings ? shared_.weightBytes() : lmHead_.weightBytes();
+    for (const auto& layer : decoder_)
+        total += attentionBytes(layer.self) + layer.cross.q.weightBytes() + layer.cross.o.weightBytes() +
+                 feedForwardBytes(layer.ff);
     return total;
 }
 
@@ -247,6 +251,26 @@ void T5Model::cacheEncoderOutput(State& state, const at::Tensor& encoded) const
     }
 }
 
+namespace {
+
+// Attention of B rows (beams) to encoder keys and values kept once ([1, H, L, d_kv]): a step's
+// B single positions attend as B query rows of that one batch, so no row is ever copied.
+at::Tensor crossAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, at::Tensor* probabilities)
+{
+    const std::int64_t rows = q.size(0);
+    if (rows == k.size(0))
+        return attention(q, k, v, 1.0, {}, probabilities);
+    if (q.size(2) == 1) {  // [B, H, 1, d] -> [1, H, B, d] and back
+        const at::Tensor context = attention(q.transpose(0, 2), k, v, 1.0, {}, probabilities);
+        if (probabilities)
+            *probabilities = probabilities->transpose(0, 2);
+        return context.transpose(0, 2);
+    }
+    return attention(q, k.expand({rows, -1, -1, -1}), v.expand({rows, -1, -1, -1}), 1.0, {}, probabilities);
+}
+
+}  // namespace
+
 at::Tensor T5Model::decode(State& state, const at::Tensor& tokens, std::int64_t queryCount,
                            at::Tensor* queryAttention, const ProgressCallback& progress) const
 {
@@ -268,8 +292,8 @@ at::Tensor T5Model::decode(State& state, const at::Tensor& tokens, std::int64_t 
 
         normed = layer.crossNorm(h);
         at::Tensor probs;
-        const at::Tensor context = attention(splitHeads(layer.cross.q(normed), heads), state.crossKeys[i],
-                                             state.crossValues[i], 1.0, {}, wantAttention ? &probs : nullptr);
+        const at::Tensor context = crossAttention(splitHeads(layer.cross.q(normed), heads), state.crossKeys[i],
+                                                  state.crossValues[i], wantAttention ? &probs : nullptr);
         if (wantAttention) {
             const at::Tensor last = probs.select(2, t - 1).narrow(-1, 0, queryCount).mean(1);  // [B, Q]
             attentionSum = attentionSum.defined() ? attentionSum + last : last;
@@ -299,10 +323,6 @@ StepOutput T5Model::prefill(LanguageModelState& base, const at::Tensor& queries,
                       state.queries.sizes() == queries.sizes() && at::equal(state.queries, queries);
     if (same) {
         state.reused = queries.size(1) + std::int64_t(ids.size());
-        for (auto& k : state.crossKeys)
-            k = k.narrow(0, 0, 1);
-        for (auto& v : state.crossValues)
-            v = v.narrow(0, 0, 1);
     } else {
         cacheEncoderOutput(state, encode(queries, ids, progress));
         state.queries = queries.clone();

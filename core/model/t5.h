@@ -61,6 +61,7 @@ public:
     std::int64_t maxPositions() const override { return std::int64_t(1) << 20; }  // relative positions: no limit
     bool isEncoderDecoder() const override { return true; }
     std::size_t weightBytes() const override;
+    std::size_t stepWeightBytes() const override;
 
 private:
     struct Attention {
@@ -84,6 +85,8 @@ private:
     Attention loadAttention(WeightLoader& weights, const std::string& prefix, WeightFormat format) const;
     FeedForward loadFeedForward(WeightLoader& weights, const std::string& prefix, WeightFormat format) const;
     at::Tensor feedForward(const FeedForward& ff, const at::Tensor& x) const;
+    static std::size_t attentionBytes(const Attention& a);
+    std::size_t feedForwardBytes(const FeedForward& ff) const;
     at::Tensor embed(const std::vector<std::int64_t>& ids) const;  // [1, T, d_model]
     // Relative position bias [1, H, queries, keys] for query positions starting at `queryStart`.
     at::Tensor positionBias(const at::Tensor& table, std::int64_t queryStart, std::int64_t queries, std::int64_t keys,

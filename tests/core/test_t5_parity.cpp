@@ -170,18 +170,36 @@ private Q_SLOTS:
 
     void rowsCanBeDuplicatedAndCloned()
     {
+        // Beams: rows duplicated from one prefill, each fed its own token, then reordered. Every
+        // row must equal a single-row run of the same tokens (the encoder's keys and values are
+        // shared by all rows, not copied).
         const auto& lm = model_->languageModel();
         auto state = lm.newState();
-        StepOutput out = lm.prefill(*state, features_.projected, ids("prompt_input_ids"));
-        auto copy = state->clone();
-        state->selectRows(at::zeros({2}, at::kLong));
-        const at::Tensor next = out.logits.argmax(-1);
-        const StepOutput two = lm.step(*state, at::cat({next, next}));
-        const StepOutput one = lm.step(*copy, next);
-        QCOMPARE(two.logits.size(0), std::int64_t(2));
-        QVERIFY(at::allclose(two.logits[0], one.logits[0], 1e-5, 1e-5));
-        QVERIFY(at::allclose(two.logits[1], one.logits[0], 1e-5, 1e-5));
-        QCOMPARE(one.queryAttention.size(1), std::int64_t(32));
+        const StepOutput out = lm.prefill(*state, features_.projected, ids("prompt_input_ids"));
+        const std::vector<std::int64_t> tokens = {out.logits.argmax(-1).item<std::int64_t>(), 5, 17};
+        std::vector<std::unique_ptr<querylens::model::LanguageModelState>> singles;
+        std::vector<StepOutput> singleOut;
+        for (std::int64_t token : tokens) {
+            singles.push_back(state->clone());
+            singleOut.push_back(lm.step(*singles.back(), at::tensor(std::vector<std::int64_t>{token}, at::kLong)));
+        }
+        state->selectRows(at::zeros({3}, at::kLong));
+        const StepOutput three = lm.step(*state, at::tensor(tokens, at::kLong));
+        QCOMPARE(three.logits.size(0), std::int64_t(3));
+        for (int r = 0; r < 3; ++r) {
+            QVERIFY2(at::allclose(three.logits[r], singleOut[r].logits[0], 1e-5, 1e-5), qPrintable(QString::number(r)));
+            QVERIFY(at::allclose(three.queryAttention[r], singleOut[r].queryAttention[0], 1e-6, 1e-6));
+        }
+        // Reorder (row 2 twice, then row 0) and step again: each row follows its own history.
+        state->selectRows(at::tensor(std::vector<std::int64_t>{2, 2, 0}, at::kLong));
+        const StepOutput again = lm.step(*state, at::tensor(std::vector<std::int64_t>{3, 4, 3}, at::kLong));
+        const std::vector<std::pair<int, std::int64_t>> history = {{2, 3}, {2, 4}, {0, 3}};
+        for (int r = 0; r < 3; ++r) {
+            auto single = singles[history[r].first]->clone();
+            const StepOutput expected = lm.step(*single, at::tensor(std::vector<std::int64_t>{history[r].second}, at::kLong));
+            QVERIFY2(at::allclose(again.logits[r], expected.logits[0], 1e-5, 1e-5), qPrintable(QString::number(r)));
+        }
+        QCOMPARE(three.queryAttention.size(1), std::int64_t(32));
     }
 
     void sameInputReusesTheEncoder()
