@@ -2,8 +2,11 @@
 // machine's limits, measured in the same run.
 //   querylens-bench [--model blip2-opt-2.7b|blip2-flan-t5-xl|DIR] [--precision fp32|bf16|int8]
 //                   [--threads N] [--scale F] [--repeat N] [--tokens N] [--json FILE]
+//   querylens-bench --save-checkpoint DIR [--model NAME] [--precision fp32|bf16] [--scale F]
+//     writes the random model as a sharded Hugging Face checkpoint, to measure loading with --model DIR.
 
 #include "bench_timing.h"
+#include "checkpoint_writer.h"
 #include "machine_limits.h"
 #include "model/kernels/gemv.h"
 #include "model_bench.h"
@@ -33,13 +36,15 @@ struct Options {
     int repeats = 3;
     int tokens = 32;
     std::string json;
+    std::string saveCheckpoint;
 };
 
 [[noreturn]] void usage(const std::string& problem)
 {
     std::cerr << "querylens-bench: " << problem << "\n"
               << "usage: querylens-bench [--model blip2-opt-2.7b|blip2-flan-t5-xl|DIR] [--precision fp32|bf16|int8]\n"
-                 "                       [--threads N] [--scale F] [--repeat N] [--tokens N] [--json FILE]\n";
+                 "                       [--threads N] [--scale F] [--repeat N] [--tokens N] [--json FILE]\n"
+                 "       querylens-bench --save-checkpoint DIR [--model NAME] [--precision fp32|bf16] [--scale F]\n";
     std::exit(2);
 }
 
@@ -67,6 +72,8 @@ Options parse(int argc, char** argv)
             o.tokens = std::max(2, std::atoi(value().c_str()));
         else if (arg == "--json")
             o.json = value();
+        else if (arg == "--save-checkpoint")
+            o.saveCheckpoint = value();
         else
             usage("unknown option " + arg);
     }
@@ -74,6 +81,8 @@ Options parse(int argc, char** argv)
         usage("--precision must be fp32, bf16 or int8");
     if (o.scale <= 0 || o.scale > 1)
         usage("--scale must be in (0, 1]");
+    if (!o.saveCheckpoint.empty() && o.precision == "int8")
+        usage("--save-checkpoint writes fp32 or bf16 (int8 is a load-time choice)");
     return o;
 }
 
@@ -93,6 +102,25 @@ std::string gb(double bytes)
     return text;
 }
 
+// Builds the random model and writes it as a checkpoint folder; returns the exit code.
+int saveCheckpoint(const Options& o)
+{
+    try {
+        const nlohmann::json config = realModelConfig(o.model, o.scale);
+        std::vector<NamedTensor> tensors;
+        const auto model = Blip2Model::random(Blip2Config::fromJson(config, o.model), formats(o.precision), at::kCPU,
+                                              1, &tensors);
+        const Stopwatch watch;
+        writeCheckpointFolder(o.saveCheckpoint, config, tensors, std::size_t(2) << 30);
+        std::cerr << "wrote " << o.model << " (" << o.precision << ", " << gb(double(model->weightBytes())) << ") to "
+                  << o.saveCheckpoint << " in " << watch.seconds() << " s\n";
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "querylens-bench: " << e.what() << "\n";
+        return 1;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -101,7 +129,10 @@ int main(int argc, char** argv)
     const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(threads);
     c10::InferenceMode inference;
+    if (!o.saveCheckpoint.empty())
+        return saveCheckpoint(o);
 
+    const std::size_t runtimeRss = statusBytes("VmRSS");  // libtorch and the program, before any weight
     std::unique_ptr<Blip2Model> model;
     std::string name = o.model;
     const Stopwatch loadWatch;
@@ -119,6 +150,7 @@ int main(int argc, char** argv)
         return 1;
     }
     const double loadSeconds = loadWatch.seconds();
+    const std::size_t builtRss = statusBytes("VmRSS"), buildPeakRss = statusBytes("VmHWM");
     std::cerr << "built " << name << " at " << o.precision << " in " << loadSeconds << " s; measuring...\n";
 
     ModelFigures f = benchModel(*model, o.repeats, o.tokens);
@@ -144,15 +176,23 @@ int main(int argc, char** argv)
     std::printf("  %-34s %9.0f ms\n", "Q-Former + projection", f.qformerMs);
     std::printf("  %-34s %9.0f ms  (%.1f GFLOP/s in the vision encoder: %.2f x the %s GEMM peak)\n", "image encode",
                 f.encodeMs, encodeGflops, encodeGflops / peak, o.precision == "fp32" ? "fp32" : "libtorch bf16");
-    std::printf("  %-34s %9.0f ms  (spread %.0f%%)\n", "time to first token", f.firstTokenMs, 100 * f.firstTokenSpread);
+    std::printf("  %-34s %9.0f ms  (spread %.0f%%)\n", "prompt prefill + first token", f.prefillMs,
+                100 * f.prefillSpread);
+    std::printf("  %-34s %9.0f ms  (spread %.0f%%; image encode + prefill)\n", "time to first token", f.firstTokenMs,
+                100 * f.firstTokenSpread);
     std::printf("  %-34s %9.2f tok/s (spread %.0f%%; %.0f%% of the bandwidth limit %.2f tok/s)\n", "decode (greedy)",
                 f.decodeTokensPerSecond, 100 * f.decodeSpread, 100 * bandwidthRatio, bandwidthTokens);
     std::printf("  %-34s %9.2f tok/s (ours: %.2fx)\n", "decode through libtorch at::linear",
                 f.baselineDecodeTokensPerSecond, f.decodeTokensPerSecond / f.baselineDecodeTokensPerSecond);
-    std::printf("  %-34s %9.0f ms  (%.0f%% of the first; %lld positions reused)\n", "follow-up turn, first token",
-                f.followupFirstTokenMs, 100 * followupRatio, (long long)f.followupReused);
+    std::printf("  %-34s %9.0f ms  (%.0f%% of the first's time to first token, %.0f%% of its prefill; %lld positions"
+                " reused)\n",
+                "follow-up turn, first token", f.followupFirstTokenMs, 100 * followupRatio,
+                100 * f.followupFirstTokenMs / f.prefillMs, (long long)f.followupReused);
     std::printf("  %-34s %12s  (%.2f x the weights)\n", "peak resident memory", gb(double(f.peakRssBytes)).c_str(),
                 double(f.peakRssBytes) / double(f.weightBytes));
+    std::printf("  %-34s %12s  (runtime before the model %s; after loading %s, peak while loading %s)\n",
+                "  of which", "", gb(double(runtimeRss)).c_str(), gb(double(builtRss)).c_str(),
+                gb(double(buildPeakRss)).c_str());
 
     if (!o.json.empty()) {
         const nlohmann::json report = {
@@ -165,11 +205,16 @@ int main(int argc, char** argv)
             {"vision_ms", f.visionMs},
             {"qformer_ms", f.qformerMs},
             {"encode_ms", f.encodeMs},
+            {"prefill_ms", f.prefillMs},
             {"first_token_ms", f.firstTokenMs},
             {"decode_tokens_per_s", f.decodeTokensPerSecond},
             {"baseline_decode_tokens_per_s", f.baselineDecodeTokensPerSecond},
             {"followup_first_token_ms", f.followupFirstTokenMs},
+            {"followup_ratio", followupRatio},
             {"peak_rss_bytes", f.peakRssBytes},
+            {"runtime_rss_bytes", runtimeRss},
+            {"loaded_rss_bytes", builtRss},
+            {"load_peak_rss_bytes", buildPeakRss},
             {"decode_bandwidth_ratio", bandwidthRatio},
             {"encode_peak_ratio", encodeGflops / peak},
             {"encode_fp32_peak_ratio", encodeGflops / limits.fp32GemmGflops},

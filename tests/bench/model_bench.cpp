@@ -54,12 +54,12 @@ ModelFigures benchModel(const Blip2Model& model, int repeats, int decodeTokens)
     const Blip2Config& c = model.config();
     const LanguageModel& lm = model.languageModel();
     f.weightBytes = model.weightBytes();
-    f.languageBytesPerToken = lm.weightBytes();
+    f.languageBytesPerToken = lm.stepWeightBytes();
     f.visionGflop = visionFlop(c.vision_config) / 1e9;
     const int size = c.vision_config.image_size;
     const at::Tensor pixels = at::randn({1, 3, size, size});
 
-    std::vector<double> vision, encode, first, tokenRates, followup;
+    std::vector<double> vision, encode, prefill, first, tokenRates, followup;
     ImageFeatures features;
     for (int r = 0; r < repeats + 1; ++r) {  // the first round warms up
         Stopwatch visionWatch;
@@ -97,7 +97,8 @@ ModelFigures benchModel(const Blip2Model& model, int repeats, int decodeTokens)
             continue;
         vision.push_back(visionSeconds * 1000);
         encode.push_back(encodeSeconds * 1000);
-        first.push_back(firstSeconds * 1000);
+        prefill.push_back(firstSeconds * 1000);
+        first.push_back((encodeSeconds + firstSeconds) * 1000);
         tokenRates.push_back(decodeTokens / total);
         followup.push_back(followSeconds * 1000);
     }
@@ -106,6 +107,8 @@ ModelFigures benchModel(const Blip2Model& model, int repeats, int decodeTokens)
     f.encodeMs = median(encode);
     f.encodeSpread = spread(encode);
     f.qformerMs = f.encodeMs - f.visionMs;
+    f.prefillMs = median(prefill);
+    f.prefillSpread = spread(prefill);
     f.firstTokenMs = median(first);
     f.firstTokenSpread = spread(first);
     f.decodeTokensPerSecond = median(tokenRates);

@@ -14,9 +14,12 @@ struct ModelFigures {
     double qformerMs = 0;
     double encodeMs = 0, encodeSpread = 0;
     double visionGflop = 0;               // floating-point work of one vision pass
+    double prefillMs = 0, prefillSpread = 0;  // the language model's prompt pass and first token
+    // Image in to first token out (encode + prefill), as Hugging Face's generate() measures it
+    // with pixel_values: what a first question about a new image costs.
     double firstTokenMs = 0, firstTokenSpread = 0;
     double decodeTokensPerSecond = 0, decodeSpread = 0;
-    double followupFirstTokenMs = 0;
+    double followupFirstTokenMs = 0;  // the next turn: image encoding and shared prefix cached
     std::int64_t followupReused = 0;
     double baselineDecodeTokensPerSecond = 0;  // the same decoding through libtorch's at::linear
     std::size_t peakRssBytes = 0;
