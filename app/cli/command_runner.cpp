@@ -27,7 +27,7 @@ bool interrupted() { return g_interrupted.load(); }
 
 void installInterruptHandler() { std::signal(SIGINT, onInterrupt); }
 
-bool parseArguments(QCommandLineParser& parser, const QStringList& arguments, int& exitCode)
+static bool parseArguments(QCommandLineParser& parser, const QStringList& arguments, int& exitCode)
 {
     const QCommandLineOption help = parser.addHelpOption();
     if (!parser.parse(arguments)) {
@@ -43,7 +43,7 @@ bool parseArguments(QCommandLineParser& parser, const QStringList& arguments, in
     return true;
 }
 
-int runGuarded(QCommandLineParser& parser, const std::function<int()>& body)
+static int runGuarded(QCommandLineParser& parser, const std::function<int()>& body)
 {
     try {
         return body();
@@ -60,6 +60,22 @@ int runGuarded(QCommandLineParser& parser, const std::function<int()>& body)
         std::cerr << "querylens: unexpected failure: " << e.what() << "\n";
         return 1;
     }
+}
+
+int runCommand(QCommandLineParser& parser, const QStringList& arguments, const std::function<int()>& body)
+{
+    int exitCode = 0;
+    if (!parseArguments(parser, arguments, exitCode))
+        return exitCode;
+    return runGuarded(parser, body);
+}
+
+QStringList positionalArguments(const QCommandLineParser& parser, int least, int most, const QString& problem)
+{
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() < least || (most >= 0 && positional.size() > most))
+        throw UsageError{problem};
+    return positional;
 }
 
 std::shared_ptr<const Model> loadModel(const QCommandLineParser& parser, double& loadMs)

@@ -13,13 +13,14 @@
 
 namespace querylens::cli {
 
-// Parses `arguments` (program name first); on --help prints it and returns false with code 0;
-// on a parse error prints it and returns false with code 2.
-bool parseArguments(QCommandLineParser& parser, const QStringList& arguments, int& exitCode);
+// Parses `arguments` (program name first), then runs `body`. --help prints the help (exit 0),
+// a parse error or UsageError prints the problem and the help (2), querylens::Error and other
+// failures their message (1), Cancelled (Ctrl+C) "cancelled" (130).
+int runCommand(QCommandLineParser& parser, const QStringList& arguments, const std::function<int()>& body);
 
-// Runs `body`, mapping UsageError to 2, querylens::Error and other failures to 1 (message on
-// stderr), Cancelled (Ctrl+C) to 130.
-int runGuarded(QCommandLineParser& parser, const std::function<int()>& body);
+// The positional arguments when there are `least` to `most` of them (-1: any number), else
+// UsageError with `problem`.
+QStringList positionalArguments(const QCommandLineParser& parser, int least, int most, const QString& problem);
 
 // Loads the model named by the parser's options, reporting progress and warnings on stderr.
 std::shared_ptr<const Model> loadModel(const QCommandLineParser& parser, double& loadMs);

@@ -62,13 +62,8 @@ int runExplain(const QStringList& arguments)
                       QStringLiteral("Also write per-query statistics (entropy, CLS share, peak patch) of the maps "
                                      "averaged over layers and heads to FILE, and the maps to FILE-maps.csv."),
                       QStringLiteral("FILE")});
-    int exitCode = 0;
-    if (!parseArguments(parser, arguments, exitCode))
-        return exitCode;
-    return runGuarded(parser, [&] {
-        const QStringList positional = parser.positionalArguments();
-        if (positional.size() != 1)
-            throw UsageError{QStringLiteral("give one image")};
+    return runCommand(parser, arguments, [&] {
+        const QStringList positional = positionalArguments(parser, 1, 1, QStringLiteral("give one image"));
         const QString out = parser.value(QStringLiteral("out"));
         const QString csv = parser.value(QStringLiteral("csv"));
         if (out.isEmpty() && csv.isEmpty())

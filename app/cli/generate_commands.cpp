@@ -90,13 +90,8 @@ int runCaption(const QStringList& arguments)
                                  QStringLiteral("IMAGE..."));
     parser.addOption({QStringLiteral("prompt"), QStringLiteral("Text the caption continues (default: the model's)."),
                       QStringLiteral("TEXT")});
-    int exitCode = 0;
-    if (!parseArguments(parser, arguments, exitCode))
-        return exitCode;
-    return runGuarded(parser, [&] {
-        const QStringList images = parser.positionalArguments();
-        if (images.isEmpty())
-            throw UsageError{QStringLiteral("give at least one image")};
+    return runCommand(parser, arguments, [&] {
+        const QStringList images = positionalArguments(parser, 1, -1, QStringLiteral("give at least one image"));
         const DecodingOptions decoding = decodingOptions(parser);
         RunTimings timings;
         const auto model = loadModel(parser, timings.loadMs);
@@ -134,13 +129,8 @@ int runAsk(const QStringList& arguments)
     commonParser(parser, QStringLiteral("Ask a question about an image (prompt \"Question: {q} Answer:\")."));
     parser.addPositionalArgument(QStringLiteral("IMAGE"), QStringLiteral("Image file."));
     parser.addPositionalArgument(QStringLiteral("QUESTION"), QStringLiteral("The question, in quotes."));
-    int exitCode = 0;
-    if (!parseArguments(parser, arguments, exitCode))
-        return exitCode;
-    return runGuarded(parser, [&] {
-        const QStringList positional = parser.positionalArguments();
-        if (positional.size() != 2)
-            throw UsageError{QStringLiteral("give an image and a question")};
+    return runCommand(parser, arguments, [&] {
+        const QStringList positional = positionalArguments(parser, 2, 2, QStringLiteral("give an image and a question"));
         if (positional[1].trimmed().isEmpty())
             throw UsageError{QStringLiteral("the question is empty")};
         const DecodingOptions decoding = decodingOptions(parser);
@@ -163,13 +153,8 @@ int runChat(const QStringList& arguments)
     commonParser(parser, QStringLiteral("Chat about an image: one question per line on stdin, answers on stdout. "
                                         "Each turn reuses the image and the cache of the conversation so far."));
     parser.addPositionalArgument(QStringLiteral("IMAGE"), QStringLiteral("Image file."));
-    int exitCode = 0;
-    if (!parseArguments(parser, arguments, exitCode))
-        return exitCode;
-    return runGuarded(parser, [&] {
-        const QStringList positional = parser.positionalArguments();
-        if (positional.size() != 1)
-            throw UsageError{QStringLiteral("give one image")};
+    return runCommand(parser, arguments, [&] {
+        const QStringList positional = positionalArguments(parser, 1, 1, QStringLiteral("give one image"));
         const DecodingOptions decoding = decodingOptions(parser);
         RunTimings timings;
         const auto model = loadModel(parser, timings.loadMs);

@@ -31,10 +31,7 @@ int runModels(const QStringList& arguments)
         QStringLiteral("List the BLIP-2 checkpoints in the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, "
                        "else ~/.cache/huggingface/hub) and the demo model, with their size and memory needs."));
     parser.addOption({QStringLiteral("quiet"), QStringLiteral("Print only the folders of loadable Hub checkpoints.")});
-    int exitCode = 0;
-    if (!parseArguments(parser, arguments, exitCode))
-        return exitCode;
-    return runGuarded(parser, [&] {
+    return runCommand(parser, arguments, [&] {
         const bool quiet = parser.isSet(QStringLiteral("quiet"));
         std::vector<CheckpointSummary> found = findHubCheckpoints();
         if (quiet) {
@@ -75,13 +72,8 @@ int runMakeDemoModel(const QStringList& arguments)
                        "Hugging Face layout, so that QueryLens runs without a download. Its text is meaningless."));
     parser.addPositionalArgument(QStringLiteral("DIR"), QStringLiteral("Folder to write (default: %1).")
                                                             .arg(QString::fromStdString(defaultDemoModelFolder())));
-    int exitCode = 0;
-    if (!parseArguments(parser, arguments, exitCode))
-        return exitCode;
-    return runGuarded(parser, [&] {
-        const QStringList positional = parser.positionalArguments();
-        if (positional.size() > 1)
-            throw UsageError{QStringLiteral("give at most one folder")};
+    return runCommand(parser, arguments, [&] {
+        const QStringList positional = positionalArguments(parser, 0, 1, QStringLiteral("give at most one folder"));
         const std::string folder = positional.isEmpty() ? defaultDemoModelFolder() : positional[0].toStdString();
         writeDemoModel(folder, [](double, const std::string& stage) {
             std::cerr << stage << "...\n";
