@@ -1,38 +1,20 @@
 #include "main_window.h"
 
-#include "explorer/explorer_panel.h"
-#include "querylens/demo_model.h"
-#include "querylens/checkpoints.h"
-
-#include <QFutureWatcher>
-#include <QTimer>
-#include <QtConcurrent/QtConcurrentRun>
-
 #include "caption_panel.h"
 #include "chat_panel.h"
 #include "decoding_panel.h"
+#include "explorer/explorer_panel.h"
 #include "image_file.h"
 #include "image_view.h"
 #include "message_bar.h"
-#include "model_dialog.h"
 #include "status_panel.h"
 #include "worker/model_worker.h"
 
-#include <QApplication>
-#include <QClipboard>
 #include <QCloseEvent>
-#include <QDir>
-#include <QDragEnterEvent>
-#include <QFileDialog>
-#include <QFileInfo>
 #include <QGroupBox>
-#include <QImageReader>
 #include <QListWidget>
 #include <QMenuBar>
-#include <QMimeData>
-#include <QSettings>
 #include <QSplitter>
-#include <QStandardPaths>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QToolBar>
@@ -41,10 +23,6 @@
 #include <climits>
 
 namespace querylens::ui {
-
-namespace {
-constexpr int kMaxRecentFiles = 10;
-}
 
 namespace {
 
@@ -225,146 +203,6 @@ void MainWindow::endJob(int)
         status_->hideProgress();
     updateActions();
     emit jobEnded();
-}
-
-void MainWindow::loadModel(const LoadOptions& options)
-{
-    messageBar_->hide();
-    const int job = startJob();
-    loadJob_ = job;
-    status_->showProgress(tr("loading"), 0);
-    QMetaObject::invokeMethod(worker_, [this, job, options] { worker_->loadModel(job, options); }, Qt::QueuedConnection);
-}
-
-void MainWindow::onModelLoaded(int jobId, const ModelInfo& info)
-{
-    modelLoaded_ = true;
-    modelInfo_ = info;
-    status_->setModel(info);
-    QSettings().setValue(QStringLiteral("model/lastFolder"), QString::fromStdString(info.folder));
-    QStringList notes;
-    if (info.isDemo)
-        notes << tr("This is the demo model: its weights are random, so its captions and answers are meaningless. "
-                    "It shows how QueryLens works; open a real BLIP-2 checkpoint with Ctrl+M.");
-    for (const auto& warning : info.warnings)
-        notes << QString::fromStdString(warning);
-    if (!notes.isEmpty())
-        messageBar_->show(info.isDemo ? MessageBar::Kind::Info : MessageBar::Kind::Warning, notes.join(QLatin1Char(' ')));
-    endJob(jobId);
-    library_->resetResults();  // captions and chats of the previous model do not carry over
-    showCurrentImage();
-    if (ImageDocument* document = library_->current())
-        generateFor(document->id, GenerationKind::Caption);
-    emit modelReady();
-}
-
-void MainWindow::openImageDialog()
-{
-    QStringList filters;
-    for (const QByteArray& format : QImageReader::supportedImageFormats())
-        filters << QStringLiteral("*.") + QString::fromLatin1(format);
-    const QStringList paths = QFileDialog::getOpenFileNames(
-        this, tr("Open images"), QSettings().value(QStringLiteral("lastImageFolder")).toString(),
-        tr("Images (%1);;All files (*)").arg(filters.join(QLatin1Char(' '))));
-    if (!paths.isEmpty())
-        QSettings().setValue(QStringLiteral("lastImageFolder"), QFileInfo(paths.first()).absolutePath());
-    openImages(paths);
-}
-
-void MainWindow::openImages(const QStringList& paths)
-{
-    // Decoding a large photo takes a good fraction of a second: off the GUI thread, then the
-    // images join the library in the order given.
-    auto* watcher = new QFutureWatcher<QList<DecodedImage>>(this);
-    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, paths] {
-        const QList<DecodedImage> images = watcher->result();
-        watcher->deleteLater();
-        QStringList problems;
-        for (int i = 0; i < images.size(); ++i) {
-            if (!images[i].ok()) {
-                problems << images[i].error;
-                continue;
-            }
-            rememberRecent(QFileInfo(paths[i]).absoluteFilePath());
-            addDecodedImage(paths[i], images[i]);
-        }
-        // One message for all of them: a dropped batch must not become a storm of dialogs.
-        if (!problems.isEmpty())
-            messageBar_->show(MessageBar::Kind::Error, problems.join(QLatin1Char('\n')));
-        emit imagesOpened();
-    });
-    watcher->setFuture(QtConcurrent::run([paths] {
-        QList<DecodedImage> images;
-        for (const QString& path : paths)
-            images.append(decodeImageFile(path));
-        return images;
-    }));
-}
-
-void MainWindow::addImage(const QString& label, const QImage& image)
-{
-    const DecodedImage decoded = fromQImage(image, label);
-    if (!decoded.ok()) {
-        messageBar_->show(MessageBar::Kind::Error, decoded.error);
-        return;
-    }
-    addDecodedImage(label, decoded);
-}
-
-void MainWindow::addDecodedImage(const QString& label, const DecodedImage& decoded)
-{
-    const QImage& image = decoded.image;
-    const int id = library_->add(label, image);
-    const ImageDocument* document = library_->find(id);
-    auto* item = new QListWidgetItem(document->thumbnail, QFileInfo(label).fileName().isEmpty() ? label
-                                                                                               : QFileInfo(label).fileName());
-    item->setToolTip(label);
-    thumbnails_->addItem(item);
-    thumbnails_->setVisible(library_->documents().size() > 1);
-    const RgbImage rgb = decoded.rgb;
-    // The worker encodes it with the first generation (and again after a model change).
-    QMetaObject::invokeMethod(worker_, [this, id, rgb] { worker_->addImage(id, rgb); }, Qt::QueuedConnection);
-    thumbnails_->setCurrentRow(thumbnails_->count() - 1);
-    library_->setCurrent(id);
-    if (modelLoaded_)
-        generateFor(id, GenerationKind::Caption);
-}
-
-void MainWindow::pasteImage()
-{
-    const QMimeData* mime = QApplication::clipboard()->mimeData();
-    if (mime && mime->hasImage()) {
-        static int pasted = 0;
-        addImage(tr("Pasted image %1").arg(++pasted), qvariant_cast<QImage>(mime->imageData()));
-    } else if (mime && mime->hasUrls()) {
-        QStringList paths;
-        for (const QUrl& url : mime->urls())
-            if (url.isLocalFile())
-                paths << url.toLocalFile();
-        openImages(paths);
-    } else {
-        messageBar_->show(MessageBar::Kind::Warning, tr("The clipboard holds no image."));
-    }
-}
-
-void MainWindow::dragEnterEvent(QDragEnterEvent* event)
-{
-    if (event->mimeData()->hasUrls() || event->mimeData()->hasImage())
-        event->acceptProposedAction();
-}
-
-void MainWindow::dropEvent(QDropEvent* event)
-{
-    const QMimeData* mime = event->mimeData();
-    if (mime->hasUrls()) {
-        QStringList paths;
-        for (const QUrl& url : mime->urls())
-            paths << (url.isLocalFile() ? url.toLocalFile() : url.toString());
-        openImages(paths);
-    } else if (mime->hasImage()) {
-        addImage(tr("Dropped image"), qvariant_cast<QImage>(mime->imageData()));
-    }
-    event->acceptProposedAction();
 }
 
 void MainWindow::generateFor(int imageId, GenerationKind kind, const QString& question, const std::vector<int>& disabled)
@@ -557,60 +395,6 @@ void MainWindow::updateActions()
     chatPanel_->setCanAsk(modelLoaded_ && haveImage);
     captionPanel_->setBusy(pendingJobs_ > 0);
     chatPanel_->setBusy(pendingJobs_ > 0);
-}
-
-void MainWindow::rememberRecent(const QString& path)
-{
-    QSettings settings;
-    QStringList recent = settings.value(QStringLiteral("recentFiles")).toStringList();
-    recent.removeAll(path);
-    recent.prepend(path);
-    while (recent.size() > kMaxRecentFiles)
-        recent.removeLast();
-    settings.setValue(QStringLiteral("recentFiles"), recent);
-    rebuildRecentMenu();
-}
-
-void MainWindow::rebuildRecentMenu()
-{
-    recentMenu_->clear();
-    const QStringList recent = QSettings().value(QStringLiteral("recentFiles")).toStringList();
-    for (const QString& path : recent)
-        recentMenu_->addAction(QFileInfo(path).fileName(), this, [this, path] { openImages({path}); })->setToolTip(path);
-    recentMenu_->setEnabled(!recent.isEmpty());
-}
-
-void MainWindow::chooseModel()
-{
-    ModelDialog dialog(this, QString::fromStdString(modelInfo_.folder));
-    if (dialog.exec() != QDialog::Accepted)
-        return;
-    if (dialog.wantsDemo()) {
-        createDemoModel(QString::fromStdString(defaultDemoModelFolder()));  // where `querylens make-demo-model` writes it
-        return;
-    }
-    const LoadOptions options = dialog.options();
-    if (!options.folder.empty())
-        loadModel(options);
-}
-
-void MainWindow::offerModel()
-{
-    messageBar_->show(MessageBar::Kind::Info,
-                      tr("No BLIP-2 checkpoint was found in the Hugging Face cache (%1). Open a checkpoint folder with "
-                         "File → Open Model (Ctrl+M), or create the demo model there: its weights are random, so its "
-                         "text is meaningless, but every part of the program works with it.")
-                          .arg(QString::fromStdString(hubCacheFolder())));
-    QTimer::singleShot(0, this, &MainWindow::chooseModel);
-}
-
-void MainWindow::createDemoModel(const QString& folder)
-{
-    const int job = startJob();
-    loadJob_ = job;
-    status_->showProgress(tr("writing the demo model"), 0);
-    const std::string path = folder.toStdString();
-    QMetaObject::invokeMethod(worker_, [this, job, path] { worker_->createDemoModel(job, path); }, Qt::QueuedConnection);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
