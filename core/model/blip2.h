@@ -52,7 +52,7 @@ public:
     static std::unique_ptr<Blip2Model> load(const std::string& dir, WeightFormats formats, at::Device device,
                                             const ProgressCallback& progress = {});
     // Randomly initialised weights of the config's sizes (the demo model; benchmarks at real
-    // sizes). `created`, when given, receives the float32 tensors by their Hugging Face names.
+    // sizes). `created`, when given, receives the tensors by their Hugging Face names, as created.
     static std::unique_ptr<Blip2Model> random(const Blip2Config& config, WeightFormats formats, at::Device device,
                                               std::uint64_t seed, std::vector<NamedTensor>* created = nullptr);
 
