@@ -9,12 +9,7 @@
 #include <algorithm>
 #include <vector>
 
-namespace {
-
-// Sums a 1 GiB buffer (far beyond any cache) with libtorch's vectorised, multi-threaded sum and
-// with the decode kernels' own loads and threads: the rate at which this machine can stream
-// memory into the cores (the better of the two).
-double readBandwidth(int repeats)
+double measureReadBandwidth(int repeats)
 {
     const at::Tensor buffer = at::ones({std::int64_t(1) << 28});
     std::vector<double> libtorch, kernels;
@@ -32,6 +27,8 @@ double readBandwidth(int repeats)
     }
     return double(buffer.nbytes()) / std::min(median(libtorch), median(kernels)) / 1e9;
 }
+
+namespace {
 
 double gemmGflops(at::ScalarType type, std::int64_t size, int repeats, bool widened = false)
 {
@@ -53,7 +50,7 @@ double gemmGflops(at::ScalarType type, std::int64_t size, int repeats, bool wide
 MachineLimits measureMachineLimits(int repeats)
 {
     MachineLimits limits;
-    limits.bandwidthGBs = readBandwidth(std::max(3, repeats));
+    limits.bandwidthGBs = measureReadBandwidth(std::max(3, repeats));
     limits.fp32GemmGflops = std::max(gemmGflops(at::kFloat, 2048, repeats), gemmGflops(at::kFloat, 4096, 1));
     // libtorch's bf16 GEMM is slow here (no AVX-512 BF16): a smaller product keeps this short.
     limits.bf16GemmGflops = gemmGflops(at::kBFloat16, 1024, 1);

@@ -12,3 +12,7 @@ struct MachineLimits {
 };
 
 MachineLimits measureMachineLimits(int repeats);
+
+// Sums a 1 GiB buffer (far beyond any cache) with libtorch and with the decode kernels' loads:
+// the rate at which this machine streams memory into the cores (the better of the two), GB/s.
+double measureReadBandwidth(int repeats);
