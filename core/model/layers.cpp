@@ -27,20 +27,6 @@ at::Tensor RmsNorm::operator()(const at::Tensor& x) const
     return weight * (x * at::rsqrt(variance + eps));
 }
 
-at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
-                     const at::Tensor& mask, at::Tensor* probabilities)
-{
-    at::Tensor scores = at::matmul(q, k.transpose(-1, -2));  // [B, H, Tq, Tk]
-    if (scale != 1.0)
-        scores.mul_(scale);
-    if (mask.defined())
-        scores.add_(mask);
-    at::Tensor probs = at::softmax(scores, -1);
-    if (probabilities)
-        *probabilities = probs;
-    return at::matmul(probs, v);
-}
-
 at::Tensor splitHeads(const at::Tensor& x, std::int64_t heads)
 {
     const auto b = x.size(0), t = x.size(1), width = x.size(2);

@@ -4,9 +4,11 @@
 
 #include "model/kernels/gemv.h"
 #include "model/kernels/matmul.h"
+#include "model/layers.h"
 #include "model/linear.h"
 
 #include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 
 #include <QtTest>
 
@@ -90,6 +92,30 @@ private Q_SLOTS:
                                                   .arg(threads)
                                                   .arg(portable ? ", portable" : "")
                                                   .arg(error)));
+        }
+    }
+
+    // Attention over many query rows runs a head per thread; one thread takes libtorch's batched
+    // product. Both give the same context and probabilities, with a broadcast mask, in and out
+    // of inference mode.
+    void headParallelAttentionEqualsBatched()
+    {
+        const at::Tensor q = at::randn({2, 5, 40, 24}), k = at::randn({2, 5, 33, 24}), v = at::randn({2, 5, 33, 16});
+        const at::Tensor mask = at::where(at::rand({2, 1, 40, 33}) < 0.2, at::full({}, -1e4), at::zeros({}));
+        const int threadsBefore = at::get_num_threads();
+        for (bool inference : {false, true}) {
+            const c10::InferenceMode guard(inference);
+            at::Tensor probs[2], context[2];
+            for (int threads : {1, 2}) {
+                at::set_num_threads(threads);
+                context[threads - 1] = attention(q, k, v, 0.3, mask, &probs[threads - 1]);
+            }
+            at::set_num_threads(threadsBefore);
+            QCOMPARE(context[1].sizes(), context[0].sizes());
+            QCOMPARE(probs[1].sizes(), (at::IntArrayRef{2, 5, 40, 33}));
+            QVERIFY(at::allclose(probs[1], probs[0], 1e-5, 1e-6));
+            QVERIFY(at::allclose(context[1], context[0], 1e-5, 1e-5));
+            QVERIFY(at::allclose(probs[1].sum(-1), at::ones({2, 5, 40}), 1e-5, 1e-5));
         }
     }
 

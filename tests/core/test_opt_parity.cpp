@@ -5,6 +5,8 @@
 #include "model/blip2.h"
 #include "model/kernels/matmul.h"
 
+#include <ATen/Parallel.h>
+
 #include <QtTest>
 
 #include <algorithm>
@@ -32,6 +34,9 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
+        // Two threads, as the program runs on this kind of machine: the threaded paths (a head
+        // per thread in attention, rows split in the kernels) are the ones compared.
+        at::set_num_threads(2);
         model_ = Blip2Model::load(testsupport::fixturePath(kConfig), WeightFormats{}, at::kCPU);
         features_ = model_->encode(goldenTensor("pixel_values"));
     }
