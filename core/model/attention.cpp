@@ -3,6 +3,8 @@
 
 #include "model/layers.h"
 
+#include "model/kernels/matmul.h"
+
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
@@ -65,7 +67,8 @@ at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                      const at::Tensor& mask, at::Tensor* probabilities)
 {
-    if (q.size(2) >= kParallelHeadRows && q.device().is_cpu() && at::get_num_threads() > 1)
+    // (kernels::setLibtorchOnly selects libtorch's batched product, as eager PyTorch runs it.)
+    if (q.size(2) >= kParallelHeadRows && q.device().is_cpu() && at::get_num_threads() > 1 && !kernels::libtorchOnly())
         return headParallelAttention(q, k, v, scale, mask, probabilities);
     return batchedAttention(q, k, v, scale, mask, probabilities);
 }

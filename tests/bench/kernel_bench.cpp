@@ -2,11 +2,12 @@
 // blip2-opt-2.7b and the ViT-g vision encoder, against libtorch's at::linear and this machine's
 // memory bandwidth. Decoding shapes report weight bytes streamed per second; prompt and image
 // shapes report GFLOP/s.
-//   querylens-kernel-bench [--threads N] [--repeat N]
+//   querylens-kernel-bench [--threads N] [--repeat N] [--only decode|gemm|crossover|attention] [--shape TEXT]
 
 #include "bench_timing.h"
 #include "model/kernels/gemv.h"
 #include "model/kernels/matmul.h"
+#include "model/layers.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -91,7 +92,7 @@ int main(int argc, char** argv)
         else if (arg == "--repeat")
             repeats = std::max(1, std::atoi(argv[i + 1]));
         else if (arg == "--only")
-            only = argv[i + 1];  // decode | gemm
+            only = argv[i + 1];  // decode | gemm | crossover | attention
         else if (arg == "--in-cache")
             inCache = std::atoi(argv[i + 1]) != 0;  // 1: one weight copy, so it can stay in cache
         else if (arg == "--shape")
@@ -147,6 +148,29 @@ int main(int argc, char** argv)
     }
     if (only == "decode")
         return 0;
+    if (only == "attention") {
+        // Attention alone: a head per thread against libtorch's batched product, on the shapes of
+        // the vision encoder, the Q-Former's cross-attention and an OPT prompt.
+        struct AttentionShape {
+            const char* what;
+            std::int64_t heads, queries, keys, headDim;
+        };
+        std::printf("attention (GFLOP/s)\n");
+        for (const AttentionShape& s : {AttentionShape{"vit-g 257x257", 16, 257, 257, 88},
+                                        AttentionShape{"q-former cross 32x257", 12, 32, 257, 64},
+                                        AttentionShape{"opt prompt 42x42", 32, 42, 42, 80}}) {
+            const at::Tensor q = at::randn({1, s.heads, s.queries, s.headDim}), k = at::randn({1, s.heads, s.keys, s.headDim}),
+                             v = at::randn({1, s.heads, s.keys, s.headDim});
+            const double flop = 4.0 * double(s.heads * s.queries * s.keys * s.headDim);
+            auto call = [&] { attention(q, k, v, 0.1); };
+            const double ours = flop / timeCall(call, repeats) / 1e9;
+            kernels::setLibtorchOnly(true);
+            const double torch = flop / timeCall(call, repeats) / 1e9;
+            kernels::setLibtorchOnly(false);
+            std::printf("  %-22s ours %6.1f  libtorch %6.1f  %5.2fx\n", s.what, ours, torch, ours / torch);
+        }
+        return 0;
+    }
     if (only == "crossover") {
         // Where the packed GEMM starts to beat the matrix-vector kernels (matmul.cpp's kGemvRows).
         std::printf("gemv vs packed gemm on fc1 10240x2560 (GFLOP/s)\n");
