@@ -52,7 +52,7 @@ private Q_SLOTS:
     void initTestCase() { at::manual_seed(0); }
 
     // Every path of kernels::linear: matrix-vector (m <= 8), the packed GEMM (m >= 9, with
-    // blocks of 192 rows of x), OpenBLAS for many float32 rows, and the portable code with
+    // blocks of 264 rows of x), OpenBLAS for many float32 rows, and the portable code with
     // its widen-then-GEMM for many rows; each on one and on two threads.
     void linearMatchesLibtorch_data()
     {

@@ -20,7 +20,9 @@ namespace {
 constexpr int kPanel = 16;           // weight rows per panel: two vectors of outputs
 constexpr int kTileRows = 6;         // x rows per register tile
 constexpr std::int64_t kChunk = 256;  // columns per packed chunk: 256 x 16 floats = 16 KB
-constexpr std::int64_t kRowBlock = 192;  // x rows swept per packed chunk (a multiple of kTileRows)
+// x rows swept per packed chunk: a multiple of kTileRows, and a 257-token image in one block, so
+// its weights are packed once.
+constexpr std::int64_t kRowBlock = 264;
 
 // rows r0..r7 (8 columns each) -> columns: r[j] holds column j of the 8 rows.
 inline void transpose8(__m256 r[8])
@@ -135,7 +137,7 @@ template <typename W>
 void panels(const GemvArguments& a, const W* weight, std::int64_t panelBegin, std::int64_t panelEnd)
 {
     alignas(64) float packed[kChunk * kPanel];
-    // Blocks of x rows small enough that their chunk (kRowBlock x kChunk floats, 192 KB) stays
+    // Blocks of x rows small enough that their chunk (kRowBlock x kChunk floats, 264 KB) stays
     // in L2 while every panel sweeps it; the weights are read once per block.
     for (std::int64_t mBegin = 0; mBegin < a.m; mBegin += kRowBlock)
     for (std::int64_t panel = panelBegin; panel < panelEnd; ++panel) {
