@@ -283,7 +283,9 @@ private slots:
         QSignalSpy opened(&loaded->window, &MainWindow::imagesOpened);
         loaded->window.openImages({fixture("image.png")});
         QVERIFY(opened.wait(kTimeoutMs));
-        QTRY_VERIFY_WITH_TIMEOUT(!loaded->window.captionPanel()->text().isEmpty(), kTimeoutMs);
+        // Closed at once: the demo model writes its 400 tokens in about 0.2 s, so waiting for the
+        // first words could miss the generation altogether; right after the drop the job is
+        // certainly running (encoding the image, then streaming).
         QVERIFY(loaded->window.isBusy());
         loaded->window.close();
         loaded.reset();  // joins the worker thread after cancelling: must neither hang nor crash
