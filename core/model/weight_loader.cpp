@@ -115,18 +115,25 @@ at::Tensor WeightLoader::randomTensor(const std::string& name, at::IntArrayRef s
     return t.to(device_);
 }
 
+const io::WeightArchive::Entry& WeightLoader::storedEntry(const std::string& name, at::IntArrayRef shape)
+{
+    const auto* entry = archive_->find(name);
+    if (!entry)
+        throw Error("missing weight (expected shape " + shapeText(shape) + ")", archive_->description(), name);
+    const auto& stored = entry->record->shape;
+    if (at::IntArrayRef(stored) != shape)
+        throw Error("weight has the wrong shape: expected " + shapeText(shape) + ", found " + shapeText(stored),
+                    entry->file->path(), name);
+    used_.insert(name);
+    return *entry;
+}
+
 at::Tensor WeightLoader::load(const std::string& name, at::IntArrayRef shape, at::ScalarType dtype)
 {
     if (!archive_)
         return randomTensor(name, shape, dtype);
-    const auto* entry = archive_->find(name);
-    if (!entry)
-        throw Error("missing weight (expected shape " + shapeText(shape) + ")", archive_->description(), name);
+    const auto* entry = &storedEntry(name, shape);
     const auto& record = *entry->record;
-    if (at::IntArrayRef(record.shape) != shape)
-        throw Error("weight has the wrong shape: expected " + shapeText(shape) + ", found " + shapeText(record.shape),
-                    entry->file->path(), name);
-    used_.insert(name);
 
     const at::ScalarType stored = scalarTypeOf(record.dtype, entry->file->path(), name);
     // The mapping is read-only and outlives the model (the model keeps the archive), so an
@@ -157,14 +164,8 @@ at::Tensor WeightLoader::loadRows(const std::string& name, at::IntArrayRef shape
         part[0] = count;
         return randomTensor(name, part, at::kFloat);
     }
-    const auto* entry = archive_->find(name);
-    if (!entry)
-        throw Error("missing weight (expected shape " + shapeText(shape) + ")", archive_->description(), name);
+    const auto* entry = &storedEntry(name, shape);
     const auto& record = *entry->record;
-    if (at::IntArrayRef(record.shape) != shape)
-        throw Error("weight has the wrong shape: expected " + shapeText(shape) + ", found " + shapeText(record.shape),
-                    entry->file->path(), name);
-    used_.insert(name);
     const at::ScalarType stored = scalarTypeOf(record.dtype, entry->file->path(), name);
     const std::size_t rowBytes = record.nbytes / std::size_t(shape[0]);
     std::vector<std::int64_t> part = shape.vec();

@@ -61,6 +61,8 @@ public:
 
 private:
     at::Tensor randomTensor(const std::string& name, at::IntArrayRef shape, at::ScalarType dtype);
+    // The stored tensor `name`, checked to have `shape` and marked used; throws naming the file.
+    const io::WeightArchive::Entry& storedEntry(const std::string& name, at::IntArrayRef shape);
 
     std::shared_ptr<const io::WeightArchive> archive_;
     at::Device device_;
