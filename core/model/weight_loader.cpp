@@ -132,23 +132,23 @@ at::Tensor WeightLoader::load(const std::string& name, at::IntArrayRef shape, at
 {
     if (!archive_)
         return randomTensor(name, shape, dtype);
-    const auto* entry = &storedEntry(name, shape);
-    const auto& record = *entry->record;
+    const auto& entry = storedEntry(name, shape);
+    const auto& record = *entry.record;
 
-    const at::ScalarType stored = scalarTypeOf(record.dtype, entry->file->path(), name);
+    const at::ScalarType stored = scalarTypeOf(record.dtype, entry.file->path(), name);
     // The mapping is read-only and outlives the model (the model keeps the archive), so an
     // aliasing tensor is safe as long as nothing writes to weights, which nothing does.
-    void* bytes = const_cast<std::byte*>(entry->file->data(record));
+    void* bytes = const_cast<std::byte*>(entry.file->data(record));
     at::Tensor mapped = at::from_blob(bytes, shape, at::TensorOptions().dtype(stored));
     const bool aligned = reinterpret_cast<std::uintptr_t>(bytes) % at::elementSize(stored) == 0;
 
     at::Tensor result;
     if (stored == dtype && device_.is_cpu() && aligned) {
-        entry->file->mapping().prefault(record.offset, record.nbytes);
+        entry.file->mapping().prefault(record.offset, record.nbytes);
         result = mapped;
     } else {
         result = (aligned ? mapped : mapped.clone()).to(device_, dtype, /*non_blocking=*/false, /*copy=*/true);
-        entry->file->mapping().dropPages(record.offset, record.nbytes);
+        entry.file->mapping().dropPages(record.offset, record.nbytes);
     }
     bytesDone_ += record.nbytes;
     if (bytesTotal_ > 0)
@@ -164,17 +164,17 @@ at::Tensor WeightLoader::loadRows(const std::string& name, at::IntArrayRef shape
         part[0] = count;
         return randomTensor(name, part, at::kFloat);
     }
-    const auto* entry = &storedEntry(name, shape);
-    const auto& record = *entry->record;
-    const at::ScalarType stored = scalarTypeOf(record.dtype, entry->file->path(), name);
+    const auto& entry = storedEntry(name, shape);
+    const auto& record = *entry.record;
+    const at::ScalarType stored = scalarTypeOf(record.dtype, entry.file->path(), name);
     const std::size_t rowBytes = record.nbytes / std::size_t(shape[0]);
     std::vector<std::int64_t> part = shape.vec();
     part[0] = count;
-    std::byte* bytes = const_cast<std::byte*>(entry->file->data(record)) + std::size_t(first) * rowBytes;
+    std::byte* bytes = const_cast<std::byte*>(entry.file->data(record)) + std::size_t(first) * rowBytes;
     const bool aligned = reinterpret_cast<std::uintptr_t>(bytes) % at::elementSize(stored) == 0;
     const at::Tensor mapped = at::from_blob(bytes, part, at::TensorOptions().dtype(stored));
     at::Tensor result = (aligned ? mapped : mapped.clone()).to(at::kFloat, false, /*copy=*/true);
-    entry->file->mapping().dropPages(record.offset + std::size_t(first) * rowBytes, std::size_t(count) * rowBytes);
+    entry.file->mapping().dropPages(record.offset + std::size_t(first) * rowBytes, std::size_t(count) * rowBytes);
     bytesDone_ += std::size_t(count) * rowBytes;
     if (bytesTotal_ > 0 && first + count == shape[0])
         reportProgress(progress_, double(bytesDone_) / double(bytesTotal_), "loading weights");
