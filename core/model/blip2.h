@@ -7,7 +7,7 @@
 #include "model/opt.h"
 #include "model/qformer.h"
 #include "model/t5.h"
-#include "vision/vision_encoder.h"
+#include "model/vision_encoder.h"
 
 #include <memory>
 #include <optional>

@@ -77,7 +77,7 @@ std::shared_ptr<const Model> Model::load(const LoadOptions& options, const Progr
     // The tokenizer first: a missing tokenizer file should not cost a 15 GB load to find out.
     const model::Blip2Config config = model::Blip2Config::fromFolder(options.folder);
     impl->tokenizer = loadTokenizer(options.folder, config.text_model_type);
-    impl->preprocessor = vision::PreprocessorConfig::fromFolder(options.folder, config.vision_config.image_size);
+    impl->preprocessor = image::PreprocessorConfig::fromFolder(options.folder, config.vision_config.image_size);
 
     impl->blip2 = model::Blip2Model::load(options.folder, formatsFor(options.precision), device, progress);
     const model::Blip2Config& c = impl->blip2->config();
@@ -135,7 +135,7 @@ std::shared_ptr<const ImageEncoding> Model::encode(const RgbImage& image, const 
     c10::InferenceMode inference;
     const auto start = std::chrono::steady_clock::now();
     const int size = impl_->preprocessor.height;
-    std::vector<float> pixels = vision::preprocess(image, impl_->preprocessor);
+    std::vector<float> pixels = image::preprocess(image, impl_->preprocessor);
     const at::Tensor pixelValues = at::from_blob(pixels.data(), {1, 3, size, impl_->preprocessor.width}, at::kFloat);
     const model::ImageFeatures features = impl_->blip2->encode(pixelValues, progress);
 

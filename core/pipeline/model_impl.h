@@ -5,7 +5,7 @@
 #include "querylens/image_encoding.h"
 #include "querylens/model.h"
 #include "text/tokenizer.h"
-#include "vision/image_preprocessor.h"
+#include "image/image_preprocessor.h"
 
 #include <ATen/ATen.h>
 
@@ -17,7 +17,7 @@ namespace querylens {
 struct Model::Impl {
     std::unique_ptr<model::Blip2Model> blip2;
     std::unique_ptr<text::Tokenizer> tokenizer;
-    vision::PreprocessorConfig preprocessor;
+    image::PreprocessorConfig preprocessor;
     ModelInfo info;
     std::vector<int> eosIds;
     int padId = 0;

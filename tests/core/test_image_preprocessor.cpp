@@ -3,8 +3,8 @@
 
 #include "fixtures.h"
 #include "querylens/error.h"
-#include "vision/image_preprocessor.h"
-#include "vision/image_resize.h"
+#include "image/image_preprocessor.h"
+#include "image/image_resize.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -47,8 +47,8 @@ private slots:
     void pixelValuesMatchTheReference()
     {
         QFETCH(QString, config);
-        const auto processor = vision::PreprocessorConfig::fromFolder(testsupport::fixturePath(config.toStdString()), 224);
-        const std::vector<float> pixels = vision::preprocess(testsupport::fixtureImage(), processor);
+        const auto processor = image::PreprocessorConfig::fromFolder(testsupport::fixturePath(config.toStdString()), 224);
+        const std::vector<float> pixels = image::preprocess(testsupport::fixtureImage(), processor);
         const auto diff = testsupport::compare(pixels, testsupport::goldenFloats(config.toStdString(), "pixel_values"));
         qInfo("pixel_values: %s", qPrintable(diff.describe()));
         // The resize is exact to the bit: any byte off would be 1/255/std = 0.015 off.
@@ -58,7 +58,7 @@ private slots:
     void constantImagesStayConstant()
     {
         for (auto size : {std::pair{5, 3}, std::pair{640, 480}, std::pair{224, 1000}}) {
-            const RgbImage out = vision::resizeBicubic(constantImage(size.first, size.second, 10, 128, 250), 224, 224);
+            const RgbImage out = image::resizeBicubic(constantImage(size.first, size.second, 10, 128, 250), 224, 224);
             QCOMPARE(out.width, 224);
             QCOMPARE(out.height, 224);
             for (std::size_t i = 0; i < out.pixels.size(); i += 3) {
@@ -74,7 +74,7 @@ private slots:
         RgbImage image = constantImage(7, 5, 0, 0, 0);
         for (std::size_t i = 0; i < image.pixels.size(); ++i)
             image.pixels[i] = std::uint8_t(i * 37);
-        QCOMPARE(vision::resizeBicubic(image, 7, 5).pixels, image.pixels);
+        QCOMPARE(image::resizeBicubic(image, 7, 5).pixels, image.pixels);
     }
 
     void edgesMatchHandComputedWeights_data()
@@ -100,7 +100,7 @@ private slots:
         for (int x = 0; x < input.size(); ++x)
             for (int c = 0; c < 3; ++c)
                 image.pixels[x * 3 + c] = std::uint8_t(input[x]);
-        const RgbImage out = vision::resizeBicubic(image, int(expected.size()), 1);
+        const RgbImage out = image::resizeBicubic(image, int(expected.size()), 1);
         QList<int> actual;
         for (int x = 0; x < out.width; ++x) {
             QCOMPARE(int(out.pixels[x * 3 + 1]), int(out.pixels[x * 3]));
@@ -112,7 +112,7 @@ private slots:
         RgbImage column = image;
         column.width = 1;
         column.height = int(input.size());
-        const RgbImage outColumn = vision::resizeBicubic(column, 1, int(expected.size()));
+        const RgbImage outColumn = image::resizeBicubic(column, 1, int(expected.size()));
         QCOMPARE(outColumn.pixels, out.pixels);
     }
 
@@ -144,10 +144,10 @@ private slots:
         QFETCH(QList<float>, firstPixel);
         QTemporaryDir dir;
         writeFile(dir.filePath(QStringLiteral("preprocessor_config.json")), json.toStdString());
-        const auto config = vision::PreprocessorConfig::fromFolder(dir.path().toStdString(), 224);
+        const auto config = image::PreprocessorConfig::fromFolder(dir.path().toStdString(), 224);
         QCOMPARE(config.height, height);
         QCOMPARE(config.width, width);
-        const std::vector<float> pixels = vision::preprocess(constantImage(10, 10, 255, 0, 51), config);
+        const std::vector<float> pixels = image::preprocess(constantImage(10, 10, 255, 0, 51), config);
         const std::size_t plane = std::size_t(height) * width;
         QCOMPARE(pixels.size(), 3 * plane);
         for (int c = 0; c < 3; ++c) {
@@ -160,7 +160,7 @@ private slots:
     void missingConfigUsesDefaultsAtModelSize()
     {
         QTemporaryDir empty;
-        const auto config = vision::PreprocessorConfig::fromFolder(empty.path().toStdString(), 364);
+        const auto config = image::PreprocessorConfig::fromFolder(empty.path().toStdString(), 364);
         QCOMPARE(config.height, 364);
         QCOMPARE(config.width, 364);
         QCOMPARE(config.mean[0], 0.48145466f);
@@ -190,7 +190,7 @@ private slots:
         QTemporaryDir dir;
         writeFile(dir.filePath(QStringLiteral("preprocessor_config.json")), json.toStdString());
         try {
-            vision::PreprocessorConfig::fromFolder(dir.path().toStdString(), 224);
+            image::PreprocessorConfig::fromFolder(dir.path().toStdString(), 224);
             QFAIL("the malformed config was accepted");
         } catch (const Error& e) {
             QVERIFY2(QString::fromStdString(e.file()).endsWith(QStringLiteral("preprocessor_config.json")), e.what());
@@ -200,16 +200,16 @@ private slots:
 
     void emptyImageIsAnError()
     {
-        QVERIFY_THROWS_EXCEPTION(Error, vision::preprocess(RgbImage{}, vision::PreprocessorConfig{}));
-        QVERIFY_THROWS_EXCEPTION(Error, vision::resizeBicubic(constantImage(3, 3, 1, 2, 3), 0, 10));
+        QVERIFY_THROWS_EXCEPTION(Error, image::preprocess(RgbImage{}, image::PreprocessorConfig{}));
+        QVERIFY_THROWS_EXCEPTION(Error, image::resizeBicubic(constantImage(3, 3, 1, 2, 3), 0, 10));
         RgbImage truncated = constantImage(4, 4, 1, 2, 3);
         truncated.pixels.pop_back();
-        QVERIFY_THROWS_EXCEPTION(Error, vision::preprocess(truncated, vision::PreprocessorConfig{}));
+        QVERIFY_THROWS_EXCEPTION(Error, image::preprocess(truncated, image::PreprocessorConfig{}));
         // Without resizing the image must already have the model's size.
-        vision::PreprocessorConfig noResize;
+        image::PreprocessorConfig noResize;
         noResize.doResize = false;
-        QVERIFY_THROWS_EXCEPTION(Error, vision::preprocess(constantImage(10, 10, 1, 2, 3), noResize));
-        QCOMPARE(vision::preprocess(constantImage(224, 224, 1, 2, 3), noResize).size(), std::size_t(3 * 224 * 224));
+        QVERIFY_THROWS_EXCEPTION(Error, image::preprocess(constantImage(10, 10, 1, 2, 3), noResize));
+        QCOMPARE(image::preprocess(constantImage(224, 224, 1, 2, 3), noResize).size(), std::size_t(3 * 224 * 224));
     }
 };
 

@@ -1,4 +1,4 @@
-#include "vision/vision_encoder.h"
+#include "model/vision_encoder.h"
 
 #include "model/progress_check.h"
 #include "querylens/error.h"

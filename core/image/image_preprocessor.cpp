@@ -1,12 +1,12 @@
-#include "vision/image_preprocessor.h"
+#include "image/image_preprocessor.h"
 
 #include "io/json_file.h"
 #include "querylens/error.h"
-#include "vision/image_resize.h"
+#include "image/image_resize.h"
 
 #include <filesystem>
 
-namespace querylens::vision {
+namespace querylens::image {
 
 namespace fs = std::filesystem;
 
@@ -85,4 +85,4 @@ std::vector<float> preprocess(const RgbImage& image, const PreprocessorConfig& c
     return out;
 }
 
-}  // namespace querylens::vision
+}  // namespace querylens::image

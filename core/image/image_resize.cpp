@@ -1,4 +1,4 @@
-#include "vision/image_resize.h"
+#include "image/image_resize.h"
 
 #include "querylens/error.h"
 
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace querylens::vision {
+namespace querylens::image {
 
 namespace {
 
@@ -148,4 +148,4 @@ RgbImage resizeBicubic(const RgbImage& image, int width, int height)
     return needHorizontal ? current : image;
 }
 
-}  // namespace querylens::vision
+}  // namespace querylens::image

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace querylens::vision {
+namespace querylens::image {
 
 struct PreprocessorConfig {
     int height = 224;
@@ -30,4 +30,4 @@ struct PreprocessorConfig {
 // float. Throws Error for an empty image.
 std::vector<float> preprocess(const RgbImage& image, const PreprocessorConfig& config);
 
-}  // namespace querylens::vision
+}  // namespace querylens::image

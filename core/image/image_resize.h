@@ -7,9 +7,9 @@
 
 #include "querylens/image.h"
 
-namespace querylens::vision {
+namespace querylens::image {
 
 // Throws Error for an empty image or a non-positive size.
 RgbImage resizeBicubic(const RgbImage& image, int width, int height);
 
-}  // namespace querylens::vision
+}  // namespace querylens::image
