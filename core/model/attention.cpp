@@ -67,8 +67,11 @@ at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                      const at::Tensor& mask, at::Tensor* probabilities)
 {
-    // (kernels::setLibtorchOnly selects libtorch's batched product, as eager PyTorch runs it.)
-    if (q.size(2) >= kParallelHeadRows && q.device().is_cpu() && at::get_num_threads() > 1 && !kernels::libtorchOnly())
+    // (kernels::setLibtorchOnly selects libtorch's batched product, as eager PyTorch runs it;
+    // so does autograd: the head-parallel path writes into preallocated outputs, which backward
+    // cannot follow, while the batched one keeps `probabilities` in the graph for GradCAM.)
+    if (q.size(2) >= kParallelHeadRows && q.device().is_cpu() && at::get_num_threads() > 1 && !kernels::libtorchOnly() &&
+        !kernels::needsAutograd({q, k, v}))
         return headParallelAttention(q, k, v, scale, mask, probabilities);
     return batchedAttention(q, k, v, scale, mask, probabilities);
 }

@@ -1,6 +1,7 @@
 // BLIP-2 with OPT against the reference outputs of ../shared/fixtures/tiny-opt, loaded
 // through the real loader: every stage from the vision encoder to greedy token ids.
 
+#include "golden_gradients.h"
 #include "golden_tensors.h"
 #include "model/blip2.h"
 #include "model/kernels/matmul.h"
@@ -174,6 +175,15 @@ private Q_SLOTS:
         const StepOutput full = lm.prefill(*fresh, features_.projected, prompt);
         QVERIFY((reused.logits - full.logits).abs().max().item<float>() < 1e-4);
         QCOMPARE(fresh->reusedPositions(), std::int64_t(0));
+    }
+
+    // The model code also runs under autograd (gradient explanations and training build on it):
+    // from the golden pixels, the gradients of five teacher-forced logits with respect to the
+    // soft prompt and to the Q-Former's cross-attention probabilities are the reference's.
+    void gradientsUnderAutograd()
+    {
+        const std::string failures = testsupport::compareGoldenGradients(*model_, kConfig);
+        QVERIFY2(failures.empty(), failures.c_str());
     }
 
     void queryAttentionIsADistributionShare()

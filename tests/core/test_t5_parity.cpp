@@ -2,6 +2,7 @@
 // the real loader: the image side, the T5 encoder over [soft prompt; prompt], teacher-forced
 // decoder logits, greedy ids with and without the prompt, and the decoder's caches.
 
+#include "golden_gradients.h"
 #include "golden_tensors.h"
 #include "io/safetensors.h"
 #include "model/blip2.h"
@@ -100,6 +101,14 @@ private Q_SLOTS:
         model_ = Blip2Model::load(testsupport::fixturePath(kConfig), WeightFormats{}, at::kCPU);
         features_ = model_->encode(goldenTensor("pixel_values"));
         QVERIFY(model_->languageModel().isEncoderDecoder());
+    }
+
+    // Under autograd (gradient explanations build on it): the gradients of five teacher-forced
+    // decoder logits with respect to the soft prompt and the cross-attention probabilities.
+    void gradientsUnderAutograd()
+    {
+        const std::string failures = testsupport::compareGoldenGradients(*model_, kConfig);
+        QVERIFY2(failures.empty(), failures.c_str());
     }
 
     void configReadsGatedExactGelu()

@@ -20,13 +20,13 @@ std::string fixturePath(const std::string& relative)
     return path.string();
 }
 
-const querylens::io::WeightArchive& golden(const std::string& config)
+const querylens::io::WeightArchive& golden(const std::string& set)
 {
     static std::map<std::string, std::unique_ptr<querylens::io::WeightArchive>> cache;
-    auto& slot = cache[config];
+    auto& slot = cache[set];
+    const std::string file = set.find('/') == std::string::npos ? set + "/golden.safetensors" : set + ".safetensors";
     if (!slot)
-        slot = std::make_unique<querylens::io::WeightArchive>(
-            querylens::io::WeightArchive::openFile(fixturePath(config + "/golden.safetensors")));
+        slot = std::make_unique<querylens::io::WeightArchive>(querylens::io::WeightArchive::openFile(fixturePath(file)));
     return *slot;
 }
 
@@ -36,7 +36,7 @@ const querylens::io::WeightArchive::Entry& goldenEntry(const std::string& config
 {
     const auto* entry = golden(config).find(name);
     if (!entry)
-        throw querylens::Error("golden tensor missing", config + "/golden.safetensors", name);
+        throw querylens::Error("golden tensor missing", config, name);
     return *entry;
 }
 

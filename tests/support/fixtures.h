@@ -14,8 +14,10 @@ namespace testsupport {
 
 // Absolute path of a file or folder under the fixtures folder ("tiny-opt", "image.png", ...).
 std::string fixturePath(const std::string& relative);
-// The golden tensors of a config ("tiny-opt" or "tiny-t5").
-const querylens::io::WeightArchive& golden(const std::string& config);
+// The golden tensors of a set: a config ("tiny-opt", "tiny-t5", "tiny-itm") names its
+// golden.safetensors; a path below a config names that file without its extension
+// ("tiny-opt/golden_gradients"). The functions below take the same names.
+const querylens::io::WeightArchive& golden(const std::string& set);
 std::vector<float> goldenFloats(const std::string& config, const std::string& name);
 std::vector<std::int64_t> goldenShape(const std::string& config, const std::string& name);
 std::vector<std::int64_t> goldenInts(const std::string& config, const std::string& name);

@@ -42,6 +42,16 @@ at::Tensor referenceLinear(const at::Tensor& x, const at::Tensor& weight, const 
 
 }  // namespace
 
+bool needsAutograd(std::initializer_list<at::Tensor> tensors)
+{
+    if (!at::GradMode::is_enabled())
+        return false;
+    for (const at::Tensor& t : tensors)
+        if (t.defined() && t.requires_grad())
+            return true;
+    return false;
+}
+
 void setLibtorchOnly(bool value) { g_libtorchOnly = value; }
 bool libtorchOnly() { return g_libtorchOnly; }
 
@@ -52,6 +62,8 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
         const at::Tensor y = at::linear(x.to(at::kBFloat16), weight, bias.defined() ? bias.to(at::kBFloat16) : bias);
         return y.to(at::kFloat);
     }
+    if (needsAutograd({x, weight, bias}))
+        return referenceLinear(x, weight, scales, bias);
     if (g_libtorchOnly || !x.device().is_cpu() || x.scalar_type() != at::kFloat || !weight.is_contiguous())
         return referenceLinear(x, weight, scales, bias);
     const std::int64_t k = weight.size(1), n = weight.size(0);

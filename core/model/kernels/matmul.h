@@ -9,15 +9,24 @@
 //    native bf16 instructions); float32 weights with more than 512 rows go to OpenBLAS;
 //  - CPUs without AVX2: bf16/int8 weights widened block by block, then float32 GEMM;
 //  - other devices: libtorch.
+//  - autograd: when grad mode is on and x, the weight or the bias requires grad, libtorch's own
+//    differentiable ops (our kernels have no backward), so that the same model code serves
+//    gradient explanations and training.
 // Everything runs on libtorch's intra-op threads (at::set_num_threads).
 
 #include <ATen/ATen.h>
+
+#include <initializer_list>
 
 namespace querylens::model::kernels {
 
 // x [..., in] float32; weight [out, in] (float32 | bfloat16 | int8); scales [out] for int8,
 // else undefined; bias [out] or undefined. Returns [..., out] float32.
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias);
+
+// True when grad mode is on and one of the tensors requires grad: the product must then be
+// recorded for backward, which only libtorch's ops do.
+bool needsAutograd(std::initializer_list<at::Tensor> tensors);
 
 // Benchmarks: route everything through libtorch, the baseline our kernels are measured
 // against: at::linear in bfloat16 for bf16 weights (as eager PyTorch runs a bf16 model), on the
