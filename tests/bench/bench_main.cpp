@@ -9,6 +9,7 @@
 #include "checkpoint_writer.h"
 #include "machine_limits.h"
 #include "model/kernels/gemv.h"
+#include "model/kernels/isa.h"
 #include "model_bench.h"
 #include "model_configs.h"
 #include "querylens/error.h"
@@ -169,8 +170,8 @@ int main(int argc, char** argv)
     const double bandwidthRatio = f.decodeTokensPerSecond / bandwidthTokens;
     const double followupRatio = f.followupFirstTokenMs / f.firstTokenMs;
 
-    std::printf("\nQueryLens benchmark: %s, %s, %d thread(s), AVX2 kernels %s\n", name.c_str(), o.precision.c_str(),
-                threads, kernels::haveAvx2() ? "on" : "off (portable)");
+    std::printf("\nQueryLens benchmark: %s, %s, %d thread(s), kernels %s\n", name.c_str(), o.precision.c_str(),
+                threads, kernels::isaName(kernels::activeIsa()));
     std::printf("  machine: read bandwidth %.1f GB/s (before the model %.1f, after %.1f); fp32 GEMM %.1f GFLOP/s; bf16 GEMM (libtorch) %.1f GFLOP/s;"
                 " bf16 widened to fp32 GEMM %.1f GFLOP/s\n",
                 limits.bandwidthGBs, bandwidthBefore, bandwidthAfter, limits.fp32GemmGflops, limits.bf16GemmGflops, limits.widenedBf16Gflops);

@@ -6,6 +6,7 @@
 
 #include "bench_timing.h"
 #include "model/kernels/gemv.h"
+#include "model/kernels/isa.h"
 #include "model/kernels/matmul.h"
 #include "model/layers.h"
 
@@ -103,8 +104,8 @@ int main(int argc, char** argv)
     at::manual_seed(0);
 
     const double bandwidth = std::max(readBandwidth(repeats), readBandwidthKernels(repeats));
-    std::printf("threads %d, AVX2 kernels %s, read bandwidth %.1f GB/s (at::sum %.1f, kernels::streamSum %.1f)\n\n", threads,
-                kernels::haveAvx2() ? "on" : "off", bandwidth, readBandwidth(repeats), readBandwidthKernels(repeats));
+    std::printf("threads %d, kernels %s, read bandwidth %.1f GB/s (at::sum %.1f, kernels::streamSum %.1f)\n\n", threads,
+                kernels::isaName(kernels::activeIsa()), bandwidth, readBandwidth(repeats), readBandwidthKernels(repeats));
 
     struct Shape {
         const char* what;

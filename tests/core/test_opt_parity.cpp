@@ -4,6 +4,7 @@
 #include "golden_gradients.h"
 #include "golden_tensors.h"
 #include "model/blip2.h"
+#include "model/kernels/isa.h"
 #include "model/kernels/matmul.h"
 
 #include <ATen/Parallel.h>
@@ -38,6 +39,7 @@ private Q_SLOTS:
         // Two threads, as the program runs on this kind of machine: the threaded paths (a head
         // per thread in attention, rows split in the kernels) are the ones compared.
         at::set_num_threads(2);
+        qInfo("kernels: %s (QUERYLENS_ISA caps it)", querylens::model::kernels::isaName(querylens::model::kernels::activeIsa()));
         model_ = Blip2Model::load(testsupport::fixturePath(kConfig), WeightFormats{}, at::kCPU);
         features_ = model_->encode(goldenTensor("pixel_values"));
     }
@@ -143,6 +145,21 @@ private Q_SLOTS:
                 model->languageModel().forwardLogits(features.projected, ids("prompt_input_ids"), {});
             querylens::model::kernels::setLibtorchOnly(false);
             QVERIFY(at::allclose(logits, viaLibtorch, 1e-3, 1e-3));
+            // Decoding's integer dot products (avx2 and up) also quantise x per block of 32: the
+            // first decoded step's logits against the same int8 weights with float x.
+            auto firstStep = [&] {
+                auto state = model->languageModel().newState();
+                const StepOutput out = model->languageModel().prefill(*state, features.projected, ids("prompt_input_ids"));
+                return model->languageModel().step(*state, out.logits.argmax(-1)).logits;
+            };
+            const at::Tensor quantised = firstStep();
+            querylens::model::kernels::setLibtorchOnly(true);
+            const at::Tensor floatX = firstStep();
+            querylens::model::kernels::setLibtorchOnly(false);
+            const auto step = compare(floats(quantised), floats(floatX));
+            qInfo("int8 decode step, x quantised per block of 32 (%s) against float x: logits max abs diff %.4f, mean %.5f",
+                  querylens::model::kernels::decodePath("int8").c_str(), step.maxAbs, step.meanAbs);
+            QVERIFY2(step.meanAbs <= 0.05 * scale, qPrintable(step.describe()));
         }
         QVERIFY(model->weightBytes() < model_->weightBytes());
     }

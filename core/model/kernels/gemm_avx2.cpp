@@ -24,31 +24,6 @@ constexpr std::int64_t kChunk = 256;  // columns per packed chunk: 256 x 16 floa
 // its weights are packed once.
 constexpr std::int64_t kRowBlock = 264;
 
-// rows r0..r7 (8 columns each) -> columns: r[j] holds column j of the 8 rows.
-inline void transpose8(__m256 r[8])
-{
-    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-    const __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-    const __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-    const __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-    const __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-    const __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-    const __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-    const __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
-
 // packed[p][r] = W[row0 + r][k0 + p] (x scale), p < width, r < kPanel; rows past `rows` are 0.
 template <typename W>
 void pack(const GemvArguments& a, const W* weight, std::int64_t row0, int rows, std::int64_t k0, int width,
@@ -164,7 +139,7 @@ void panels(const GemvArguments& a, const W* weight, std::int64_t panelBegin, st
 
 }  // namespace
 
-std::int64_t gemmPanelCount(std::int64_t n) { return (n + kPanel - 1) / kPanel; }
+std::int64_t gemmPanelCountAvx2(std::int64_t n) { return (n + kPanel - 1) / kPanel; }
 
 void gemmPanelsAvx2(const GemvArguments& a, std::int64_t panelBegin, std::int64_t panelEnd)
 {

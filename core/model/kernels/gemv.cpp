@@ -1,33 +1,64 @@
+// The dispatcher of gemv.h: the active instruction-set level's code, on libtorch's threads.
+
 #include "model/kernels/gemv.h"
+
+#include "model/kernels/isa.h"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 
 namespace querylens::model::kernels {
 
 void dequantizeRowsAvx2(const void* weight, WeightType type, const float* scales, std::int64_t k, std::int64_t rowBegin,
                         std::int64_t rowEnd, float* out);
 
-namespace {
-std::atomic<bool> g_avx2Disabled{false};
-}
-
-bool haveAvx2()
+QuantizedRows quantizeActivations(const float* x, std::int64_t m, std::int64_t k)
 {
-    static const bool have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return have && !g_avx2Disabled.load(std::memory_order_relaxed);
+    QuantizedRows q;
+    q.stride = (k + 63) / 64 * 64;
+    q.values.assign(std::size_t(m * q.stride), 0);
+    q.scales.assign(std::size_t(m * (q.stride / 32)), 0.0f);
+    for (std::int64_t row = 0; row < m; ++row)
+        for (std::int64_t b = 0; b * 32 < k; ++b) {
+            const float* block = x + row * k + b * 32;
+            const std::int64_t count = std::min<std::int64_t>(32, k - b * 32);
+            float largest = 0.0f;
+            for (std::int64_t i = 0; i < count; ++i)
+                largest = std::max(largest, std::abs(block[i]));
+            if (largest == 0.0f)
+                continue;
+            // Symmetric, like the weights: the block's largest magnitude maps to 127.
+            const float scale = largest / 127.0f, inverse = 127.0f / largest;
+            q.scales[std::size_t(row * (q.stride / 32) + b)] = scale;
+            std::int8_t* out = q.values.data() + row * q.stride + b * 32;
+            for (std::int64_t i = 0; i < count; ++i)
+                out[i] = std::int8_t(std::clamp(std::nearbyint(block[i] * inverse), -127.0f, 127.0f));
+        }
+    return q;
 }
-
-void setAvx2Disabled(bool disabled) { g_avx2Disabled = disabled; }
 
 void gemv(const GemvArguments& args)
 {
+    const Isa isa = activeIsa();
     // Enough rows per task that a thread streams a few hundred kilobytes at a time.
     const std::int64_t grain = std::max<std::int64_t>(16, (1 << 18) / std::max<std::int64_t>(1, args.k));
+    if (args.type == WeightType::Int8 && isa >= Isa::Avx2) {
+        const QuantizedRows q = quantizeActivations(args.x, args.m, args.k);
+        at::parallel_for(0, args.n, grain, [&](std::int64_t begin, std::int64_t end) {
+            if (isa >= Isa::Avx512)
+                gemvInt8RowsAvx512(args, q, begin, end);
+            else
+                gemvInt8RowsAvx2(args, q, begin, end);
+        });
+        return;
+    }
     at::parallel_for(0, args.n, grain, [&](std::int64_t begin, std::int64_t end) {
-        if (haveAvx2())
+        if (isa >= Isa::Avx512)
+            gemvRowsAvx512(args, begin, end);
+        else if (isa >= Isa::Avx2)
             gemvRowsAvx2(args, begin, end);
         else
             gemvRowsPortable(args, begin, end);
@@ -36,10 +67,11 @@ void gemv(const GemvArguments& args)
 
 float streamSum(const float* data, std::int64_t count)
 {
+    const bool avx2 = activeIsa() >= Isa::Avx2;
     std::atomic<float> total{0.0f};
     at::parallel_for(0, count, 1 << 20, [&](std::int64_t begin, std::int64_t end) {
         float sum = 0.0f;
-        if (haveAvx2())
+        if (avx2)
             sum = streamSumAvx2(data + begin, end - begin);
         else
             for (std::int64_t i = begin; i < end; ++i)
@@ -53,15 +85,27 @@ float streamSum(const float* data, std::int64_t count)
 
 void gemm(const GemvArguments& args)
 {
-    // Whole panels per thread; one panel is already 16 x k weights.
-    at::parallel_for(0, gemmPanelCount(args.n), 1,
-                     [&](std::int64_t begin, std::int64_t end) { gemmPanelsAvx2(args, begin, end); });
+    const Isa isa = activeIsa();
+    // Whole panels per thread; one panel is already 16 or 32 rows x k weights.
+    if (isa >= Isa::Avx512Bf16 && args.type == WeightType::BFloat16) {
+        std::vector<std::uint16_t> xBf16(std::size_t(args.m * ((args.k + 1) / 2 * 2)));
+        toBf16RowsAvx512Bf16(args.x, args.m, args.k, xBf16.data());
+        at::parallel_for(0, gemmPanelCountAvx512Bf16(args.n), 1, [&](std::int64_t begin, std::int64_t end) {
+            gemmPanelsAvx512Bf16(args, xBf16.data(), begin, end);
+        });
+    } else if (isa >= Isa::Avx512) {
+        at::parallel_for(0, gemmPanelCountAvx512(args.n), 1,
+                         [&](std::int64_t begin, std::int64_t end) { gemmPanelsAvx512(args, begin, end); });
+    } else {
+        at::parallel_for(0, gemmPanelCountAvx2(args.n), 1,
+                         [&](std::int64_t begin, std::int64_t end) { gemmPanelsAvx2(args, begin, end); });
+    }
 }
 
 void dequantizeRows(const void* weight, WeightType type, const float* scales, std::int64_t k, std::int64_t rowBegin,
                     std::int64_t rowEnd, float* out)
 {
-    if (haveAvx2()) {
+    if (activeIsa() >= Isa::Avx2) {
         dequantizeRowsAvx2(weight, type, scales, k, rowBegin, rowEnd, out);
         return;
     }

@@ -1,10 +1,11 @@
 #pragma once
-// Matrix-vector products for single-token decoding, where the cost is reading the weights:
-// y[m] = W x[m] (+ bias) for a few rows x[m], with W stored as float32, bfloat16 or int8 with
-// one scale per output row. AVX2+FMA code when the CPU has it (checked at run time), portable
-// code otherwise. Output rows are split across libtorch's intra-op threads.
+// The linear-layer kernels below matmul.h: y[m] = W x[m] (+ bias) for rows x[m], with W stored
+// as float32, bfloat16 or int8 with one scale per output row. Each instruction-set level
+// (isa.h) has its own files; gemv.cpp picks the level's code at run time and splits the work
+// over libtorch's intra-op threads.
 
 #include <cstdint>
+#include <vector>
 
 namespace querylens::model::kernels {
 
@@ -20,31 +21,62 @@ struct GemvArguments {
     std::int64_t m = 1, n = 0, k = 0;
 };
 
+// Decoding (a few rows of x), where the cost is reading the weights once. For int8 weights at
+// the avx2 level and above, x is quantised to int8 per block of 32 values and the products are
+// integer dot products (maddubs on AVX2, vpdpbusd on AVX-512 VNNI).
 void gemv(const GemvArguments& args);
 
-// The same product for more rows of x (a prompt, an image's tokens): register-blocked and
-// cache-blocked, widening the weights chunk by chunk inside the cache. AVX2 only: callers
-// check haveAvx2() and otherwise widen with dequantizeRows and use a float32 GEMM.
+// Prompts and images (more rows of x): register- and cache-blocked GEMM. avx2 and avx512 widen
+// bf16/int8 weights to float32 inside the cache; avx512bf16 multiplies bf16 weights with x
+// rounded to bf16 (vdpbf16ps). Needs activeIsa() >= avx2: below, callers widen with
+// dequantizeRows and use libtorch's float32 GEMM.
 void gemm(const GemvArguments& args);
 
 // Converts rows [rowBegin, rowEnd) of a bfloat16 or int8 weight to float32 into out [rows][k].
 void dequantizeRows(const void* weight, WeightType type, const float* scales, std::int64_t k, std::int64_t rowBegin,
                     std::int64_t rowEnd, float* out);
 
-bool haveAvx2();
-// Tests: run the portable code even on a CPU with AVX2 (process-wide).
-void setAvx2Disabled(bool disabled);
-
 // Sums `count` floats with the decode kernels' loads and threads: the benchmark's probe of how
 // fast this machine streams memory into the cores (its bandwidth limit for decoding).
 float streamSum(const float* data, std::int64_t count);
 
-// Portable and AVX2 versions of one block of output rows (exposed for the kernel tests).
+// x quantised for the int8 dot products: values [m][stride] (stride = k rounded up to 64, the
+// padding zero), scales [m][stride / 32]; x[i][j] ~= values[i][j] * scales[i][j / 32].
+struct QuantizedRows {
+    std::vector<std::int8_t> values;
+    std::vector<float> scales;
+    std::int64_t stride = 0;
+};
+QuantizedRows quantizeActivations(const float* x, std::int64_t m, std::int64_t k);
+
+// The code of each level for output rows [rowBegin, rowEnd) (exposed for the kernel tests and
+// the kernel benchmark).
 void gemvRowsPortable(const GemvArguments& args, std::int64_t rowBegin, std::int64_t rowEnd);
 void gemvRowsAvx2(const GemvArguments& args, std::int64_t rowBegin, std::int64_t rowEnd);
-// gemm() works on panels of 16 weight rows; these compute panels [panelBegin, panelEnd).
-std::int64_t gemmPanelCount(std::int64_t n);
-float streamSumAvx2(const float* data, std::int64_t count);
+void gemvRowsAvx512(const GemvArguments& args, std::int64_t rowBegin, std::int64_t rowEnd);
+// Int8 weights against quantised x (args.x unused).
+void gemvInt8RowsAvx2(const GemvArguments& args, const QuantizedRows& x, std::int64_t rowBegin, std::int64_t rowEnd);
+void gemvInt8RowsAvx512(const GemvArguments& args, const QuantizedRows& x, std::int64_t rowBegin, std::int64_t rowEnd);
+
+// GEMM panels: the weight is cut into panels of rows; these compute panels [panelBegin, panelEnd).
+std::int64_t gemmPanelCountAvx2(std::int64_t n);
 void gemmPanelsAvx2(const GemvArguments& args, std::int64_t panelBegin, std::int64_t panelEnd);
+std::int64_t gemmPanelCountAvx512(std::int64_t n);
+void gemmPanelsAvx512(const GemvArguments& args, std::int64_t panelBegin, std::int64_t panelEnd);
+// bf16 weights only; xBf16 [m][(k + 1) / 2 * 2] is x rounded to bf16 (see toBf16Rows), the
+// padding column zero.
+std::int64_t gemmPanelCountAvx512Bf16(std::int64_t n);
+void gemmPanelsAvx512Bf16(const GemvArguments& args, const std::uint16_t* xBf16, std::int64_t panelBegin,
+                          std::int64_t panelEnd);
+// x [m][k] float32 -> out [m][(k + 1) / 2 * 2] bfloat16, rounded to nearest even (vcvtneps2bf16).
+void toBf16RowsAvx512Bf16(const float* x, std::int64_t m, std::int64_t k, std::uint16_t* out);
+
+float streamSumAvx2(const float* data, std::int64_t count);
+
+// A loop of independent multiply-adds on one thread for `seconds`-ish; returns its GFLOP/s: the
+// core's arithmetic peak at each level, the yardstick of the kernel benchmark.
+double fmaPeakGflopsAvx2(std::int64_t iterations);
+double fmaPeakGflopsAvx512(std::int64_t iterations);
+double bf16PeakGflopsAvx512Bf16(std::int64_t iterations);
 
 }  // namespace querylens::model::kernels

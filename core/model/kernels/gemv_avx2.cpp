@@ -1,11 +1,16 @@
-// AVX2 + FMA matrix-vector kernels (this file alone is compiled with -mavx2 -mfma; gemv.cpp
-// calls it only when the CPU reports both). Decoding reads every weight once per token, so the
+// AVX2 + FMA matrix-vector kernels (this file and gemm_avx2.cpp are compiled with -mavx2
+// -mfma; gemv.cpp calls them at the avx2 level and above). Decoding reads every weight once per token, so the
 // loops are written to stream weights at memory speed: one x row against 4 weight rows at a time
 // (each x vector loaded once for 4 rows), 8 independent accumulators (the FMA latency would
-// otherwise cap a single chain at ~12 GB/s), weights widened in registers.
+// otherwise cap a single chain at ~12 GB/s), weights widened in registers. For int8 weights, the
+// integer dot product: x quantised per block of 32, maddubs multiplies 32 unsigned x bytes by 32
+// signed weights into int16 pair sums.
 
 #include "model/kernels/avx2_common.h"
 #include "model/kernels/gemv.h"
+
+#include <chrono>
+#include <cstring>
 
 namespace querylens::model::kernels {
 
@@ -176,6 +181,57 @@ void widen(const W* weight, const float* scales, std::int64_t k, std::int64_t ro
     }
 }
 
+// R int8 weight rows against one quantised x row, one block of 32 columns per step: the x
+// bytes' magnitudes (unsigned, as maddubs wants) against the weights carrying x's signs; the
+// int16 pair sums (at most 2 x 127 x 127, no saturation) widened to int32, converted and
+// scaled by the block's x scale into float accumulators.
+template <int R>
+void int8Rows(const GemvArguments& a, const QuantizedRows& q, std::int64_t m, std::int64_t row)
+{
+    const std::int64_t k = a.k;
+    const std::int8_t* xq = q.values.data() + m * q.stride;
+    const float* xs = q.scales.data() + m * (q.stride / 32);
+    const std::int8_t* w[R];
+    for (int r = 0; r < R; ++r)
+        w[r] = static_cast<const std::int8_t*>(a.weight) + (row + r) * k;
+    __m256 acc[R];
+    for (int r = 0; r < R; ++r)
+        acc[r] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    const char* next = reinterpret_cast<const char*>(w[0] + R * k);
+    auto block = [&](std::int64_t i, const __m256i* tails) {
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + i));
+        const __m256i magnitude = _mm256_sign_epi8(x, x);
+        const __m256 scale = _mm256_set1_ps(xs[i / 32]);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+            const __m256i wv = tails ? tails[r] : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r] + i));
+            const __m256i pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(wv, x));
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones)), scale, acc[r]);
+        }
+    };
+    std::int64_t i = 0;
+    for (; i + 32 <= k; i += 32) {
+        for (int b = 0; b < R * 32; b += 64)
+            _mm_prefetch(next + i * R + b, _MM_HINT_T0);
+        block(i, nullptr);
+    }
+    if (i < k) {
+        // The weight rows are not padded: copy the last partial block (x is zero past k).
+        __m256i tails[R];
+        for (int r = 0; r < R; ++r) {
+            alignas(32) std::int8_t bytes[32] = {};
+            std::memcpy(bytes, w[r] + i, std::size_t(k - i));
+            tails[r] = _mm256_load_si256(reinterpret_cast<const __m256i*>(bytes));
+        }
+        block(i, tails);
+    }
+    for (int r = 0; r < R; ++r) {
+        const float sum = horizontalSum(acc[r]) * a.scales[row + r];
+        a.y[m * a.n + row + r] = sum + (a.bias ? a.bias[row + r] : 0.0f);
+    }
+}
+
 }  // namespace
 
 void gemvRowsAvx2(const GemvArguments& a, std::int64_t rowBegin, std::int64_t rowEnd)
@@ -212,6 +268,46 @@ void dequantizeRowsAvx2(const void* weight, WeightType type, const float* scales
         widen(static_cast<const std::int8_t*>(weight), scales, k, rowBegin, rowEnd, out);
     else
         widen(static_cast<const float*>(weight), nullptr, k, rowBegin, rowEnd, out);
+}
+
+void gemvInt8RowsAvx2(const GemvArguments& a, const QuantizedRows& q, std::int64_t rowBegin, std::int64_t rowEnd)
+{
+    if (a.m == 1) {
+        std::int64_t row = rowBegin;
+        for (; row + 4 <= rowEnd; row += 4)
+            int8Rows<4>(a, q, 0, row);
+        for (; row < rowEnd; ++row)
+            int8Rows<1>(a, q, 0, row);
+        return;
+    }
+    std::int64_t row = rowBegin;
+    for (; row + 2 <= rowEnd; row += 2)
+        for (std::int64_t m = 0; m < a.m; ++m)
+            int8Rows<2>(a, q, m, row);
+    for (; row < rowEnd; ++row)
+        for (std::int64_t m = 0; m < a.m; ++m)
+            int8Rows<1>(a, q, m, row);
+}
+
+double fmaPeakGflopsAvx2(std::int64_t iterations)
+{
+    __m256 acc[12];
+    for (int i = 0; i < 12; ++i)
+        acc[i] = _mm256_set1_ps(float(i));
+    const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-6f);
+    const auto start = std::chrono::steady_clock::now();
+    for (std::int64_t it = 0; it < iterations; ++it) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; ++i)
+            acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    __m256 sum = acc[0];
+    for (int i = 1; i < 12; ++i)
+        sum = _mm256_add_ps(sum, acc[i]);
+    volatile float sink = horizontalSum(sum);
+    (void)sink;
+    return 2.0 * 8 * 12 * double(iterations) / seconds / 1e9;
 }
 
 }  // namespace querylens::model::kernels

@@ -1,6 +1,7 @@
 #include "model/kernels/matmul.h"
 
 #include "model/kernels/gemv.h"
+#include "model/kernels/isa.h"
 
 #include <ATen/Parallel.h>
 
@@ -75,7 +76,7 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
     const at::Tensor biasValues = bias.defined() ? bias.to(at::kFloat).contiguous() : at::Tensor();
     const at::Tensor scaleValues = scales.defined() ? scales.contiguous() : at::Tensor();
 
-    const bool packed = haveAvx2() && (type != WeightType::Float32 || m <= kPackedFloatRows);
+    const bool packed = activeIsa() >= Isa::Avx2 && (type != WeightType::Float32 || m <= kPackedFloatRows);
     if (m <= kGemvRows || packed) {
         at::Tensor y = at::empty({m, n}, x.options());
         GemvArguments args;
@@ -113,6 +114,43 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
     if (biasValues.defined())
         y.add_(biasValues);
     return y.view(shape);
+}
+
+std::string gemmPath(const std::string& weightType)
+{
+    if (g_libtorchOnly)
+        return weightType == "bf16" ? "libtorch bf16 at::linear" : "libtorch fp32 at::linear";
+    const Isa isa = activeIsa();
+    if (isa < Isa::Avx2)
+        return weightType == "fp32" ? "libtorch fp32 GEMM" : "portable: widened, then libtorch fp32 GEMM";
+    const std::string level = isaName(isa >= Isa::Avx512Bf16 ? Isa::Avx512Bf16 : isa);
+    if (weightType == "bf16" && isa >= Isa::Avx512Bf16)
+        return level + ": bf16 GEMM (vdpbf16ps, activations rounded to bf16)";
+    const std::string gemmIsa = isa >= Isa::Avx512 ? "avx512" : "avx2";
+    if (weightType == "fp32")
+        return gemmIsa + ": fp32 GEMM (OpenBLAS above " + std::to_string(kPackedFloatRows) + " rows)";
+    return gemmIsa + ": fp32 GEMM, " + weightType + " widened in cache";
+}
+
+std::string decodePath(const std::string& weightType)
+{
+    if (g_libtorchOnly)
+        return weightType == "bf16" ? "libtorch bf16 at::linear" : "libtorch fp32 at::linear";
+    const Isa isa = activeIsa();
+    if (isa < Isa::Avx2)
+        return "portable: matrix-vector, fp32 activations";
+    const std::string level = isa >= Isa::Avx512 ? "avx512" : "avx2";
+    if (weightType == "int8")
+        return level + (isa >= Isa::Avx512 ? ": int8 dot (vpdpbusd)" : ": int8 dot (maddubs)") +
+               ", activations int8 per block of 32";
+    return level + ": matrix-vector, " + weightType + " widened in registers";
+}
+
+std::string attentionPath()
+{
+    if (g_libtorchOnly)
+        return "libtorch batched matmul";
+    return "a head per thread, OpenBLAS fp32 products";
 }
 
 }  // namespace querylens::model::kernels

@@ -3,10 +3,11 @@
 // float32 activations. The one place that decides how each shape and precision is computed:
 //  - up to 8 rows (decoding one token, a few beams): our matrix-vector kernels (gemv.h),
 //    which stream the weights at close to memory speed in every format;
-//  - more rows (prompts, the vision encoder) on AVX2 CPUs: our packed GEMM (gemm_avx2.cpp),
-//    which widens bf16/int8 weights inside L1 and runs at the float32 GEMM rate (~170
-//    GFLOP/s on 2 Zen 3 cores, where libtorch's bf16 GEMM manages a few GFLOP/s without
-//    native bf16 instructions); float32 weights with more than 512 rows go to OpenBLAS;
+//  - more rows (prompts, the vision encoder): our packed GEMM of the active ISA level (isa.h):
+//    avx512bf16 multiplies bf16 weights natively (vdpbf16ps); avx2 and avx512 widen bf16/int8
+//    weights inside L1 and run at the float32 GEMM rate (~170 GFLOP/s on 2 Zen 3 cores, where
+//    libtorch's bf16 GEMM manages a few GFLOP/s without native bf16 instructions); float32
+//    weights with more than 512 rows go to OpenBLAS;
 //  - CPUs without AVX2: bf16/int8 weights widened block by block, then float32 GEMM;
 //  - other devices: libtorch.
 //  - autograd: when grad mode is on and x, the weight or the bias requires grad, libtorch's own
@@ -17,6 +18,7 @@
 #include <ATen/ATen.h>
 
 #include <initializer_list>
+#include <string>
 
 namespace querylens::model::kernels {
 
@@ -33,5 +35,11 @@ bool needsAutograd(std::initializer_list<at::Tensor> tensors);
 // widened weight for int8 ones (libtorch has no weight-only int8 product), else in float32.
 void setLibtorchOnly(bool libtorchOnly);
 bool libtorchOnly();
+
+// What linear() and attention run now (the active ISA level, the libtorch switch), as plain text
+// for the benchmark, --json and the status bar; weightType is "fp32", "bf16" or "int8".
+std::string gemmPath(const std::string& weightType);    // 9 rows and more: images, prompts
+std::string decodePath(const std::string& weightType);  // 1-8 rows: decoding, beams
+std::string attentionPath();
 
 }  // namespace querylens::model::kernels
