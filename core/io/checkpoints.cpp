@@ -42,6 +42,9 @@ CheckpointSummary inspectCheckpoint(const std::string& folder)
             throw Error("not a BLIP-2 checkpoint (model_type is not blip-2)", configPath, "model_type");
         const std::string text = config.child("text_config").getString("model_type", "opt");
         summary.languageModel = text == "t5" ? "Flan-T5" : text == "opt" ? "OPT" : text;
+        for (const auto& architecture : json.value("architectures", nlohmann::json::array()))
+            if (architecture == "Blip2ForImageTextRetrieval")
+                summary.languageModel = "none (image-text matching)";
         summary.isDemo = config.getBool("querylens_demo", false);
         const auto archive = io::WeightArchive::openFolder(folder);
         for (const auto& name : archive.names())

@@ -1,7 +1,10 @@
 #pragma once
 // BLIP-2 as a whole: vision encoder -> Q-Former (32 learned queries) -> language projection ->
-// language model (OPT or Flan-T5). Hugging Face: Blip2ForConditionalGeneration.
+// language model (OPT or Flan-T5). Hugging Face: Blip2ForConditionalGeneration; or, for the
+// image-text matching checkpoints (Blip2ForImageTextRetrieval), vision encoder -> Q-Former with
+// its text branch -> matching heads, and no language model.
 
+#include "model/image_text_matching.h"
 #include "model/language_model.h"
 #include "model/linear.h"
 #include "model/opt.h"
@@ -15,19 +18,29 @@
 
 namespace querylens::model {
 
-// config.json of a Blip2ForConditionalGeneration checkpoint. Both Hub layouts load: the
-// late-2024 one adds image_token_index here and num_query_tokens in processor_config.json;
-// the model itself never needs the image token (the soft prompt is placed before the text).
+// Which of Hugging Face's BLIP-2 classes a checkpoint is for (config.json's architectures).
+enum class Blip2Architecture {
+    ConditionalGeneration,  // Blip2ForConditionalGeneration: captions, questions, chat
+    ImageTextRetrieval,     // Blip2ForImageTextRetrieval: image-text matching, no language model
+};
+
+// config.json of a BLIP-2 checkpoint. Both Hub layouts load: the late-2024 one adds
+// image_token_index here and num_query_tokens in processor_config.json; the model itself never
+// needs the image token (the soft prompt is placed before the text).
 struct Blip2Config {
+    Blip2Architecture architecture = Blip2Architecture::ConditionalGeneration;
     VisionConfig vision_config;
     QFormerConfig qformer_config;
-    std::string text_model_type;  // "opt" or "t5"
+    std::string text_model_type;  // "opt" or "t5"; empty for an image-text matching checkpoint
     OptConfig opt;                // when text_model_type is "opt"
     T5Config t5;                  // when text_model_type is "t5"
     nlohmann::json text_config;   // the raw text_config, for the T5 reader
     int num_query_tokens = 32;
     std::optional<int> image_token_index;  // late-2024 layout only
     bool querylens_demo = false;           // random weights written by `querylens make-demo-model`
+    int image_text_hidden_size = 256;      // matching checkpoints: width of the ITC projections
+
+    bool hasLanguageModel() const { return architecture == Blip2Architecture::ConditionalGeneration; }
 
     static Blip2Config fromFolder(const std::string& dir);
     // `path` is the file to name in errors.
@@ -44,7 +57,7 @@ struct WeightFormats {
 struct ImageFeatures {
     at::Tensor visionHidden;   // [1, 1 + grid^2, vision hidden]
     QFormerOutput qformer;     // query outputs [1, Q, qformer hidden] and all attention maps
-    at::Tensor projected;      // [1, Q, language hidden]: the soft prompt
+    at::Tensor projected;      // [1, Q, language hidden]: the soft prompt (undefined without a language model)
 };
 
 class Blip2Model {
@@ -60,8 +73,18 @@ public:
     // The soft prompt for the language model from the query outputs [1, Q, qformer hidden].
     at::Tensor project(const at::Tensor& queryOutputs) const { return projection_(queryOutputs); }
 
+    // The Q-Former's query branch on vision features [B, tokens, vision hidden] (the explain
+    // pass re-runs it under autograd without re-running the vision encoder).
+    QFormerOutput queryBranch(const at::Tensor& visionHidden, const ProgressCallback& progress = {}) const;
+
     const Blip2Config& config() const { return config_; }
-    const LanguageModel& languageModel() const { return *languageModel_; }
+    bool hasLanguageModel() const { return languageModel_ != nullptr; }
+    // Throws Error for a matching checkpoint, which has none.
+    const LanguageModel& languageModel() const;
+    // The matching heads of a Blip2ForImageTextRetrieval checkpoint, else null.
+    const ImageTextHeads* matching() const { return matching_.get(); }
+    const QFormer& qformer() const { return *qformer_; }
+    const at::Tensor& queryTokens() const { return queryTokens_; }  // [1, Q, qformer hidden]
     const VisionEncoder& visionEncoder() const { return *vision_; }
     at::Device device() const { return device_; }
     std::size_t weightBytes() const;
@@ -78,7 +101,8 @@ private:
     std::unique_ptr<QFormer> qformer_;
     at::Tensor queryTokens_;  // [1, Q, qformer hidden]
     Linear projection_;
-    std::unique_ptr<LanguageModel> languageModel_;
+    std::unique_ptr<LanguageModel> languageModel_;     // null for a matching checkpoint
+    std::unique_ptr<ImageTextHeads> matching_;         // null for a generation checkpoint
     std::int64_t parameterCount_ = 0;
 };
 

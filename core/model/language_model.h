@@ -18,6 +18,15 @@ struct StepOutput {
                                 // T5: decoder cross-attention to the encoder's query positions)
 };
 
+// Every attention probability tensor of a teacher-forced pass, per layer, as computed (in the
+// autograd graph when it runs under autograd): what gradient explanations weight and propagate.
+struct LanguageModelAttentions {
+    std::vector<at::Tensor> self;         // OPT: decoder self-attention [1, H, N, N] (N = queries + ids);
+                                          // T5: decoder self-attention [1, H, D, D]
+    std::vector<at::Tensor> encoderSelf;  // T5: encoder self-attention [1, H, E, E] (E = queries + ids)
+    std::vector<at::Tensor> cross;        // T5: decoder cross-attention [1, H, D, E]
+};
+
 class LanguageModelState {
 public:
     virtual ~LanguageModelState() = default;
@@ -44,10 +53,12 @@ public:
     // Feeds one token per row, tokens [B] int64, and returns the logits that follow.
     virtual StepOutput step(LanguageModelState& state, const at::Tensor& tokens) const = 0;
 
-    // Teacher-forced logits of every position, for parity tests: OPT [1, Q + ids, vocab];
-    // T5 [1, decoderIds, vocab] (ids go to the encoder, decoderIds to the decoder).
+    // Teacher-forced logits of every position (parity tests, gradient explanations): OPT
+    // [1, Q + ids, vocab]; T5 [1, decoderIds, vocab] (ids go to the encoder, decoderIds to the
+    // decoder). `attentions`, when given, receives every layer's attention probabilities.
     virtual at::Tensor forwardLogits(const at::Tensor& queries, const std::vector<int>& ids,
-                                     const std::vector<int>& decoderIds) const = 0;
+                                     const std::vector<int>& decoderIds,
+                                     LanguageModelAttentions* attentions = nullptr) const = 0;
 
     virtual int hiddenSize() const = 0;
     virtual int vocabSize() const = 0;

@@ -147,7 +147,8 @@ at::Tensor OptModel::embedTokens(const std::vector<int>& ids) const
 }
 
 at::Tensor OptModel::layerForward(const Layer& layer, int index, KvCache& cache, const at::Tensor& x,
-                                  const at::Tensor& mask, std::int64_t queryCount, at::Tensor* queryAttention) const
+                                  const at::Tensor& mask, std::int64_t queryCount, at::Tensor* queryAttention,
+                                  std::vector<at::Tensor>* allAttentions) const
 {
     const std::int64_t heads = config_.num_attention_heads;
     const double scale = 1.0 / std::sqrt(double(config_.hidden_size / heads));
@@ -157,7 +158,9 @@ at::Tensor OptModel::layerForward(const Layer& layer, int index, KvCache& cache,
     const at::Tensor q = splitHeads(layer.q(h) * scale, heads);
     const auto [keys, values] = cache.append(index, splitHeads(layer.k(h), heads), splitHeads(layer.v(h), heads));
     at::Tensor probs;
-    const at::Tensor context = attention(q, keys, values, 1.0, mask, queryAttention ? &probs : nullptr);
+    const at::Tensor context = attention(q, keys, values, 1.0, mask, queryAttention || allAttentions ? &probs : nullptr);
+    if (allAttentions)
+        allAttentions->push_back(probs);
     if (queryAttention) {
         // probs [B, H, T, L]: the newest position's attention to the soft prompt, mean over heads.
         const at::Tensor last = probs.select(2, probs.size(2) - 1).narrow(-1, 0, queryCount).mean(1);
@@ -173,7 +176,8 @@ at::Tensor OptModel::layerForward(const Layer& layer, int index, KvCache& cache,
 }
 
 at::Tensor OptModel::decode(KvCache& cache, const at::Tensor& embeds, std::int64_t queryCount,
-                            at::Tensor* queryAttention, const ProgressCallback& progress) const
+                            at::Tensor* queryAttention, const ProgressCallback& progress,
+                            std::vector<at::Tensor>* allAttentions) const
 {
     const std::int64_t past = cache.length(), t = embeds.size(1), total = past + t;
     if (total > config_.max_position_embeddings)
@@ -195,7 +199,8 @@ at::Tensor OptModel::decode(KvCache& cache, const at::Tensor& embeds, std::int64
     const bool wantAttention = queryAttention && queryCount > 0;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
         reportProgress(progress, double(i) / double(layers_.size()), "language model");
-        h = layerForward(layers_[i], int(i), cache, h, mask, queryCount, wantAttention ? queryAttention : nullptr);
+        h = layerForward(layers_[i], int(i), cache, h, mask, queryCount, wantAttention ? queryAttention : nullptr,
+                         allAttentions);
     }
     if (wantAttention)
         *queryAttention = *queryAttention / double(layers_.size());
@@ -254,12 +259,12 @@ StepOutput OptModel::step(LanguageModelState& base, const at::Tensor& tokens) co
     return out;
 }
 
-at::Tensor OptModel::forwardLogits(const at::Tensor& queries, const std::vector<int>& ids,
-                                   const std::vector<int>&) const
+at::Tensor OptModel::forwardLogits(const at::Tensor& queries, const std::vector<int>& ids, const std::vector<int>&,
+                                   LanguageModelAttentions* attentions) const
 {
     KvCache cache(config_.num_hidden_layers);
     const at::Tensor embeds = at::cat({queries, embedTokens(ids)}, 1);
-    return lmHead_(decode(cache, embeds, 0, nullptr, {}));
+    return lmHead_(decode(cache, embeds, 0, nullptr, {}, attentions ? &attentions->self : nullptr));
 }
 
 }  // namespace querylens::model

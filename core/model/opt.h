@@ -47,8 +47,8 @@ public:
     StepOutput prefill(LanguageModelState& state, const at::Tensor& queries, const std::vector<int>& ids,
                        const ProgressCallback& progress) const override;
     StepOutput step(LanguageModelState& state, const at::Tensor& tokens) const override;
-    at::Tensor forwardLogits(const at::Tensor& queries, const std::vector<int>& ids,
-                             const std::vector<int>& decoderIds) const override;
+    at::Tensor forwardLogits(const at::Tensor& queries, const std::vector<int>& ids, const std::vector<int>& decoderIds,
+                             LanguageModelAttentions* attentions = nullptr) const override;
 
     int hiddenSize() const override { return config_.hidden_size; }
     int vocabSize() const override { return int(lmHead_.outFeatures()); }
@@ -67,11 +67,12 @@ private:
     at::Tensor embedTokens(const std::vector<int>& ids) const;  // [1, T, embeddingWidth]
     // Runs embeds [B, T, width] after the cached positions; returns the final hidden states
     // [B, T, hidden] and, when queryCount > 0, the last position's attention to the first
-    // queryCount positions [B, queryCount].
+    // queryCount positions [B, queryCount]. `allAttentions` receives each layer's probabilities.
     at::Tensor decode(KvCache& cache, const at::Tensor& embeds, std::int64_t queryCount, at::Tensor* queryAttention,
-                      const ProgressCallback& progress) const;
+                      const ProgressCallback& progress, std::vector<at::Tensor>* allAttentions = nullptr) const;
     at::Tensor layerForward(const Layer& layer, int index, KvCache& cache, const at::Tensor& x, const at::Tensor& mask,
-                            std::int64_t queryCount, at::Tensor* queryAttention) const;
+                            std::int64_t queryCount, at::Tensor* queryAttention,
+                            std::vector<at::Tensor>* allAttentions) const;
 
     OptConfig config_;
     Activation activation_;

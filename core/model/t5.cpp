@@ -220,7 +220,8 @@ at::Tensor T5Model::positionBias(const at::Tensor& table, std::int64_t queryStar
     return table.index_select(0, index).view({queries, keys, -1}).permute({2, 0, 1}).unsqueeze(0).contiguous();
 }
 
-at::Tensor T5Model::encode(const at::Tensor& queries, const std::vector<int>& ids, const ProgressCallback& progress) const
+at::Tensor T5Model::encode(const at::Tensor& queries, const std::vector<int>& ids, const ProgressCallback& progress,
+                           std::vector<at::Tensor>* attentions) const
 {
     const std::vector<std::int64_t> wide(ids.begin(), ids.end());
     at::Tensor h = ids.empty() ? queries : at::cat({queries, embed(wide)}, 1);
@@ -230,9 +231,13 @@ at::Tensor T5Model::encode(const at::Tensor& queries, const std::vector<int>& id
         reportProgress(progress, double(i) / double(encoder_.size() + decoder_.size()), "language model");
         const EncoderLayer& layer = encoder_[i];
         const at::Tensor normed = layer.attentionNorm(h);
+        at::Tensor probs;
         const at::Tensor context = attention(splitHeads(layer.attention.q(normed), heads),
                                              splitHeads(layer.attention.k(normed), heads),
-                                             splitHeads(layer.attention.v(normed), heads), 1.0, bias);
+                                             splitHeads(layer.attention.v(normed), heads), 1.0, bias,
+                                             attentions ? &probs : nullptr);
+        if (attentions)
+            attentions->push_back(probs);
         h = h + layer.attention.o(mergeHeads(context));
         h = h + feedForward(layer.ff, layer.ffNorm(h));
     }
@@ -272,7 +277,8 @@ at::Tensor crossAttention(const at::Tensor& q, const at::Tensor& k, const at::Te
 }  // namespace
 
 at::Tensor T5Model::decode(State& state, const at::Tensor& tokens, std::int64_t queryCount,
-                           at::Tensor* queryAttention, const ProgressCallback& progress) const
+                           at::Tensor* queryAttention, const ProgressCallback& progress,
+                           LanguageModelAttentions* attentions) const
 {
     const std::int64_t past = state.self.length(), t = tokens.size(1), heads = config_.num_heads;
     at::Tensor h = shared_.rows(tokens.reshape({-1}).to(at::kLong)).view({tokens.size(0), t, config_.d_model});
@@ -288,12 +294,18 @@ at::Tensor T5Model::decode(State& state, const at::Tensor& tokens, std::int64_t 
         at::Tensor normed = layer.selfNorm(h);
         const auto [keys, values] = state.self.append(int(i), splitHeads(layer.self.k(normed), heads),
                                                       splitHeads(layer.self.v(normed), heads));
-        h = h + layer.self.o(mergeHeads(attention(splitHeads(layer.self.q(normed), heads), keys, values, 1.0, mask)));
+        at::Tensor selfProbs;
+        h = h + layer.self.o(mergeHeads(attention(splitHeads(layer.self.q(normed), heads), keys, values, 1.0, mask,
+                                                  attentions ? &selfProbs : nullptr)));
+        if (attentions)
+            attentions->self.push_back(selfProbs);
 
         normed = layer.crossNorm(h);
         at::Tensor probs;
         const at::Tensor context = crossAttention(splitHeads(layer.cross.q(normed), heads), state.crossKeys[i],
-                                                  state.crossValues[i], wantAttention ? &probs : nullptr);
+                                                  state.crossValues[i], wantAttention || attentions ? &probs : nullptr);
+        if (attentions)
+            attentions->cross.push_back(probs);
         if (wantAttention) {
             const at::Tensor last = probs.select(2, t - 1).narrow(-1, 0, queryCount).mean(1);  // [B, Q]
             attentionSum = attentionSum.defined() ? attentionSum + last : last;
@@ -347,13 +359,13 @@ StepOutput T5Model::step(LanguageModelState& base, const at::Tensor& tokens) con
 }
 
 at::Tensor T5Model::forwardLogits(const at::Tensor& queries, const std::vector<int>& ids,
-                                  const std::vector<int>& decoderIds) const
+                                  const std::vector<int>& decoderIds, LanguageModelAttentions* attentions) const
 {
     State state(int(decoder_.size()));
-    cacheEncoderOutput(state, encode(queries, ids));
+    cacheEncoderOutput(state, encode(queries, ids, {}, attentions ? &attentions->encoderSelf : nullptr));
     const std::vector<std::int64_t> wide(decoderIds.begin(), decoderIds.end());
     const at::Tensor tokens = at::tensor(wide, at::kLong).to(encoderBias_.device()).unsqueeze(0);
-    return logits(decode(state, tokens, 0, nullptr));
+    return logits(decode(state, tokens, 0, nullptr, {}, attentions));
 }
 
 }  // namespace querylens::model

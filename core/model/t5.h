@@ -50,11 +50,13 @@ public:
     StepOutput prefill(LanguageModelState& state, const at::Tensor& queries, const std::vector<int>& ids,
                        const ProgressCallback& progress) const override;
     StepOutput step(LanguageModelState& state, const at::Tensor& tokens) const override;
-    at::Tensor forwardLogits(const at::Tensor& queries, const std::vector<int>& ids,
-                             const std::vector<int>& decoderIds) const override;
+    at::Tensor forwardLogits(const at::Tensor& queries, const std::vector<int>& ids, const std::vector<int>& decoderIds,
+                             LanguageModelAttentions* attentions = nullptr) const override;
 
     // The encoder's last hidden state for [queries; ids], [1, Q + T, d_model] (parity tests).
-    at::Tensor encode(const at::Tensor& queries, const std::vector<int>& ids, const ProgressCallback& progress = {}) const;
+    // `attentions`, when given, receives each layer's self-attention probabilities.
+    at::Tensor encode(const at::Tensor& queries, const std::vector<int>& ids, const ProgressCallback& progress = {},
+                      std::vector<at::Tensor>* attentions = nullptr) const;
 
     int hiddenSize() const override { return config_.d_model; }
     int vocabSize() const override { return int(lmHead_.outFeatures()); }
@@ -95,7 +97,7 @@ private:
     // states [B, T, d_model] and, when asked, the newest position's cross-attention to the
     // first `queryCount` encoder positions, mean over layers and heads [B, queryCount].
     at::Tensor decode(State& state, const at::Tensor& tokens, std::int64_t queryCount, at::Tensor* queryAttention,
-                      const ProgressCallback& progress = {}) const;
+                      const ProgressCallback& progress = {}, LanguageModelAttentions* attentions = nullptr) const;
     // Projects the encoder output [1, L, d_model] to every decoder layer's cross-attention
     // keys and values, kept in the state.
     void cacheEncoderOutput(State& state, const at::Tensor& encoded) const;

@@ -10,6 +10,7 @@
 
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -76,14 +77,27 @@ std::shared_ptr<const Model> Model::load(const LoadOptions& options, const Progr
 
     // The tokenizer first: a missing tokenizer file should not cost a 15 GB load to find out.
     const model::Blip2Config config = model::Blip2Config::fromFolder(options.folder);
-    impl->tokenizer = loadTokenizer(options.folder, config.text_model_type);
+    if (config.hasLanguageModel()) {
+        impl->tokenizer = loadTokenizer(options.folder, config.text_model_type);
+    } else {
+        auto wordPiece = text::WordPieceTokenizer::fromFolder(options.folder);
+        impl->wordPiece = wordPiece.get();
+        impl->maxTextTokens = std::min(wordPiece->settings().modelMaxLength, config.qformer_config.max_position_embeddings);
+        impl->tokenizer = std::move(wordPiece);
+    }
     impl->preprocessor = image::PreprocessorConfig::fromFolder(options.folder, config.vision_config.image_size);
 
     impl->blip2 = model::Blip2Model::load(options.folder, formatsFor(options.precision), device, progress);
     const model::Blip2Config& c = impl->blip2->config();
-    const model::LanguageModel& lm = impl->blip2->languageModel();
+    info.architecture = c.hasLanguageModel() ? "Blip2ForConditionalGeneration" : "Blip2ForImageTextRetrieval";
+    info.canGenerate = c.hasLanguageModel();
+    info.canMatch = impl->blip2->matching() != nullptr;
+    if (info.canMatch)
+        info.embeddingSize = impl->blip2->matching()->projectionSize();
 
-    if (c.text_model_type == "opt") {
+    if (!c.hasLanguageModel()) {
+        // no decoding settings to read
+    } else if (c.text_model_type == "opt") {
         impl->eosIds = c.opt.eos_token_id;
         impl->padId = c.opt.pad_token_id;
     } else {
@@ -95,7 +109,7 @@ std::shared_ptr<const Model> Model::load(const LoadOptions& options, const Progr
     }
     info.name = checkpointDisplayName(options.folder);
     info.folder = fs::absolute(options.folder).string();
-    info.languageModel = c.text_model_type == "opt" ? "OPT" : "Flan-T5";
+    info.languageModel = !c.hasLanguageModel() ? "none" : c.text_model_type == "opt" ? "OPT" : "Flan-T5";
     // The -coco OPT checkpoints were fine-tuned to caption after "a photo of".
     const bool coco = info.name.find("coco") != std::string::npos;
     impl->captionPrompt = coco && c.text_model_type == "opt" ? "a photo of" : "";
@@ -112,8 +126,13 @@ std::shared_ptr<const Model> Model::load(const LoadOptions& options, const Progr
     for (int l = 0; l < c.qformer_config.num_hidden_layers; ++l)
         if (c.qformer_config.hasCrossAttention(l))
             info.crossAttentionLayers.push_back(l);
-    info.maxPositions = lm.maxPositions();
-    info.vocabSize = lm.vocabSize();
+    if (c.hasLanguageModel()) {
+        info.maxPositions = impl->blip2->languageModel().maxPositions();
+        info.vocabSize = impl->blip2->languageModel().vocabSize();
+    } else {
+        info.maxPositions = impl->maxTextTokens;
+        info.vocabSize = c.qformer_config.vocab_size;
+    }
     info.isDemo = c.querylens_demo;
     info.warnings = runtime::environmentWarnings();
     info.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -121,6 +140,19 @@ std::shared_ptr<const Model> Model::load(const LoadOptions& options, const Progr
 }
 
 const ModelInfo& Model::info() const { return impl_->info; }
+
+std::string capabilitySummary(const ModelInfo& info)
+{
+    if (info.canMatch && !info.canGenerate)
+        return info.name + " is an image-text matching model (" + info.architecture +
+               "): it can match texts to images, localize a phrase in an image and search a folder by text. It has no "
+               "language model, so it cannot caption or chat: open a Blip2ForConditionalGeneration checkpoint (e.g. "
+               "Salesforce/blip2-opt-2.7b) for that.";
+    return info.name + " (" + info.architecture + ", " + info.languageModel +
+           ") captions images, answers questions and chats, and explains its words with attention and gradient maps. "
+           "It has no image-text matching head: open a Blip2ForImageTextRetrieval checkpoint (e.g. "
+           "Salesforce/blip2-itm-vit-g) to match, localize or search by text.";
+}
 
 std::string Model::captionPrompt() const { return impl_->captionPrompt; }
 
@@ -158,8 +190,12 @@ std::shared_ptr<const ImageEncoding> Model::encode(const RgbImage& image, const 
     self.probabilities.assign(selfAll.data_ptr<float>(), selfAll.data_ptr<float>() + selfAll.numel());
 
     auto tensors = std::make_unique<ImageEncoding::Tensors>();
+    tensors->pixelValues = pixelValues.clone();  // from_blob: the buffer is local
+    tensors->visionHidden = features.visionHidden;
     tensors->queryOutputs = q.lastHiddenState;
     tensors->softPrompt = features.projected;
+    if (const model::ImageTextHeads* matching = impl_->blip2->matching())
+        tensors->imageEmbeds = matching->imageEmbeds(q.lastHiddenState);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     return std::make_shared<const ImageEncoding>(std::move(tensors), std::move(cross), std::move(self), image.width,
                                                  image.height, ms);
@@ -169,6 +205,8 @@ std::unique_ptr<Session> Model::newSession(std::shared_ptr<const ImageEncoding> 
 {
     if (!image)
         throw Error("no image: encode one first");
+    if (!impl_->info.canGenerate)
+        throw Error(capabilitySummary(impl_->info));
     return std::make_unique<Session>(shared_from_this(), std::move(image));
 }
 

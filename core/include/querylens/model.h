@@ -36,7 +36,7 @@ struct LoadOptions {
 struct ModelInfo {
     std::string name;                   // "Salesforce/blip2-opt-2.7b" from a Hub cache path, else the folder name
     std::string folder;
-    std::string languageModel;          // "OPT" or "Flan-T5"
+    std::string languageModel;          // "OPT" or "Flan-T5"; "none" for an image-text matching model
     Precision precision = Precision::Float32;
     std::string device;
     int threads = 0;
@@ -52,9 +52,19 @@ struct ModelInfo {
     std::int64_t maxPositions = 0;      // language model positions, including the queries
     int vocabSize = 0;
     bool isDemo = false;                // random weights written by `querylens make-demo-model`
+    // What the checkpoint is for: Blip2ForConditionalGeneration (a language model: captions,
+    // questions, chat, gradient maps of generated words) or Blip2ForImageTextRetrieval (no
+    // language model: image-text matching, text localisation, search by text).
+    std::string architecture;
+    bool canGenerate = true;
+    bool canMatch = false;
+    int embeddingSize = 0;              // matching models: width of the ITC embeddings
     double loadSeconds = 0;
     std::vector<std::string> warnings;  // e.g. the slow reference BLAS is in use
 };
+
+// One sentence on what a loaded model can do and what it cannot, for the window and the CLI.
+std::string capabilitySummary(const ModelInfo& info);
 
 class Model : public std::enable_shared_from_this<Model> {
 public:
@@ -65,8 +75,10 @@ public:
 
     const ModelInfo& info() const;
 
-    // Runs the vision encoder and the Q-Former once for an image; sessions reuse the result.
+    // Runs the vision encoder and the Q-Former once for an image; sessions, matching and the
+    // explanations reuse the result.
     std::shared_ptr<const ImageEncoding> encode(const RgbImage& image, const ProgressCallback& progress = {}) const;
+    // Throws Error for a matching model, which cannot generate (capabilitySummary says why).
     std::unique_ptr<Session> newSession(std::shared_ptr<const ImageEncoding> image) const;
 
     // The prompt captioning uses: empty, or "a photo of" for the -coco OPT checkpoints, which
