@@ -1,17 +1,9 @@
 #include "io/text_file.h"
 
-#include "querylens/error.h"
-
-#include <fstream>
+#include "io/atomic_file.h"
 
 namespace querylens::io {
 
-void writeTextFile(const std::string& path, const std::string& text)
-{
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out)
-        throw Error("cannot write the file", path);
-}
+void writeTextFile(const std::string& path, const std::string& text) { writeFileAtomically(path, text); }
 
 }  // namespace querylens::io

@@ -5,7 +5,8 @@
 
 namespace querylens::io {
 
-// Replaces `path` with `text`; throws Error naming the path when it cannot be written.
+// Replaces `path` with `text` atomically (see atomic_file.h); throws Error naming the path
+// when it cannot be written.
 void writeTextFile(const std::string& path, const std::string& text);
 
 }  // namespace querylens::io

@@ -36,6 +36,11 @@ public:
     virtual std::size_t cacheBytes() const = 0;
     // Positions of the prompt that the last prefill took from the cache instead of computing.
     virtual std::int64_t reusedPositions() const = 0;
+    // Positions that a prefill of this input (soft prompt `queries` [1, Q, hidden], then `ids`)
+    // would take from this cache, and positions the cache holds now: a session keeping several
+    // branches' caches picks the one that saves the most.
+    virtual std::int64_t reusablePositions(const at::Tensor& queries, const std::vector<int>& ids) const = 0;
+    virtual std::int64_t heldPositions() const = 0;
 };
 
 class LanguageModel {

@@ -63,6 +63,26 @@ public:
     }
     std::size_t cacheBytes() const override { return cache.bytes(); }
     std::int64_t reusedPositions() const override { return reused; }
+    std::int64_t reusablePositions(const at::Tensor& input, const std::vector<int>& ids) const override
+    {
+        const std::int64_t shared = sharedIds(input, ids);
+        return shared < 0 ? 0 : input.size(1) + shared;
+    }
+    std::int64_t heldPositions() const override { return cache.rows() == 1 ? cache.length() : 0; }
+
+    // How many of `ids` the cache holds after the same soft prompt, or -1 when it cannot be
+    // reused at all. The last id is never counted: its logits are what prefill returns.
+    std::int64_t sharedIds(const at::Tensor& input, const std::vector<int>& ids) const
+    {
+        if (ids.empty() || cache.rows() != 1 || !queries.defined() || queries.sizes() != input.sizes() ||
+            !at::equal(queries, input))
+            return -1;
+        const auto& cached = rowIds.front();
+        std::size_t shared = 0;
+        while (shared + 1 < ids.size() && shared < cached.size() && cached[shared] == ids[shared])
+            ++shared;
+        return std::int64_t(shared);
+    }
 
     KvCache cache;
     at::Tensor queries;                   // [1, Q, hidden] the soft prompt the cache starts with
@@ -219,17 +239,12 @@ StepOutput OptModel::prefill(LanguageModelState& base, const at::Tensor& queries
 
     // Reuse the cached prefix when the soft prompt is the same and the ids share a start; at
     // least the last id is always run, since its logits are what prefill returns.
-    const bool reuse = !ids.empty() && state.cache.rows() == 1 && state.queries.defined() &&
-                       state.queries.sizes() == queries.sizes() && at::equal(state.queries, queries);
+    const std::int64_t shared = state.sharedIds(queries, ids);
     at::Tensor embeds;
-    if (reuse) {
-        const auto& cached = state.rowIds.front();
-        std::size_t shared = 0;
-        while (shared + 1 < ids.size() && shared < cached.size() && cached[shared] == ids[shared])
-            ++shared;
-        state.cache.truncate(queryCount + std::int64_t(shared));
+    if (shared >= 0) {
+        state.cache.truncate(queryCount + shared);
         embeds = embedTokens(std::vector<int>(ids.begin() + std::ptrdiff_t(shared), ids.end()));
-        state.reused = queryCount + std::int64_t(shared);
+        state.reused = queryCount + shared;
     } else {
         state.cache = KvCache(config_.num_hidden_layers);
         state.queries = queries.clone();

@@ -86,6 +86,17 @@ public:
         return bytes;
     }
     std::int64_t reusedPositions() const override { return reused; }
+    // The encoder is bidirectional: its output serves only an identical input.
+    std::int64_t reusablePositions(const at::Tensor& input, const std::vector<int>& inputIds) const override
+    {
+        return holds(input, inputIds) ? input.size(1) + std::int64_t(inputIds.size()) : 0;
+    }
+    std::int64_t heldPositions() const override { return queries.defined() ? queries.size(1) + std::int64_t(ids.size()) : 0; }
+    bool holds(const at::Tensor& input, const std::vector<int>& inputIds) const
+    {
+        return queries.defined() && !crossKeys.empty() && ids == inputIds && queries.sizes() == input.sizes() &&
+               at::equal(queries, input);
+    }
 
     KvCache self;
     std::vector<at::Tensor> crossKeys, crossValues;  // per decoder layer, [1, H, encoder length, d_kv]
@@ -331,8 +342,7 @@ StepOutput T5Model::prefill(LanguageModelState& base, const at::Tensor& queries,
 {
     auto& state = static_cast<State&>(base);
     // The encoder is bidirectional: its output can be kept only when the whole input is the same.
-    const bool same = state.queries.defined() && state.crossKeys.size() == decoder_.size() && state.ids == ids &&
-                      state.queries.sizes() == queries.sizes() && at::equal(state.queries, queries);
+    const bool same = state.crossKeys.size() == decoder_.size() && state.holds(queries, ids);
     if (same) {
         state.reused = queries.size(1) + std::int64_t(ids.size());
     } else {

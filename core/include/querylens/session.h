@@ -2,6 +2,12 @@
 // A conversation about one image: captioning, questions with history, and query ablation.
 // The session owns the language model's caches, so a follow-up question runs only its new
 // tokens (OPT); it is not thread-safe, and one generation runs at a time.
+//
+// It keeps the caches of the last few branches (kBranchCaches), so that going back to another
+// branch of an edited or regenerated conversation, or regenerating an answer, computes only
+// what that branch does not share with one of them. OPT reuses the longest shared prefix of
+// tokens; Flan-T5's encoder is bidirectional, so it reuses its encoder output only for an
+// identical prompt (a regenerated answer), and its decoder always starts afresh.
 
 #include "querylens/decoding_options.h"
 #include "querylens/generation.h"
@@ -39,6 +45,17 @@ public:
     // says so). The turn is remembered unless generation was cancelled.
     GenerationResult ask(const std::string& question, const DecodingOptions& options,
                          const TokenCallback& onToken = {}, const CancelCheck& cancel = {});
+    // A question after the given turns (a branch of a conversation kept elsewhere); history()
+    // is left alone. The same prompt and fitting as ask().
+    GenerationResult answer(const std::vector<ChatTurn>& history, const std::string& question,
+                            const DecodingOptions& options, const TokenCallback& onToken = {},
+                            const CancelCheck& cancel = {});
+
+    // Caches kept for branches, at most; the least recently used goes first, and while they
+    // hold more than kBranchCacheBytes, all but the one in use go.
+    static constexpr int kBranchCaches = 4;
+    static constexpr std::size_t kBranchCacheBytes = std::size_t(2) << 30;
+    int cachedBranches() const;
 
     const std::vector<ChatTurn>& history() const { return history_; }
     void clearHistory();
