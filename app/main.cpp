@@ -22,6 +22,7 @@ const std::map<std::string, Command>& commands()
         {"caption", querylens::cli::runCaption},
         {"ask", querylens::cli::runAsk},
         {"chat", querylens::cli::runChat},
+        {"sessions", querylens::cli::runSessions},
         {"explain", querylens::cli::runExplain},
         {"make-demo-model", querylens::cli::runMakeDemoModel},
         {"models", querylens::cli::runModels},

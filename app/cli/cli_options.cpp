@@ -79,12 +79,14 @@ void addOutputOptions(QCommandLineParser& parser)
                                      "timings_ms, tokens_per_s) as the last line.")});
 }
 
-LoadOptions loadOptions(const QCommandLineParser& parser)
+LoadOptions loadOptions(const QCommandLineParser& parser, const QString& fallbackFolder)
 {
     LoadOptions options;
     QString folder = parser.value(QStringLiteral("model"));
     if (folder.isEmpty())
         folder = QProcessEnvironment::systemEnvironment().value(QStringLiteral("QUERYLENS_MODEL"));
+    if (folder.isEmpty())
+        folder = fallbackFolder;
     if (folder.isEmpty())
         throw UsageError{QStringLiteral("no model: give --model DIR (or set QUERYLENS_MODEL); "
                                         "`querylens make-demo-model DIR` writes a small random one")};

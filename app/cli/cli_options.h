@@ -19,7 +19,9 @@ void addModelOptions(QCommandLineParser& parser);
 void addDecodingOptions(QCommandLineParser& parser);
 void addOutputOptions(QCommandLineParser& parser);
 
-LoadOptions loadOptions(const QCommandLineParser& parser);
+// The model folder is --model, else $QUERYLENS_MODEL, else `fallbackFolder` (a saved session's);
+// none of them is a UsageError.
+LoadOptions loadOptions(const QCommandLineParser& parser, const QString& fallbackFolder = {});
 DecodingOptions decodingOptions(const QCommandLineParser& parser);
 
 }  // namespace querylens::cli

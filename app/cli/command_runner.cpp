@@ -78,9 +78,9 @@ QStringList positionalArguments(const QCommandLineParser& parser, int least, int
     return positional;
 }
 
-std::shared_ptr<const Model> loadModel(const QCommandLineParser& parser, double& loadMs)
+std::shared_ptr<const Model> loadModel(const QCommandLineParser& parser, double& loadMs, const QString& fallbackFolder)
 {
-    const LoadOptions options = loadOptions(parser);
+    const LoadOptions options = loadOptions(parser, fallbackFolder);
     const bool interactive = ::isatty(STDERR_FILENO);
     int lastPercent = -1;
     const auto start = std::chrono::steady_clock::now();

@@ -22,8 +22,10 @@ int runCommand(QCommandLineParser& parser, const QStringList& arguments, const s
 // UsageError with `problem`.
 QStringList positionalArguments(const QCommandLineParser& parser, int least, int most, const QString& problem);
 
-// Loads the model named by the parser's options, reporting progress and warnings on stderr.
-std::shared_ptr<const Model> loadModel(const QCommandLineParser& parser, double& loadMs);
+// Loads the model named by the parser's options (see loadOptions), reporting progress and
+// warnings on stderr.
+std::shared_ptr<const Model> loadModel(const QCommandLineParser& parser, double& loadMs,
+                                       const QString& fallbackFolder = {});
 
 // True once the user pressed Ctrl+C (a second press ends the program at once).
 bool interrupted();

@@ -9,6 +9,7 @@ namespace querylens::cli {
 int runCaption(const QStringList& arguments);
 int runAsk(const QStringList& arguments);
 int runChat(const QStringList& arguments);
+int runSessions(const QStringList& arguments);
 int runExplain(const QStringList& arguments);
 int runMakeDemoModel(const QStringList& arguments);
 int runModels(const QStringList& arguments);
