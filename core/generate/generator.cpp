@@ -94,6 +94,7 @@ GenerationResult generate(const GenerationContext& context, const DecodingOption
     result.promptTokens = int(context.promptIds.size());
     result.reusedPositions = int(context.state->reusedPositions());
     result.queryIndices = context.queryIndices;
+    result.promptIds = context.promptIds;
     return result;
 }
 

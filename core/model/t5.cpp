@@ -293,6 +293,12 @@ at::Tensor T5Model::decode(State& state, const at::Tensor& tokens, std::int64_t 
 {
     const std::int64_t past = state.self.length(), t = tokens.size(1), heads = config_.num_heads;
     at::Tensor h = shared_.rows(tokens.reshape({-1}).to(at::kLong)).view({tokens.size(0), t, config_.d_model});
+    // Recording attentions under autograd (gradient explanations): the first decoder layer's
+    // self-attention depends on no tensor that requires grad, so it would stay out of the graph
+    // and its probabilities get no gradient. Making the token embeddings a leaf that does keeps
+    // every layer in.
+    if (attentions && at::GradMode::is_enabled() && !h.requires_grad())
+        h = h.detach().requires_grad_(true);
     at::Tensor mask = positionBias(decoderBias_, past, t, past + t, /*bidirectional=*/false);
     if (t > 1)
         mask = mask + at::full({t, past + t}, -std::numeric_limits<float>::infinity(), h.options()).triu(past + 1);

@@ -48,6 +48,8 @@ struct GenerationResult {
     int promptTokens = 0;        // text tokens in the prompt
     int reusedPositions = 0;     // positions taken from the cache of an earlier turn
     std::vector<int> queryIndices;  // which queries were in the input (all but the ablated ones)
+    std::vector<int> promptIds;     // the text ids the language model was given before the generated ones
+                                    // (OPT: after the queries; T5: the encoder's), for explanations
     std::string notice;          // e.g. "the two oldest turns were left out to fit the context"
 };
 
