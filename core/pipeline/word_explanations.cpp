@@ -1,5 +1,6 @@
 #include "querylens/word_explanations.h"
 
+#include "pipeline/attention_gradients.h"
 #include "pipeline/model_impl.h"
 #include "querylens/error.h"
 
@@ -9,43 +10,8 @@
 
 namespace querylens {
 
-namespace {
-
-std::vector<float> floatsOf(const at::Tensor& t)
-{
-    const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-// Ā of one attention layer, probs [1, H, R, C] with the gradient the last backward left in
-// it (none: the explained logit does not depend on the layer, Ā = 0).
-FloatMatrix camOf(const at::Tensor& probs)
-{
-    const at::Tensor p = probs.detach()[0].to(at::kCPU, at::kFloat).contiguous();
-    const at::Tensor g = probs.grad().defined() ? probs.grad()[0].to(at::kCPU, at::kFloat).contiguous() : at::zeros_like(p);
-    return gradCam(AttentionGradientView{int(p.size(0)), int(p.size(1)), int(p.size(2)), p.data_ptr<float>(),
-                                         g.data_ptr<float>()});
-}
-
-// Every attention tensor of the pass, so that their gradients can be cleared between targets.
-struct TrackedTensors {
-    std::vector<at::Tensor> tensors;
-    void track(const at::Tensor& t)
-    {
-        if (t.requires_grad()) {
-            t.retain_grad();
-            tensors.push_back(t);
-        }
-    }
-    void clear()
-    {
-        for (auto& t : tensors)
-            if (t.grad().defined())
-                t.mutable_grad().zero_();
-    }
-};
-
-}  // namespace
+using explain::camOf;
+using explain::floatsOf;
 
 std::vector<WordExplanation> explainWords(const Model& model, const ImageEncoding& image, const GenerationResult& result,
                                           const std::vector<std::vector<int>>& words, const ProgressCallback& progress)
@@ -80,7 +46,7 @@ std::vector<WordExplanation> explainWords(const Model& model, const ImageEncodin
     // attention hangs from.
     const c10::InferenceMode noInference(false);
     const at::AutoGradMode gradients(true);
-    TrackedTensors tracked;
+    explain::TrackedTensors tracked;
     const at::Tensor vision = image.tensors().visionHidden.clone();
     const at::Tensor queryTokens = blip2.queryTokens().detach().to(at::kFloat).clone().requires_grad_(true);
     const model::QFormerOutput qformer = blip2.qformer()(queryTokens, vision);
@@ -130,7 +96,7 @@ std::vector<WordExplanation> explainWords(const Model& model, const ImageEncodin
                 throw Cancelled();
             const std::int64_t row = firstRow + k;
             const at::Tensor target = logits[0][row][ids[std::size_t(k)]];
-            tracked.clear();
+            tracked.clearGradients();
             target.backward({}, /*retain_graph=*/true);
 
             TokenCams cams;

@@ -4,6 +4,7 @@
 // when nothing reaches the query positions, and the words of a generated sequence.
 
 #include "querylens/gradient_maps.h"
+#include "querylens/text_localization.h"
 #include "querylens/word_maps.h"
 
 #include <QtTest>
@@ -210,6 +211,23 @@ private slots:
         QCOMPARE(words[1].tokens, (std::vector<int>{1, 2}));
         QCOMPARE(words[4].text, std::string("sofa"));
         QCOMPARE(words[4].tokens, (std::vector<int>{6, 7}));
+    }
+
+    // A word's weight on a query is R[q, Q + t] of the query-and-text self-attention relevancy:
+    // with one layer, Ā itself (R = I + Ā and q != Q + t).
+    void localizationWeightsQueriesByTheWordsRelevancy()
+    {
+        std::mt19937 rng(13);
+        const int queries = 3, text = 4, tokens = 5;
+        const FloatMatrix self = randomMatrix(queries + text, queries + text, rng);
+        const FloatMatrix cross = randomMatrix(queries, tokens, rng);
+        const PhraseLocalizationMaps maps = localizationMaps({self}, {cross}, queries, {{1}, {2, 3}});
+        QCOMPARE(maps.phraseMap, weightedQueryPatches(cross, {}));
+        QCOMPARE(maps.wordQueryWeights[0], (std::vector<float>{self.at(0, 4), self.at(1, 4), self.at(2, 4)}));
+        for (int q = 0; q < queries; ++q)
+            QVERIFY(std::abs(maps.wordQueryWeights[1][std::size_t(q)] - (self.at(q, 5) + self.at(q, 6))) < 1e-6);
+        QCOMPARE(maps.wordMaps[0], weightedQueryPatches(cross, maps.wordQueryWeights[0]));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, localizationMaps({self}, {cross}, queries, {{4}}));
     }
 
     void methodNamesRoundTrip()

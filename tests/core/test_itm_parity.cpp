@@ -61,6 +61,8 @@ class TestItmParity : public QObject {
 private:
     std::unique_ptr<Blip2Model> model_;
     ImageFeatures features_;
+    std::shared_ptr<const Model> publicModel_;           // through the public API
+    std::shared_ptr<const ImageEncoding> publicImage_;   // the decoded fixture photo
 
     const ImageTextHeads& heads() const { return *model_->matching(); }
 
@@ -70,6 +72,10 @@ private Q_SLOTS:
         at::set_num_threads(2);
         model_ = Blip2Model::load(testsupport::fixturePath(kConfig), WeightFormats{}, at::kCPU);
         features_ = model_->encode(golden("pixel_values"));
+        LoadOptions options;
+        options.folder = testsupport::fixturePath(kConfig);
+        publicModel_ = Model::load(options);
+        publicImage_ = publicModel_->encode(testsupport::fixtureImage());
     }
 
     void loadsAsAMatchingModel()
@@ -165,14 +171,12 @@ private Q_SLOTS:
     // The public API on the decoded fixture photo (PIL-exact preprocessing): the same scores.
     void publicMatchingApi()
     {
-        LoadOptions options;
-        options.folder = testsupport::fixturePath(kConfig);
-        const auto model = Model::load(options);
+        const auto& model = publicModel_;
         QVERIFY(model->info().canMatch);
         QVERIFY(!model->info().canGenerate);
         QCOMPARE(model->info().languageModel, std::string("none"));
         QCOMPARE(model->info().architecture, std::string("Blip2ForImageTextRetrieval"));
-        const auto image = model->encode(testsupport::fixtureImage());
+        const auto& image = publicImage_;
         try {
             model->newSession(image);
             QFAIL("a matching model opened a captioning session");
@@ -201,6 +205,64 @@ private Q_SLOTS:
         const ItcScore score = itcScore(imageEmbedding(*model, *image), textEmbedding(*model, texts[1]));
         QVERIFY(std::abs(score.similarity - matches[1].itcSimilarity) <= 1e-6);
         QCOMPARE(score.bestQuery, matches[1].bestQuery);
+    }
+
+    // Text localisation through the public API: its GradCAM is the formula applied to the
+    // golden probabilities and gradients; words get their pieces and maps that never go negative.
+    void localizationFromTheGoldenGradients_data() { imageTextMatching_data(); }
+    void localizationFromTheGoldenGradients()
+    {
+        QFETCH(int, index);
+        const auto& model = publicModel_;
+        const auto& image = publicImage_;
+        std::ifstream in(testsupport::fixturePath(std::string(kConfig) + "/summary.json"));
+        const nlohmann::json entry = nlohmann::json::parse(in)["texts"][std::size_t(index)];
+        const PhraseLocalization result = localizeText(*model, *image, entry["text"].get<std::string>());
+        QVERIFY(std::abs(result.match.itmLogits[1] - entry["itm_logits"][1].get<double>()) <= 1e-4);
+        QCOMPARE(result.gridSize, 16);
+        const PhraseLocalizationMaps& maps = result.maps;
+        at::Tensor mean = at::zeros({32, 257});
+        for (std::int64_t l = 0; l < 2; ++l) {
+            const std::string layer = "_L" + std::to_string(2 * l);
+            const at::Tensor probs = golden(text(index) + "_itm_cross_attentions" + layer)[0];
+            const at::Tensor grads = golden(text(index) + "_itm_cross_attention_grads" + layer)[0];
+            const at::Tensor expected = (grads * probs).clamp_min(0).mean(0);
+            mean += expected / 2;
+            const at::Tensor actual = at::tensor(std::vector<float>(maps.gradcamLayers.begin() + l * 32 * 257,
+                                                                    maps.gradcamLayers.begin() + (l + 1) * 32 * 257))
+                                          .view({32, 257});
+            const double bound = 1e-4 * (grads.abs().max() * probs.max()).item<double>();
+            QVERIFY2(maxAbs(actual, expected) <= bound, "GradCAM of the match logit");
+        }
+        const at::Tensor phrase = mean.narrow(1, 1, 256).sum(0);
+        QVERIFY2(maxAbs(at::tensor(maps.phraseMap), phrase) <= 1e-4 * phrase.abs().max().item<double>() + 1e-9, "phrase map");
+        // Every word of the phrase that has pieces, with the pieces of the reference's tokens.
+        std::size_t pieces = 0;
+        for (const auto& tokens : result.wordTokens)
+            pieces += tokens.size();
+        QCOMPARE(pieces + 2, entry["input_ids"].size());  // + [CLS] and [SEP]
+        QCOMPARE(maps.wordMaps.size(), result.words.size());
+        for (const auto& map : maps.wordMaps) {
+            QCOMPARE(map.size(), std::size_t(256));
+            for (float v : map)
+                QVERIFY(v >= 0.0f);
+        }
+        if (index == 0)
+            QCOMPARE(result.words, (std::vector<std::string>{"two", "cats", "lying", "on", "a", "pink", "couch"}));
+    }
+
+    void faithfulnessOfAPhraseMap()
+    {
+        const std::string text = "two cats lying on a pink couch";
+        const PhraseLocalization located = localizeText(*publicModel_, *publicImage_, text);
+        FaithfulnessOptions options;
+        options.steps = 5;
+        const FaithfulnessReport report = phraseFaithfulness(*publicModel_, *publicImage_, text, located.maps.phraseMap, options);
+        QCOMPARE(report.score, std::string("ITM match logit"));
+        QVERIFY(std::abs(report.original - located.match.itmLogits[1]) <= 1e-4);
+        QCOMPARE(report.deletion.scores.back(), report.baseline);
+        QCOMPARE(report.insertion.scores.back(), report.original);
+        QCOMPARE(report.randomInsertion.scores.size(), std::size_t(6));
     }
 
     void architectureFromConfigOrWeights_data()

@@ -218,6 +218,36 @@ private Q_SLOTS:
         QVERIFY(std::abs(std::exp(w.logProbability) - result.sequences.front().tokens.front().probability) < 1e-4);
     }
 
+    // The curves track the word's log-probability: unchanged image = the explanation's value,
+    // the ends shared by deletion and insertion, the baseline image different from the image.
+    void faithfulnessCurvesOfAWord_data()
+    {
+        QTest::addColumn<QString>("config");
+        QTest::addColumn<int>("baseline");
+        QTest::newRow("tiny-opt, blurred") << "tiny-opt" << int(PerturbationBaseline::Blur);
+        QTest::newRow("tiny-t5, mean colour") << "tiny-t5" << int(PerturbationBaseline::Mean);
+    }
+    void faithfulnessCurvesOfAWord()
+    {
+        QFETCH(QString, config);
+        QFETCH(int, baseline);
+        const Fixture f = fixture(config.toStdString());
+        const WordExplanation w = explainWords(*f.model, *f.image, f.result, {{1, 2}}).front();
+        FaithfulnessOptions options;
+        options.steps = 4;
+        options.randomOrders = 1;
+        options.baseline = PerturbationBaseline(baseline);
+        const FaithfulnessReport report = wordFaithfulness(*f.model, *f.image, f.result, w.tokens, w.relevancyMap, options);
+        QCOMPARE(report.score, std::string("log p(word)"));
+        QVERIFY2(std::abs(report.original - w.logProbability) < 1e-3, "the unchanged image scores the explained log p");
+        QCOMPARE(report.insertion.scores.back(), report.original);
+        QCOMPARE(report.insertion.scores.front(), report.baseline);
+        QVERIFY(report.baseline != report.original);
+        QCOMPARE(report.deletion.scores.size(), std::size_t(5));
+        QCOMPARE(report.randomDeletion.scores.size(), std::size_t(5));
+        QVERIFY_THROWS_EXCEPTION(Error, wordFaithfulness(*f.model, *f.image, f.result, w.tokens, {1.0f, 2.0f}, options));
+    }
+
     void errorsAndCancel()
     {
         const Fixture f = fixture("tiny-opt");

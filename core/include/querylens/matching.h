@@ -7,8 +7,10 @@
 //    query winning (what retrieval ranks by: image embeddings can be computed once and kept).
 // Plain data only (no torch), like the rest of the public API.
 
+#include "querylens/faithfulness.h"
 #include "querylens/image_encoding.h"
 #include "querylens/progress.h"
+#include "querylens/text_localization.h"
 
 #include <array>
 #include <memory>
@@ -56,5 +58,25 @@ struct ItcScore {
     int bestQuery = 0;
 };
 ItcScore itcScore(const ImageEmbedding& image, const TextEmbedding& text);
+
+// Where a phrase is in the image: the ITM match logit differentiated with respect to the
+// Q-Former's attention (querylens/text_localization.h says how the maps are made).
+struct PhraseLocalization {
+    TextMatch match;
+    std::vector<std::string> words;            // the phrase's words as written (those with pieces)
+    std::vector<std::vector<int>> wordTokens;  // each word's pieces, as positions in match.inputIds
+    int gridSize = 0;
+    std::vector<int> crossAttentionLayers;
+    PhraseLocalizationMaps maps;
+};
+// Throws Error for a model without matching heads, Cancelled when `progress` returns false.
+PhraseLocalization localizeText(const Model& model, const ImageEncoding& image, const std::string& text,
+                                const ProgressCallback& progress = {});
+
+// Deletion and insertion curves of a phrase's patch map: the ITM match logit on the image
+// with patches removed or revealed in the map's order, and in random orders.
+FaithfulnessReport phraseFaithfulness(const Model& model, const ImageEncoding& image, const std::string& text,
+                                      const std::vector<float>& map, const FaithfulnessOptions& options = {},
+                                      const ProgressCallback& progress = {});
 
 }  // namespace querylens

@@ -4,6 +4,7 @@
 // to every attention probability of the Q-Former and the language model and to the soft
 // prompt. What the maps are is in querylens/word_maps.h.
 
+#include "querylens/faithfulness.h"
 #include "querylens/generation.h"
 #include "querylens/image_encoding.h"
 #include "querylens/progress.h"
@@ -22,5 +23,12 @@ class Model;
 std::vector<WordExplanation> explainWords(const Model& model, const ImageEncoding& image, const GenerationResult& result,
                                           const std::vector<std::vector<int>>& words,
                                           const ProgressCallback& progress = {});
+
+// Deletion and insertion curves of a word's patch map (querylens/faithfulness.h): the word's
+// teacher-forced log-probability (the sum over its `tokens`) on the image with patches
+// removed or revealed in the map's order, and in random orders.
+FaithfulnessReport wordFaithfulness(const Model& model, const ImageEncoding& image, const GenerationResult& result,
+                                    const std::vector<int>& tokens, const std::vector<float>& map,
+                                    const FaithfulnessOptions& options = {}, const ProgressCallback& progress = {});
 
 }  // namespace querylens
