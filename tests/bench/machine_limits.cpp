@@ -52,8 +52,11 @@ MachineLimits measureMachineLimits(int repeats)
     MachineLimits limits;
     limits.bandwidthGBs = measureReadBandwidth(std::max(3, repeats));
     limits.fp32GemmGflops = std::max(gemmGflops(at::kFloat, 2048, repeats), gemmGflops(at::kFloat, 4096, 1));
-    // libtorch's bf16 GEMM is slow here (no AVX-512 BF16): a smaller product keeps this short.
+    // libtorch's bf16 GEMM crawls on CPUs without AVX512_BF16 (1.6 GFLOP/s on Zen 3): probe a small
+    // product first, and measure the full size only where it is fast.
     limits.bf16GemmGflops = gemmGflops(at::kBFloat16, 1024, 1);
+    if (limits.bf16GemmGflops > 20)
+        limits.bf16GemmGflops = std::max(gemmGflops(at::kBFloat16, 2048, repeats), gemmGflops(at::kBFloat16, 4096, 1));
     limits.widenedBf16Gflops = gemmGflops(at::kBFloat16, 2048, repeats, /*widened=*/true);
     return limits;
 }

@@ -5,6 +5,7 @@
 
 #include <c10/core/InferenceMode.h>
 
+#include <tuple>
 #include <vector>
 
 using namespace querylens::model;
@@ -45,9 +46,23 @@ std::vector<double> decode(const LanguageModel& lm, LanguageModelState& state, S
     return seconds;
 }
 
+// Median milliseconds of `repeats` encodes of `pixels` (after one to warm up), and their spread.
+std::pair<double, double> timeEncode(const Blip2Model& model, const at::Tensor& pixels, int repeats)
+{
+    std::vector<double> ms;
+    for (int r = 0; r < repeats + 1; ++r) {
+        const Stopwatch watch;
+        const ImageFeatures features = model.encode(pixels);
+        (void)features.projected.sum().item<float>();
+        if (r > 0)
+            ms.push_back(watch.milliseconds());
+    }
+    return {median(ms), spread(ms)};
+}
+
 }  // namespace
 
-ModelFigures benchModel(const Blip2Model& model, int repeats, int decodeTokens)
+ModelFigures benchModel(const Blip2Model& model, int repeats, int decodeTokens, int batchSize)
 {
     c10::InferenceMode inference;
     ModelFigures f;
@@ -118,12 +133,20 @@ ModelFigures benchModel(const Blip2Model& model, int repeats, int decodeTokens)
     f.decodeSpread = spread(tokenRates);
     f.followupFirstTokenMs = median(followup);
 
+    if (batchSize > 1) {
+        const auto [ms, batchSpread] = timeEncode(model, at::randn({batchSize, 3, size, size}), repeats);
+        f.batchSize = batchSize;
+        f.batchImagesPerSecond = batchSize / (ms / 1000);
+        f.batchSpread = batchSpread;
+    }
+
     // Before the baseline: at::linear on int8 weights widens each matrix to float32 (a 0.5 GB
     // transient for the output head), which is the baseline's memory, not QueryLens's.
     f.peakRssBytes = statusBytes("VmHWM");
 
     // Baseline in the same run: the same steps with every product through at::linear.
     querylens::model::kernels::setLibtorchOnly(true);
+    std::tie(f.eagerEncodeMs, f.eagerEncodeSpread) = timeEncode(model, pixels, repeats);
     auto state = lm.newState();
     const StepOutput out = lm.prefill(*state, features.projected, promptIds(lm.vocabSize(), 7));
     const int baselineTokens = std::max(4, decodeTokens / 4);

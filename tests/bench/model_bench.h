@@ -22,7 +22,13 @@ struct ModelFigures {
     double followupFirstTokenMs = 0;  // the next turn: image encoding and shared prefix cached
     std::int64_t followupReused = 0;
     double baselineDecodeTokensPerSecond = 0;  // the same decoding through libtorch's at::linear
+    // The image encode as eager PyTorch runs it: every product through at::linear at the
+    // model's precision, libtorch's batched attention (kernels::setLibtorchOnly).
+    double eagerEncodeMs = 0, eagerEncodeSpread = 0;
+    // Several images encoded at once (vision encoder and Q-Former over B x 257 tokens).
+    int batchSize = 0;
+    double batchImagesPerSecond = 0, batchSpread = 0;
     std::size_t peakRssBytes = 0;
 };
 
-ModelFigures benchModel(const querylens::model::Blip2Model& model, int repeats, int decodeTokens);
+ModelFigures benchModel(const querylens::model::Blip2Model& model, int repeats, int decodeTokens, int batchSize);
