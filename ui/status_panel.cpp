@@ -33,6 +33,7 @@ StatusPanel::StatusPanel(QStatusBar* bar)
 {
     model_->setObjectName(QStringLiteral("statusModel"));
     figures_->setObjectName(QStringLiteral("statusFigures"));
+    hardware_->setObjectName(QStringLiteral("statusHardware"));
     progress_->setRange(0, 1000);
     progress_->setMaximumWidth(220);
     progress_->setTextVisible(true);
@@ -55,15 +56,23 @@ void StatusPanel::setModel(const ModelInfo& info)
         name += tr(" (demo: random weights)");
     model_->setText(name + QStringLiteral(" · ") + QString::fromStdString(info.languageModel));
     model_->setToolTip(QString::fromStdString(info.folder));
-    hardware_->setText(QStringLiteral("%1 · %2 · %3").arg(QString::fromStdString(info.device).toUpper(),
-                                                          QString::fromLatin1(precisionName(info.precision)),
-                                                          tr("%n thread(s)", nullptr, info.threads)));
+    hardware_->setText(QStringLiteral("%1 · %2 · %3 · %4")
+                           .arg(QString::fromStdString(info.device).toUpper(),
+                                QString::fromLatin1(precisionName(info.precision)),
+                                tr("%n thread(s)", nullptr, info.threads), QString::fromStdString(info.kernels.isa)));
+    // The kernel of each regime, as the benchmark and --json report them.
+    hardware_->setToolTip(tr("CPU: %1\nfeatures: %2\nimages: %3\nprompts: %4\ndecode: %5\nattention: %6")
+                              .arg(QString::fromStdString(info.kernels.cpu), QString::fromStdString(info.kernels.cpuFlags),
+                                   QString::fromStdString(info.kernels.images), QString::fromStdString(info.kernels.prompts),
+                                   QString::fromStdString(info.kernels.decode),
+                                   QString::fromStdString(info.kernels.attention)));
 }
 
 void StatusPanel::setNoModel()
 {
     model_->setText(tr("No model loaded"));
     hardware_->clear();
+    hardware_->setToolTip({});
 }
 
 void StatusPanel::setEncodeTime(double ms)
@@ -92,6 +101,10 @@ QString StatusPanel::figuresText() const
 }
 
 QString StatusPanel::modelText() const { return model_->text(); }
+
+QString StatusPanel::hardwareText() const { return hardware_->text(); }
+
+QString StatusPanel::kernelsToolTip() const { return hardware_->toolTip(); }
 
 void StatusPanel::showProgress(const QString& stage, double fraction)
 {

@@ -1,5 +1,6 @@
 #pragma once
-// The status bar's permanent fields: model, device, precision and threads, the latest
+// The status bar's permanent fields: model, device, precision, threads and the CPU kernels' level
+// (the kernel of each regime in its tooltip), the latest
 // figures (image encode, first token, tokens/s), and the process's resident memory.
 
 #include "querylens/generation.h"
@@ -28,6 +29,8 @@ public:
 
     QString modelText() const;
     QString figuresText() const;
+    QString hardwareText() const;    // "CPU · bf16 · 2 threads · avx512bf16"
+    QString kernelsToolTip() const;  // the CPU and the kernel of each regime
 
 private:
     void updateMemory();

@@ -51,7 +51,15 @@ json resultJson(const GenerationResult& result, const ModelInfo& model, const st
           {"precision", precisionName(model.precision)},
           {"device", model.device},
           {"threads", model.threads},
-          {"random_weights", model.isDemo}}},
+          {"random_weights", model.isDemo},
+          {"kernels",
+           {{"isa", model.kernels.isa},
+            {"cpu", model.kernels.cpu},
+            {"cpu_flags", model.kernels.cpuFlags},
+            {"images", model.kernels.images},
+            {"prompts", model.kernels.prompts},
+            {"decode", model.kernels.decode},
+            {"attention", model.kernels.attention}}}}},
     };
 }
 

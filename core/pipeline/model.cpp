@@ -135,6 +135,7 @@ std::shared_ptr<const Model> Model::load(const LoadOptions& options, const Progr
     }
     info.isDemo = c.querylens_demo;
     info.warnings = runtime::environmentWarnings();
+    info.kernels = runtime::kernelChoices(formatsFor(options.precision));
     info.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
@@ -162,43 +163,79 @@ std::string Model::tokenText(int id) const { return impl_->tokenizer->tokenText(
 
 std::shared_ptr<const ImageEncoding> Model::encode(const RgbImage& image, const ProgressCallback& progress) const
 {
-    if (image.empty() || image.pixels.size() != std::size_t(image.width) * std::size_t(image.height) * 3)
-        throw Error("the image is empty or its pixel buffer does not match its size");
+    return encodeBatch({image}, progress).front();
+}
+
+std::vector<std::shared_ptr<const ImageEncoding>> Model::encodeBatch(const std::vector<RgbImage>& images,
+                                                                     const ProgressCallback& progress) const
+{
+    for (std::size_t i = 0; i < images.size(); ++i) {
+        const RgbImage& image = images[i];
+        if (image.empty() || image.pixels.size() != std::size_t(image.width) * std::size_t(image.height) * 3)
+            throw Error((images.size() == 1 ? std::string("the image")
+                                             : "image " + std::to_string(i + 1) + " of " + std::to_string(images.size())) +
+                        " is empty or its pixel buffer does not match its size");
+    }
+    if (images.empty())
+        return {};
     c10::InferenceMode inference;
     const auto start = std::chrono::steady_clock::now();
-    const int size = impl_->preprocessor.height;
-    std::vector<float> pixels = image::preprocess(image, impl_->preprocessor);
-    const at::Tensor pixelValues = at::from_blob(pixels.data(), {1, 3, size, impl_->preprocessor.width}, at::kFloat);
+    const std::int64_t batch = std::int64_t(images.size());
+    const std::int64_t height = impl_->preprocessor.height, width = impl_->preprocessor.width;
+    // pixel_values [B, 3, H, W], one preprocessed image after another.
+    std::vector<float> pixels;
+    pixels.reserve(std::size_t(batch * 3 * height * width));
+    for (const RgbImage& image : images) {
+        const std::vector<float> one = image::preprocess(image, impl_->preprocessor);
+        pixels.insert(pixels.end(), one.begin(), one.end());
+    }
+    const at::Tensor pixelValues = at::from_blob(pixels.data(), {batch, 3, height, width}, at::kFloat);
     const model::ImageFeatures features = impl_->blip2->encode(pixelValues, progress);
 
     const auto& q = features.qformer;
-    CrossAttentionMaps cross;
-    cross.layers = int(q.crossAttentions.size());
-    cross.qformerLayers = q.crossAttentionLayers;
-    const at::Tensor crossAll = at::stack(q.crossAttentions).select(1, 0).to(at::kCPU, at::kFloat).contiguous();  // [L, H, Q, T]
-    cross.heads = int(crossAll.size(1));
-    cross.queries = int(crossAll.size(2));
-    cross.tokens = int(crossAll.size(3));
-    cross.gridSize = impl_->info.gridSize;
-    cross.probabilities.assign(crossAll.data_ptr<float>(), crossAll.data_ptr<float>() + crossAll.numel());
+    const at::Tensor crossAll = at::stack(q.crossAttentions).to(at::kCPU, at::kFloat);  // [L, B, H, Q, T]
+    const at::Tensor selfAll = at::stack(q.selfAttentions).to(at::kCPU, at::kFloat);    // [layers, B, H, Q, Q]
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / double(batch);
 
-    QuerySelfAttention self;
-    const at::Tensor selfAll = at::stack(q.selfAttentions).select(1, 0).to(at::kCPU, at::kFloat).contiguous();  // [layers, H, Q, Q]
-    self.layers = int(selfAll.size(0));
-    self.heads = int(selfAll.size(1));
-    self.queries = int(selfAll.size(2));
-    self.probabilities.assign(selfAll.data_ptr<float>(), selfAll.data_ptr<float>() + selfAll.numel());
+    std::vector<std::shared_ptr<const ImageEncoding>> encodings;
+    for (std::int64_t b = 0; b < batch; ++b) {
+        CrossAttentionMaps cross;
+        cross.layers = int(q.crossAttentions.size());
+        cross.qformerLayers = q.crossAttentionLayers;
+        const at::Tensor crossOne = crossAll.select(1, b).contiguous();  // [L, H, Q, T]
+        cross.heads = int(crossOne.size(1));
+        cross.queries = int(crossOne.size(2));
+        cross.tokens = int(crossOne.size(3));
+        cross.gridSize = impl_->info.gridSize;
+        cross.probabilities.assign(crossOne.data_ptr<float>(), crossOne.data_ptr<float>() + crossOne.numel());
 
-    auto tensors = std::make_unique<ImageEncoding::Tensors>();
-    tensors->pixelValues = pixelValues.clone();  // from_blob: the buffer is local
-    tensors->visionHidden = features.visionHidden;
-    tensors->queryOutputs = q.lastHiddenState;
-    tensors->softPrompt = features.projected;
-    if (const model::ImageTextHeads* matching = impl_->blip2->matching())
-        tensors->imageEmbeds = matching->imageEmbeds(q.lastHiddenState);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    return std::make_shared<const ImageEncoding>(std::move(tensors), std::move(cross), std::move(self), image.width,
-                                                 image.height, ms);
+        QuerySelfAttention self;
+        const at::Tensor selfOne = selfAll.select(1, b).contiguous();  // [layers, H, Q, Q]
+        self.layers = int(selfOne.size(0));
+        self.heads = int(selfOne.size(1));
+        self.queries = int(selfOne.size(2));
+        self.probabilities.assign(selfOne.data_ptr<float>(), selfOne.data_ptr<float>() + selfOne.numel());
+
+        // Each image's rows, [1, ...]; in a batch, copies that own their memory (not views that
+        // would keep the whole batch's tensors alive as long as any one encoding).
+        auto own = [&](const at::Tensor& t) {
+            if (!t.defined())
+                return t;
+            return batch == 1 ? t : t.narrow(0, b, 1).clone();
+        };
+        auto tensors = std::make_unique<ImageEncoding::Tensors>();
+        tensors->pixelValues = pixelValues.narrow(0, b, 1).clone();  // from_blob: the buffer is local
+        tensors->visionHidden = own(features.visionHidden);
+        tensors->queryOutputs = own(q.lastHiddenState);
+        tensors->softPrompt = own(features.projected);
+        if (const model::ImageTextHeads* matching = impl_->blip2->matching())
+            tensors->imageEmbeds = matching->imageEmbeds(tensors->queryOutputs);
+        const RgbImage& image = images[std::size_t(b)];
+        encodings.push_back(std::make_shared<const ImageEncoding>(std::move(tensors), std::move(cross), std::move(self),
+                                                                  image.width, image.height, ms));
+    }
+    return encodings;
 }
 
 std::unique_ptr<Session> Model::newSession(std::shared_ptr<const ImageEncoding> image) const

@@ -1,5 +1,8 @@
 #include "pipeline/runtime.h"
 
+#include "model/kernels/isa.h"
+#include "model/kernels/matmul.h"
+
 #include <ATen/Parallel.h>
 
 #include <fstream>
@@ -35,7 +38,28 @@ std::vector<std::string> environmentWarnings()
     if (reference && !openblas)
         warnings.push_back("the slow reference BLAS is in use: install libopenblas0-openmp (about 25x faster "
                            "matrix products)");
+    const std::string isa = model::kernels::invalidIsaEnvironment();
+    if (!isa.empty())
+        warnings.push_back("QUERYLENS_ISA=" + isa + " names no kernel level (portable, avx2, avx512, avx512bf16, amx): "
+                           "ignored");
     return warnings;
+}
+
+ModelInfo::Kernels kernelChoices(model::WeightFormats formats)
+{
+    namespace kernels = model::kernels;
+    auto typeName = [](model::WeightFormat f) {
+        return f == model::WeightFormat::Float32 ? "fp32" : f == model::WeightFormat::BFloat16 ? "bf16" : "int8";
+    };
+    ModelInfo::Kernels k;
+    k.isa = kernels::isaName(kernels::activeIsa());
+    k.cpu = kernels::cpuFeatures().model;
+    k.cpuFlags = kernels::cpuFeatures().flags();
+    k.images = kernels::gemmPath(typeName(formats.vision));
+    k.prompts = kernels::gemmPath(typeName(formats.language));
+    k.decode = kernels::decodePath(typeName(formats.language));
+    k.attention = kernels::attentionPath();
+    return k;
 }
 
 }  // namespace querylens::runtime

@@ -1,6 +1,9 @@
 #pragma once
 // Process-wide settings of the math libraries, and checks that warn about slow set-ups.
 
+#include "model/blip2.h"
+#include "querylens/model.h"
+
 #include <string>
 #include <vector>
 
@@ -13,5 +16,8 @@ int threadCount();
 
 // Warnings about the machine's set-up, e.g. the reference BLAS in place of OpenBLAS (25x slower).
 std::vector<std::string> environmentWarnings();
+
+// The kernels a model stored in `formats` runs at the active instruction-set level.
+ModelInfo::Kernels kernelChoices(model::WeightFormats formats);
 
 }  // namespace querylens::runtime

@@ -85,6 +85,39 @@ private slots:
         }
     }
 
+    // --json's model object names the CPU kernels of each regime; QUERYLENS_ISA caps their level.
+    void jsonNamesTheKernels_data()
+    {
+        QTest::addColumn<QByteArray>("cap");
+        QTest::newRow("best level") << QByteArray();
+        QTest::newRow("QUERYLENS_ISA=avx2") << QByteArray("avx2");
+        QTest::newRow("QUERYLENS_ISA=portable") << QByteArray("portable");
+    }
+    void jsonNamesTheKernels()
+    {
+        QFETCH(QByteArray, cap);
+        if (!cap.isEmpty())
+            qputenv("QUERYLENS_ISA", cap);
+        const CliRun run = runQuerylens({QStringLiteral("caption"), fixture("image.png"), QStringLiteral("--model"),
+                                         fixture("tiny-opt"), QStringLiteral("--max-new-tokens"), QStringLiteral("2"),
+                                         QStringLiteral("--json")});
+        qunsetenv("QUERYLENS_ISA");
+        QVERIFY2(run.exitCode == 0, run.err.constData());
+        const json kernels = run.lastJsonLine().at("model").at("kernels");
+        const std::string isa = kernels.at("isa").get<std::string>();
+        for (const char* key : {"cpu_flags", "images", "prompts", "decode", "attention"})
+            QVERIFY2(!kernels.at(key).get<std::string>().empty(), key);
+        if (cap == "portable") {
+            QCOMPARE(isa, std::string("portable"));
+            QVERIFY(kernels.at("decode").get<std::string>().rfind("portable", 0) == 0);
+        } else if (cap == "avx2") {
+            QVERIFY2(isa == "avx2" || isa == "portable", isa.c_str());  // lower on a CPU without AVX2
+            QVERIFY(kernels.at("images").get<std::string>().rfind(isa, 0) == 0);
+        } else {
+            QVERIFY(isa == "portable" || isa == "avx2" || isa == "avx512" || isa == "avx512bf16");
+        }
+    }
+
     void askMatchesReferenceGreedyIds_data() { captionMatchesReferenceGreedyIds_data(); }
     void askMatchesReferenceGreedyIds()
     {

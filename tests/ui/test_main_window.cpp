@@ -8,6 +8,7 @@
 #include "decoding_panel.h"
 #include "fixtures.h"
 #include "screenshots.h"
+#include "status_panel.h"
 #include "main_window.h"
 #include "message_bar.h"
 #include "model_dialog.h"
@@ -135,6 +136,13 @@ private slots:
         dropFile(&window, fixture("image.png"));
         QVERIFY(captioned.wait(kTimeoutMs));
         QCOMPARE(window.captionPanel()->text().toStdString(), summaryText("tiny-opt", "greedy_text"));
+        // The status bar names the CPU kernels' level; its tooltip, the kernel of each regime.
+        const QString hardware = window.statusPanel()->hardwareText();
+        QVERIFY2(hardware.contains(QStringLiteral("avx")) || hardware.contains(QStringLiteral("portable")),
+                 qPrintable(hardware));
+        const QString kernels = window.statusPanel()->kernelsToolTip();
+        for (const char* regime : {"images: ", "prompts: ", "decode: ", "attention: "})
+            QVERIFY2(kernels.contains(QLatin1String(regime)), qPrintable(kernels));
         saveScreenshot(window, QStringLiteral("02-captioned-image"));
     }
 

@@ -61,6 +61,19 @@ struct ModelInfo {
     int embeddingSize = 0;              // matching models: width of the ITC embeddings
     double loadSeconds = 0;
     std::vector<std::string> warnings;  // e.g. the slow reference BLAS is in use
+
+    // The CPU kernels this model runs, chosen at load from the CPU's features (capped by the
+    // QUERYLENS_ISA environment variable: portable, avx2, avx512, avx512bf16, amx). Plain text for
+    // the status bar and --json.
+    struct Kernels {
+        std::string isa;        // "avx512bf16", "avx512", "avx2" or "portable"
+        std::string cpu;        // the CPU's model name
+        std::string cpuFlags;   // the features found, e.g. "avx2 fma ... avx512_bf16"
+        std::string images;     // vision encoder and Q-Former (257 x images rows)
+        std::string prompts;    // the language model over a prompt
+        std::string decode;     // one token at a time
+        std::string attention;  // over prompts and images
+    } kernels;
 };
 
 // One sentence on what a loaded model can do and what it cannot, for the window and the CLI.
@@ -78,6 +91,13 @@ public:
     // Runs the vision encoder and the Q-Former once for an image; sessions, matching and the
     // explanations reuse the result.
     std::shared_ptr<const ImageEncoding> encode(const RgbImage& image, const ProgressCallback& progress = {}) const;
+    // Several images in one pass: the vision encoder and the Q-Former run over all of them at once
+    // (B x 257 rows through every matrix product, which keeps the weights in cache longer), and
+    // each gets its own ImageEncoding, equal to what encode() gives for it alone (within float
+    // rounding). Images of any sizes; each one's encodeMs() is the batch's time divided by B.
+    // Progress covers the whole batch. An empty list gives an empty result.
+    std::vector<std::shared_ptr<const ImageEncoding>> encodeBatch(const std::vector<RgbImage>& images,
+                                                                  const ProgressCallback& progress = {}) const;
     // Throws Error for a matching model, which cannot generate (capabilitySummary says why).
     std::unique_ptr<Session> newSession(std::shared_ptr<const ImageEncoding> image) const;
 
