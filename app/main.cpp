@@ -7,10 +7,12 @@
 #include "desktop.h"
 
 #include <QCoreApplication>
+#include <QGuiApplication>
 
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <memory>
 
 namespace {
 
@@ -24,15 +26,33 @@ const std::map<std::string, Command>& commands()
         {"chat", querylens::cli::runChat},
         {"sessions", querylens::cli::runSessions},
         {"explain", querylens::cli::runExplain},
+        {"explain-words", querylens::cli::runExplainWords},
+        {"match", querylens::cli::runMatch},
+        {"localize", querylens::cli::runLocalize},
+        {"search", querylens::cli::runSearch},
         {"make-demo-model", querylens::cli::runMakeDemoModel},
         {"models", querylens::cli::runModels},
     };
     return table;
 }
 
+// Commands that draw maps with text (PNG output) need a QGuiApplication for fonts; they get
+// the offscreen platform, so they run without a display like every other command.
+bool drawsImages(const char* name)
+{
+    return !std::strcmp(name, "localize") || !std::strcmp(name, "explain-words") || !std::strcmp(name, "search");
+}
+
 int runCommand(Command command, int argc, char** argv)
 {
-    QCoreApplication app(argc, argv);
+    std::unique_ptr<QCoreApplication> application;
+    if (drawsImages(argv[1])) {
+        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+        application = std::make_unique<QGuiApplication>(argc, argv);
+    } else {
+        application = std::make_unique<QCoreApplication>(argc, argv);
+    }
     QCoreApplication::setApplicationName(QStringLiteral("querylens"));
     QCoreApplication::setApplicationVersion(QStringLiteral(QUERYLENS_VERSION));
     querylens::cli::installInterruptHandler();

@@ -11,6 +11,10 @@ int runAsk(const QStringList& arguments);
 int runChat(const QStringList& arguments);
 int runSessions(const QStringList& arguments);
 int runExplain(const QStringList& arguments);
+int runExplainWords(const QStringList& arguments);
+int runMatch(const QStringList& arguments);
+int runLocalize(const QStringList& arguments);
+int runSearch(const QStringList& arguments);
 int runMakeDemoModel(const QStringList& arguments);
 int runModels(const QStringList& arguments);
 
