@@ -15,13 +15,13 @@ namespace {
 
 constexpr std::size_t kBatch = 8;  // images encoded together
 
-// The one place images become embeddings. One by one until Model has a batch encode
-// (B images x 257 tokens through every product); then only this function changes.
+// The one place images become embeddings: a batch through the vision encoder and the
+// Q-Former at once (B images x 257 tokens through every matrix product).
 std::vector<ImageEmbedding> embedBatch(const Model& model, const std::vector<RgbImage>& images)
 {
     std::vector<ImageEmbedding> out;
-    for (const RgbImage& image : images)
-        out.push_back(imageEmbedding(model, *model.encode(image)));
+    for (const auto& encoding : model.encodeBatch(images))
+        out.push_back(imageEmbedding(model, *encoding));
     return out;
 }
 
