@@ -7,13 +7,16 @@ QUERYLENS_BUILD=${QUERYLENS_BUILD:-$QUERYLENS_ROOT/build}
 # Debian 12 packages: the toolchain, Qt 6 with Charts and the image-format plugins (WebP),
 # libtorch, SentencePiece, nlohmann-json, and OpenBLAS (libtorch's matrix products run ~25x
 # slower on the reference BLAS it would otherwise get); ICU (Unicode data for the Q-Former's
-# WordPiece tokenizer) and OpenSSL (SHA-256 keys of the search index's embedding cache).
+# WordPiece tokenizer) and OpenSSL (SHA-256 keys of the search index's embedding cache; the Hub
+# client's digests); libcurl for the Hub client; python3 runs the mock Hub of the tests
+# (tests/hub/mock_hub.py).
 QUERYLENS_PACKAGES=(
   cmake g++ ninja-build pkg-config
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev qt6-image-formats-plugins
   libtorch-dev libsentencepiece-dev nlohmann-json3-dev libopenblas0-openmp
   libicu-dev libssl-dev
   fonts-dejavu-core
+  libcurl4-openssl-dev python3
 )
 
 querylens_install_packages() {

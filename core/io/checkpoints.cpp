@@ -3,6 +3,7 @@
 #include "io/json_file.h"
 #include "io/weight_archive.h"
 #include "querylens/error.h"
+#include "querylens/hub_cache.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -56,15 +57,7 @@ CheckpointSummary inspectCheckpoint(const std::string& folder)
     return summary;
 }
 
-std::string hubCacheFolder()
-{
-    if (const char* hubCache = std::getenv("HF_HUB_CACHE"); hubCache && *hubCache)
-        return hubCache;
-    if (const char* home = std::getenv("HF_HOME"); home && *home)
-        return (fs::path(home) / "hub").string();
-    const char* user = std::getenv("HOME");
-    return (fs::path(user ? user : ".") / ".cache" / "huggingface" / "hub").string();
-}
+std::string hubCacheFolder() { return hub::defaultCacheFolder(); }
 
 std::vector<CheckpointSummary> findHubCheckpoints()
 {
@@ -87,27 +80,44 @@ std::vector<CheckpointSummary> findHubCheckpoints()
             found.push_back(inspectCheckpoint(snapshot.path().string()));
         }
     }
+    // A snapshot whose download is unfinished has some files and not others: say so rather
+    // than let the load fail on a missing shard.
+    for (const auto& download : hub::findIncompleteDownloads(cache.string(), hub::defaultStateFolder()))
+        for (auto& summary : found)
+            if (!download.snapshotFolder.empty() && fs::path(summary.folder) == fs::absolute(download.snapshotFolder))
+                summary.problem = "the download is unfinished (" + download.describe() + "): resume it with "
+                                  "`querylens download " + (download.revision == "main" ? download.repo
+                                                                                         : download.repo + "@" + download.revision) + "`";
     return found;
+}
+
+std::size_t estimateWeightMemory(const std::vector<TensorShape>& tensors, Precision precision)
+{
+    std::size_t bytes = 0;
+    for (const auto& tensor : tensors) {
+        std::size_t numel = 1;
+        for (const auto dimension : tensor.shape)
+            numel *= std::size_t(dimension);
+        const bool matrix = tensor.shape.size() == 2 && tensor.name.find("embed_positions") == std::string::npos;
+        const bool languageMatrix = matrix && tensor.name.rfind("language_model.", 0) == 0;
+        switch (precision) {
+        case Precision::Float32: bytes += numel * 4; break;
+        case Precision::BFloat16: bytes += numel * (matrix ? 2 : 4); break;
+        case Precision::Int8:
+            bytes += languageMatrix ? numel + std::size_t(tensor.shape[0]) * 4 : numel * (matrix ? 2 : 4);
+            break;
+        }
+    }
+    return bytes;
 }
 
 std::size_t estimateWeightMemory(const std::string& folder, Precision precision)
 {
     const auto archive = io::WeightArchive::openFolder(folder);
-    std::size_t bytes = 0;
-    for (const auto& name : archive.names()) {
-        const auto& record = *archive.find(name)->record;
-        const auto numel = std::size_t(record.numel());
-        const bool matrix = record.shape.size() == 2 && name.find("embed_positions") == std::string::npos;
-        const bool languageMatrix = matrix && name.rfind("language_model.", 0) == 0;
-        switch (precision) {
-        case Precision::Float32: bytes += numel * 4; break;
-        case Precision::BFloat16: bytes += numel * (matrix ? 2 : 4); break;
-        case Precision::Int8:
-            bytes += languageMatrix ? numel + std::size_t(record.shape[0]) * 4 : numel * (matrix ? 2 : 4);
-            break;
-        }
-    }
-    return bytes;
+    std::vector<TensorShape> tensors;
+    for (const auto& name : archive.names())
+        tensors.push_back({name, archive.find(name)->record->shape});
+    return estimateWeightMemory(tensors, precision);
 }
 
 std::size_t availableMemoryBytes()
