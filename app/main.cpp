@@ -32,6 +32,7 @@ const std::map<std::string, Command>& commands()
         {"search", querylens::cli::runSearch},
         {"make-demo-model", querylens::cli::runMakeDemoModel},
         {"models", querylens::cli::runModels},
+        {"download", querylens::cli::runDownload},
     };
     return table;
 }

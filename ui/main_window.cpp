@@ -3,6 +3,7 @@
 #include "caption_panel.h"
 #include "chat_panel.h"
 #include "decoding_panel.h"
+#include "download/download_manager.h"
 #include "explorer/explorer_panel.h"
 #include "image_file.h"
 #include "image_view.h"
@@ -48,6 +49,11 @@ MainWindow::MainWindow(QWidget* parent)
     setWindowTitle(QStringLiteral("QueryLens"));
     setAcceptDrops(true);
     resize(1240, 760);
+    downloads_ = new DownloadManager(this);
+    connect(downloads_, &DownloadManager::finished, this, [this](const QString& repo, const QString&, const QString&) {
+        messageBar_->show(MessageBar::Kind::Info, tr("%1 is downloaded and verified. Open it with File → Open Model "
+                                                     "(Ctrl+M).").arg(repo));
+    });
     worker_->moveToThread(&workerThread_);
     connect(&workerThread_, &QThread::finished, worker_, &QObject::deleteLater);
     workerThread_.setObjectName(QStringLiteral("model worker"));

@@ -23,6 +23,7 @@ class ExplorerPanel;
 class ImageView;
 class MessageBar;
 class ModelWorker;
+class DownloadManager;
 class StatusPanel;
 
 class MainWindow : public QMainWindow {
@@ -96,6 +97,7 @@ private:
 
     QThread workerThread_;
     ModelWorker* worker_;
+    DownloadManager* downloads_;  // Hub downloads, on their own thread; outlive the model dialog
     ImageLibrary* library_;
     ImageView* imageView_;
     QListWidget* thumbnails_;

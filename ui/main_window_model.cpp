@@ -6,7 +6,9 @@
 #include "message_bar.h"
 #include "model_dialog.h"
 #include "querylens/checkpoints.h"
+#include "download/download_manager.h"
 #include "querylens/demo_model.h"
+#include "querylens/hub_cache.h"
 #include "status_panel.h"
 #include "worker/model_worker.h"
 
@@ -36,6 +38,11 @@ void MainWindow::onModelLoaded(int jobId, const ModelInfo& info)
                     "It shows how QueryLens works; open a real BLIP-2 checkpoint with Ctrl+M.");
     for (const auto& warning : info.warnings)
         notes << QString::fromStdString(warning);
+    // Downloads left unfinished by an earlier run (of the window or of `querylens download`).
+    for (const auto& download : hub::findIncompleteDownloads(hubCacheFolder(), hub::defaultStateFolder()))
+        if (!download.commit.empty() && !downloads_->busy())
+            notes << tr("The download of %1 is unfinished (%2): resume it in File → Open Model → Download.")
+                         .arg(QString::fromStdString(download.repo), QString::fromStdString(download.describe()));
     if (!notes.isEmpty())
         messageBar_->show(info.isDemo ? MessageBar::Kind::Info : MessageBar::Kind::Warning, notes.join(QLatin1Char(' ')));
     endJob(jobId);
@@ -48,7 +55,7 @@ void MainWindow::onModelLoaded(int jobId, const ModelInfo& info)
 
 void MainWindow::chooseModel()
 {
-    ModelDialog dialog(this, QString::fromStdString(modelInfo_.folder));
+    ModelDialog dialog(this, QString::fromStdString(modelInfo_.folder), downloads_);
     if (dialog.exec() != QDialog::Accepted)
         return;
     if (dialog.wantsDemo()) {

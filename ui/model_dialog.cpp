@@ -1,5 +1,7 @@
 #include "model_dialog.h"
 
+#include "download/download_manager.h"
+#include "download/download_panel.h"
 #include "status_panel.h"
 
 #include <QComboBox>
@@ -11,6 +13,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QThread>
 #include <QVBoxLayout>
@@ -22,13 +25,18 @@ namespace {
 constexpr double kUsableShareOfFreeMemory = 0.9;
 }
 
-ModelDialog::ModelDialog(QWidget* parent, const QString& currentFolder)
+ModelDialog::ModelDialog(QWidget* parent, const QString& currentFolder, DownloadManager* downloads)
     : QDialog(parent), table_(new QTableWidget(0, 4, this)), precision_(new QComboBox(this)),
       threads_(new QSpinBox(this)), fit_(new QLabel(this)), emptyNote_(new QLabel(this)),
-      demo_(new QPushButton(tr("Create the demo model"), this)), load_(nullptr)
+      demo_(new QPushButton(tr("Create the demo model"), this)), load_(nullptr), tabs_(new QTabWidget(this)),
+      downloadPanel_(nullptr)
 {
     setWindowTitle(tr("Open a BLIP-2 model"));
-    resize(760, 440);
+    resize(860, 600);
+    if (!downloads)
+        downloads = new DownloadManager(this);
+    downloadPanel_ = new DownloadPanel(downloads, this);
+    connect(downloadPanel_, &DownloadPanel::openRequested, this, &ModelDialog::openDownloaded);
     table_->setHorizontalHeaderLabels({tr("Model"), tr("Language model"), tr("Parameters"), tr("On disk")});
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     table_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
@@ -47,9 +55,9 @@ ModelDialog::ModelDialog(QWidget* parent, const QString& currentFolder)
     threads_->setValue(settings.value(QStringLiteral("model/threads"), 0).toInt());
 
     emptyNote_->setWordWrap(true);
-    emptyNote_->setText(tr("No BLIP-2 checkpoint was found in the Hugging Face cache (%1). Open a folder, or create "
-                           "the demo model: a small BLIP-2 with random weights that shows how the program works. "
-                           "Its text is meaningless.")
+    emptyNote_->setText(tr("No BLIP-2 checkpoint was found in the Hugging Face cache (%1). Download one (the Download "
+                           "tab), open a folder, or create the demo model: a small BLIP-2 with random weights that "
+                           "shows how the program works. Its text is meaningless.")
                             .arg(QString::fromStdString(hubCacheFolder())));
     connect(demo_, &QPushButton::clicked, this, [this] {
         wantsDemo_ = true;
@@ -76,10 +84,21 @@ ModelDialog::ModelDialog(QWidget* parent, const QString& currentFolder)
     form->addRow(tr("Threads"), threads_);
     fit_->setWordWrap(true);
     fit_->setObjectName(QStringLiteral("memoryFit"));
+    auto* installed = new QWidget(this);
+    auto* installedLayout = new QVBoxLayout(installed);
+    installedLayout->addWidget(new QLabel(tr("Checkpoints in the Hugging Face cache:"), installed));
+    installedLayout->addWidget(table_, 1);
+    installedLayout->addWidget(emptyNote_);
+    tabs_->addTab(installed, tr("On this computer"));
+    tabs_->addTab(downloadPanel_, tr("Download"));
+    connect(tabs_, &QTabWidget::currentChanged, this, [this](int index) {
+        if (tabs_->widget(index) == downloadPanel_ && !catalogueAsked_) {
+            catalogueAsked_ = true;
+            downloadPanel_->refreshCatalogue();
+        }
+    });
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(new QLabel(tr("Checkpoints in the Hugging Face cache:"), this));
-    layout->addWidget(table_, 1);
-    layout->addWidget(emptyNote_);
+    layout->addWidget(tabs_, 1);
     layout->addLayout(form);
     layout->addWidget(fit_);
     layout->addWidget(buttons);
@@ -132,6 +151,23 @@ void ModelDialog::addRow(const CheckpointSummary& summary)
         for (int c = 0; c < 4; ++c)
             table_->item(row, c)->setToolTip(QString::fromStdString(summary.problem));
     emptyNote_->setVisible(false);
+}
+
+void ModelDialog::showDownloads() { tabs_->setCurrentWidget(downloadPanel_); }
+
+void ModelDialog::openDownloaded(const QString& folder)
+{
+    const std::string path = folder.toStdString();
+    auto existing = std::find_if(checkpoints_.begin(), checkpoints_.end(),
+                                 [&](const CheckpointSummary& c) { return c.folder == path; });
+    if (existing == checkpoints_.end()) {
+        addRow(inspectCheckpoint(path));
+        existing = checkpoints_.end() - 1;
+    }
+    table_->selectRow(int(existing - checkpoints_.begin()));
+    tabs_->setCurrentIndex(0);
+    if (canLoad())
+        accept();  // fits at the chosen precision: load it now; else the reason shows under the list
 }
 
 void ModelDialog::addFolder()

@@ -1,5 +1,7 @@
 #include "cli/cli_options.h"
 
+#include "querylens/hub_cache.h"
+
 #include <QDir>
 #include <QProcessEnvironment>
 
@@ -35,8 +37,9 @@ void addModelOptions(QCommandLineParser& parser)
 {
     parser.addOptions({
         {{QStringLiteral("m"), QStringLiteral("model")},
-         QStringLiteral("BLIP-2 checkpoint folder (Hugging Face layout). Default: $QUERYLENS_MODEL."),
-         QStringLiteral("DIR")},
+         QStringLiteral("BLIP-2 checkpoint folder (Hugging Face layout), or a repository id downloaded into the "
+                        "Hugging Face cache (e.g. Salesforce/blip2-opt-2.7b). Default: $QUERYLENS_MODEL."),
+         QStringLiteral("DIR|REPO")},
         {QStringLiteral("precision"), QStringLiteral("Weights in memory: fp32 (exact), bf16, int8. Default: fp32."),
          QStringLiteral("P"), QStringLiteral("fp32")},
         {QStringLiteral("threads"), QStringLiteral("Compute threads (default: all cores)."), QStringLiteral("N"),
@@ -90,7 +93,9 @@ LoadOptions loadOptions(const QCommandLineParser& parser, const QString& fallbac
     if (folder.isEmpty())
         throw UsageError{QStringLiteral("no model: give --model DIR (or set QUERYLENS_MODEL); "
                                         "`querylens make-demo-model DIR` writes a small random one")};
-    options.folder = QDir::cleanPath(folder).toStdString();
+    // A folder, or a repository id ("Salesforce/blip2-opt-2.7b[@rev]") resolved offline to its
+    // snapshot in the Hugging Face cache.
+    options.folder = hub::resolveModelFolder(QDir::cleanPath(folder).toStdString());
     const auto precision = parsePrecision(parser.value(QStringLiteral("precision")).toStdString());
     if (!precision)
         throw UsageError{QStringLiteral("--precision must be fp32, bf16 or int8")};

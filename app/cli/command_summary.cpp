@@ -18,8 +18,9 @@ QString commandSummary()
         "  localize IMAGE \"TEXT\"     where a phrase and each of its words are in the image\n"
         "  search FOLDER \"TEXT\"      rank a folder's images by a text (embeddings cached on disk)\n"
         "  models                    list BLIP-2 checkpoints in the Hugging Face cache\n"
+        "  download REPO[@REVISION]  download a BLIP-2 from the Hugging Face Hub (resumable, verified)\n"
         "  make-demo-model DIR       write a small BLIP-2 with random weights (for trying the program)\n\n"
-        "Common options: --model DIR (or $QUERYLENS_MODEL), --precision fp32|bf16|int8, --threads N,\n"
+        "Common options: --model DIR or REPO_ID (or $QUERYLENS_MODEL), --precision fp32|bf16|int8, --threads N,\n"
         "--max-new-tokens N, --beams N, --sample, --temperature T, --top-k K, --top-p P, --seed S,\n"
         "--repetition-penalty X, --no-repeat-ngram N, --num-captions N, --json.\n"
         "Exit codes: 0 done, 1 a failed load or bad input, 2 a usage error, 130 interrupted.\n");

@@ -1,6 +1,7 @@
 #pragma once
 // The command-line interface: one function per command, each with its own parser and --help.
-// Exit codes: 0 done, 1 a failed load or bad input (message on stderr), 2 a usage error.
+// Exit codes: 0 done, 1 a failed load or bad input (message on stderr), 2 a usage error,
+// 130 interrupted (Ctrl+C).
 
 #include <QStringList>
 
@@ -17,6 +18,7 @@ int runLocalize(const QStringList& arguments);
 int runSearch(const QStringList& arguments);
 int runMakeDemoModel(const QStringList& arguments);
 int runModels(const QStringList& arguments);
+int runDownload(const QStringList& arguments);
 
 // The commands and one line about each, for the top-level --help.
 QString commandSummary();

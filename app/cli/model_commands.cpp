@@ -5,9 +5,11 @@
 #include "querylens/checkpoints.h"
 #include "querylens/demo_model.h"
 #include "querylens/error.h"
+#include "querylens/hub_cache.h"
 
 #include <QDir>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -29,7 +31,8 @@ int runModels(const QStringList& arguments)
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("List the BLIP-2 checkpoints in the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, "
-                       "else ~/.cache/huggingface/hub) and the demo model, with their size and memory needs."));
+                       "else ~/.cache/huggingface/hub) and the demo model, with their size and memory needs, and the "
+                       "downloads left unfinished (with how much of them is there)."));
     parser.addOption({QStringLiteral("quiet"), QStringLiteral("Print only the folders of loadable Hub checkpoints.")});
     return runCommand(parser, arguments, [&] {
         const bool quiet = parser.isSet(QStringLiteral("quiet"));
@@ -43,9 +46,20 @@ int runModels(const QStringList& arguments)
         const std::string demo = defaultDemoModelFolder();
         if (QDir(QString::fromStdString(demo)).exists(QStringLiteral("config.json")))
             found.push_back(inspectCheckpoint(demo));
-        if (found.empty())
+        const auto unfinished = hub::findIncompleteDownloads(hubCacheFolder(), hub::defaultStateFolder());
+        // A half-downloaded snapshot is listed once, below, as unfinished.
+        found.erase(std::remove_if(found.begin(), found.end(),
+                                   [&](const CheckpointSummary& c) {
+                                       return std::any_of(unfinished.begin(), unfinished.end(), [&](const auto& d) {
+                                           return !d.snapshotFolder.empty() &&
+                                                  QDir(QString::fromStdString(d.snapshotFolder)) ==
+                                                      QDir(QString::fromStdString(c.folder));
+                                       });
+                                   }),
+                    found.end());
+        if (found.empty() && unfinished.empty())
             std::cout << "No BLIP-2 checkpoints in " << hubCacheFolder()
-                      << ".\nDownload one elsewhere with: huggingface-cli download Salesforce/blip2-opt-2.7b\n";
+                      << ".\nDownload one with: querylens download Salesforce/blip2-opt-2.7b\n";
         const std::size_t available = availableMemoryBytes();
         for (const auto& c : found) {
             std::cout << c.name << (c.isDemo ? "  (demo: random weights)" : "") << "\n  " << c.folder << "\n";
@@ -59,6 +73,15 @@ int runModels(const QStringList& arguments)
                       << gigabytes(estimateWeightMemory(c.folder, Precision::BFloat16)) << ", int8 "
                       << gigabytes(estimateWeightMemory(c.folder, Precision::Int8)) << " (available "
                       << gigabytes(available) << ")\n";
+        }
+        for (const auto& download : unfinished) {
+            const std::string ref = download.revision == "main" ? download.repo : download.repo + "@" + download.revision;
+            std::cout << ref << "  (" << download.describe() << ")\n";
+            if (!download.commit.empty())
+                std::cout << "  resume with: querylens download " << ref << "\n";
+            else
+                std::cout << "  partial files left by another tool in " << hub::repoFolder(download.cacheFolder, download.repo)
+                          << "/blobs\n";
         }
         return 0;
     });

@@ -3,6 +3,7 @@
 #include "querylens/error.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -27,6 +28,12 @@ std::string temporaryNameBeside(const std::string& path)
 }
 
 }  // namespace
+
+std::string environmentValue(const char* name)
+{
+    const char* value = std::getenv(name);
+    return value ? value : "";
+}
 
 void syncFolder(const std::string& folder)
 {

@@ -91,7 +91,11 @@ bool FileFetcher::fetch(int index)
     BlobLock lock(
         lockPath, [this] { return progress_.stopRequested() || hub_.stopRequested(); },
         [this] { progress_.setPhase(DownloadPhase::Waiting, "another download of this file is running; waiting for it"); });
-    if (regularFileSize(blob) == file.size) {  // the other process finished it while we waited
+    if (regularFileSize(pointer) == file.size) {  // the other process finished it while we waited
+        progress_.finishFile();
+        return false;
+    }
+    if (regularFileSize(blob) == file.size) {
         link(file, false);
         progress_.finishFile();
         return false;

@@ -17,11 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string environment(const char* name)
-{
-    const char* value = std::getenv(name);
-    return value ? value : "";
-}
+std::string environment(const char* name) { return environmentValue(name); }
 
 // os.path.expanduser and os.path.expandvars, as huggingface_hub applies them to its folders:
 // a leading ~ is $HOME; $NAME and ${NAME} are replaced when set and left as written otherwise.

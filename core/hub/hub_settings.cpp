@@ -12,11 +12,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string environment(const char* name)
-{
-    const char* value = std::getenv(name);
-    return value ? value : "";
-}
+std::string environment(const char* name) { return environmentValue(name); }
 
 std::string trimmed(std::string text)
 {

@@ -183,6 +183,9 @@ def build_repos(fixtures, big_file):
     add(Repo("test/private-opt", opt, access="private"))
     add(Repo("test/not-blip2", [RepoFile("config.json", b'{"model_type": "bert"}'),
                                 RepoFile("model.safetensors", deterministic_bytes(1_000, 7))]))
+    # Two of the catalogue's names, so that the window's catalogue has sizes to show.
+    add(Repo("Salesforce/blip2-opt-2.7b", opt))
+    add(Repo("Salesforce/blip2-flan-t5-xl", checkpoint_files(fixtures, "tiny-t5")))
     old = Repo("test/old-name-opt", opt, alias_of="test/tiny-opt")
     add(old)
     if big_file:

@@ -2,6 +2,7 @@
 
 #include "querylens/demo_model.h"
 #include "querylens/error.h"
+#include "querylens/hub_cache.h"
 #include "querylens/session.h"
 
 namespace querylens::ui {
@@ -24,6 +25,10 @@ void ModelWorker::loadModel(int jobId, const LoadOptions& options)
         return;
     }
     try {
+        // A repository id (--model Salesforce/blip2-opt-2.7b) names its cached snapshot; checked
+        // before the old model is freed, so that a typo keeps it.
+        LoadOptions resolved = options;
+        resolved.folder = hub::resolveModelFolder(options.folder);
         // Free the old model before loading the next: two real models rarely fit together.
         for (auto& [id, slot] : images_) {
             slot.encoding.reset();
@@ -31,7 +36,7 @@ void ModelWorker::loadModel(int jobId, const LoadOptions& options)
             slot.ablation.reset();
         }
         model_.reset();
-        model_ = Model::load(options, [&](double fraction, const std::string& stage) {
+        model_ = Model::load(resolved, [&](double fraction, const std::string& stage) {
             emit progress(jobId, QString::fromStdString(stage), fraction);
             return !cancelled(jobId);
         });
