@@ -129,12 +129,13 @@ int runDownload(const QStringList& arguments)
         view.finish();
         for (const auto& warning : result.warnings)
             std::cerr << "Warning: " << warning << "\n";
-        std::cerr << "Downloaded " << result.filesFetched << " files (" << hub::formatSize(result.bytesFetched) << " in "
+        std::cerr << "Downloaded " << result.filesFetched << (result.filesFetched == 1 ? " file (" : " files (")
+                  << hub::formatSize(result.bytesFetched) << " in "
                   << DownloadProgressView::duration(result.seconds) << ", "
                   << DownloadProgressView::rate(result.seconds > 0 ? double(result.bytesFetched) / result.seconds : 0)
                   << ")";
         if (result.filesCached)
-            std::cerr << "; " << result.filesCached << " were already in the cache";
+            std::cerr << "; " << result.filesCached << (result.filesCached == 1 ? " was" : " were") << " already in the cache";
         std::cerr << ".\nLoad it with: querylens caption IMAGE --model " << ref->text() << "\n";
         std::cout << result.snapshotFolder << "\n";
         if (parser.isSet(QStringLiteral("json")))

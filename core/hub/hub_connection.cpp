@@ -150,7 +150,8 @@ std::string HubConnection::getText(const std::string& url, const std::string& re
         if (attempt < settings_.maxAttempts)
             backOff(attempt, retryAfterOf(response), lastFailure);
     }
-    throw HubError(HubErrorCode::Network, "the Hub could not be reached (" + lastFailure + "); try again later", what);
+    throw HubError(HubErrorCode::Network,
+                   "the Hub could not be reached for " + repo + " (" + lastFailure + "); try again later", what);
 }
 
 FileMetadata HubConnection::head(const std::string& repo, const std::string& commit, const std::string& path)

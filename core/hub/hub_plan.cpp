@@ -31,7 +31,7 @@ std::vector<protocol::TreeEntry> listTree(HubConnection& hub, const std::string&
         if (page >= protocol::kMaxTreePages)
             throw HubError(HubErrorCode::Protocol, "the tree listing has too many pages", url);
         protocol::Headers headers;
-        const std::string body = hub.getText(url, repo, "the file list of " + repo, false, &headers);
+        const std::string body = hub.getText(url, repo, "", false, &headers);
         for (auto& entry : protocol::parseTreePage(body, url)) {
             if (!seen.insert(entry.path).second)
                 throw HubError(HubErrorCode::Protocol, "the tree listing names '" + entry.path + "' twice", url);
@@ -96,7 +96,8 @@ DownloadPlan planDownload(const HubSettings& settings, const RepoRef& ref, const
     DownloadPlan plan;
     plan.ref = ref;
     const std::string revisionUrl = hub.apiUrl(ref.repo, "revision/" + protocol::percentEncode(ref.revision, false));
-    plan.commit = protocol::parseRevisionCommit(hub.getText(revisionUrl, ref.repo, "repository " + ref.text()), revisionUrl);
+    // The Hub's errors name the repository themselves: no file prefix for them.
+    plan.commit = protocol::parseRevisionCommit(hub.getText(revisionUrl, ref.text(), ""), revisionUrl);
 
     auto selection = protocol::selectFiles(listTree(hub, ref.repo, plan.commit), options.include);
 

@@ -86,6 +86,9 @@ DownloadPanel::DownloadPanel(DownloadManager* manager, QWidget* parent)
     fileLabel_->setWordWrap(true);
     status_->setWordWrap(true);
     status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // Room for an error of a few lines: a word-wrapped label in a full dialog is otherwise squeezed.
+    status_->setMinimumHeight(3 * fontMetrics().lineSpacing());
+    status_->setAlignment(Qt::AlignLeft | Qt::AlignTop);
     for (QProgressBar* bar : {fileBar_, totalBar_}) {
         bar->setRange(0, kPermille);
         bar->setValue(0);
@@ -171,7 +174,9 @@ DownloadPanel::DownloadPanel(DownloadManager* manager, QWidget* parent)
         updateButtons();
     });
     connect(manager_, &DownloadManager::failed, this, [this](const QString& repo, const QString& message) {
-        pausedRepo_ = repo;  // what was kept can be resumed, or cancelled
+        pausedRepo_.clear();  // showUnfinished() offers it again if some of it was kept
+        if (manager_->lastStatus().progress.fileCount == 0)
+            fileLabel_->clear();  // it never got to a file
         status_->setText(tr("The download of %1 stopped: %2").arg(repo, message));
         status_->setStyleSheet(QStringLiteral("color: #d33;"));
         showUnfinished();
