@@ -32,6 +32,7 @@ ModelDialog::ModelDialog(QWidget* parent, const QString& currentFolder, Download
       downloadPanel_(nullptr)
 {
     setWindowTitle(tr("Open a BLIP-2 model"));
+    table_->setObjectName(QStringLiteral("checkpointTable"));  // the Download tab has a table too
     resize(860, 600);
     if (!downloads)
         downloads = new DownloadManager(this);

@@ -269,7 +269,7 @@ private slots:
         dialog.setCheckpoints({inspectCheckpoint(testsupport::fixturePath("tiny-opt")),
                                inspectCheckpoint(testsupport::fixturePath("tiny-t5")),
                                inspectCheckpoint(broken.path().toStdString())});
-        auto* table = dialog.findChild<QTableWidget*>();
+        auto* table = dialog.findChild<QTableWidget*>(QStringLiteral("checkpointTable"));
         QVERIFY(table);
         table->setCurrentCell(0, 0);
         QVERIFY2(dialog.canLoad(), qPrintable(dialog.fitText()));
