@@ -1,6 +1,7 @@
 #include "hub/blob_store.h"
 
-#include "hub/atomic_file.h"
+#include "hub/small_files.h"
+#include "io/atomic_file.h"
 #include "querylens/error.h"
 
 #include <cerrno>
@@ -230,7 +231,9 @@ void writeRef(const std::string& repoFolder, const std::string& revision, const 
     std::string current;
     if (readSmallFile(path, current, 256) && current == commit)
         return;  // unchanged: do not touch a cache the user may only read
-    writeFileAtomically(path, commit);
+    std::error_code error;
+    fs::create_directories(fs::path(path).parent_path(), error);  // "refs/pr/1" is nested
+    io::writeFileAtomically(path, commit);
 }
 
 std::uint64_t freeBytes(const std::string& folder)

@@ -1,6 +1,7 @@
 #include "hub/download_notes.h"
 
-#include "hub/atomic_file.h"
+#include "hub/small_files.h"
+#include "io/atomic_file.h"
 #include "querylens/hub_cache.h"
 
 #include <nlohmann/json.hpp>
@@ -66,7 +67,9 @@ void writeDownloadNote(const std::string& stateFolder, const DownloadNote& note)
                            {"commit", note.commit},
                            {"include", note.include},
                            {"files", files}};
-    writeFileAtomically(downloadNotePath(stateFolder, note.cacheFolder, note.repo, note.revision), document.dump(1));
+    std::error_code error;
+    fs::create_directories(stateFolder, error);
+    io::writeFileAtomically(downloadNotePath(stateFolder, note.cacheFolder, note.repo, note.revision), document.dump(1));
 }
 
 void removeDownloadNote(const std::string& stateFolder, const std::string& cacheFolder, const std::string& repo,

@@ -1,7 +1,7 @@
 #include "hub/file_fetcher.h"
 
 #include "hub/blob_store.h"
-#include "hub/digest.h"
+#include "io/digest.h"
 
 #include <cerrno>
 #include <cstring>
@@ -25,7 +25,7 @@ std::uint64_t regularFileSize(const fs::path& path)
     return error ? UINT64_MAX : size;
 }
 
-void startDigest(Digest& digest, const PlannedFile& file)
+void startDigest(io::Digest& digest, const PlannedFile& file)
 {
     digest.reset();
     if (!file.lfs()) {
@@ -101,7 +101,7 @@ bool FileFetcher::fetch(int index)
         return false;
     }
 
-    Digest digest(file.lfs() ? Digest::Kind::Sha256 : Digest::Kind::Sha1);
+    io::Digest digest(file.lfs() ? io::Digest::Kind::Sha256 : io::Digest::Kind::Sha1);
     for (int round = 0;; ++round) {
         PartialFile partial(blob.string() + ".incomplete");
         if (partial.size() > file.size)
@@ -133,7 +133,7 @@ bool FileFetcher::fetch(int index)
     }
 }
 
-void FileFetcher::hashExisting(const PlannedFile& file, PartialFile& partial, Digest& digest)
+void FileFetcher::hashExisting(const PlannedFile& file, PartialFile& partial, io::Digest& digest)
 {
     startDigest(digest, file);
     progress_.setFileBytes(0);
@@ -152,7 +152,7 @@ void FileFetcher::hashExisting(const PlannedFile& file, PartialFile& partial, Di
         throw Cancelled();
 }
 
-void FileFetcher::transfer(const PlannedFile& file, PartialFile& partial, Digest& digest, FileMetadata& metadata)
+void FileFetcher::transfer(const PlannedFile& file, PartialFile& partial, io::Digest& digest, FileMetadata& metadata)
 {
     progress_.setPhase(DownloadPhase::Downloading);
     int failures = 0;       // in a row without a byte written

@@ -5,6 +5,7 @@
 
 #include "hub/hub_connection.h"
 #include "hub/progress_tracker.h"
+#include "io/digest.h"
 
 #include <string>
 #include <vector>
@@ -12,7 +13,6 @@
 namespace querylens::hub {
 
 class PartialFile;
-class Digest;
 
 class FileFetcher {
 public:
@@ -25,8 +25,8 @@ public:
     const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
-    void transfer(const PlannedFile& file, PartialFile& partial, Digest& digest, FileMetadata& metadata);
-    void hashExisting(const PlannedFile& file, PartialFile& partial, Digest& digest);
+    void transfer(const PlannedFile& file, PartialFile& partial, io::Digest& digest, FileMetadata& metadata);
+    void hashExisting(const PlannedFile& file, PartialFile& partial, io::Digest& digest);
     void link(const PlannedFile& file, bool newBlob);
 
     HubConnection& hub_;

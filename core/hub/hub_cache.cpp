@@ -1,6 +1,6 @@
 #include "querylens/hub_cache.h"
 
-#include "hub/atomic_file.h"
+#include "hub/small_files.h"
 #include "hub/download_notes.h"
 #include "querylens/error.h"
 

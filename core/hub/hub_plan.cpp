@@ -1,6 +1,6 @@
 // planDownload: a repository at a revision -> one commit and the files BLIP-2 needs from it.
 
-#include "hub/atomic_file.h"
+#include "hub/small_files.h"
 #include "hub/hub_connection.h"
 #include "hub/hub_protocol.h"
 

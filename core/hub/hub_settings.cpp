@@ -1,6 +1,6 @@
 // HubSettings from the environment (the variables huggingface_hub reads), and HubError.
 
-#include "hub/atomic_file.h"
+#include "hub/small_files.h"
 #include "querylens/hub.h"
 
 #include <cstdlib>

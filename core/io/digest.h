@@ -1,11 +1,12 @@
 #pragma once
-// Streaming sha256 (LFS files) and sha1 (git blob ids of small files) through OpenSSL's EVP.
+// Streaming sha256 and sha1 through OpenSSL's EVP: image keys of sessions, and the Hub
+// client's checks (sha256 of LFS files, git blob sha1 of small ones).
 
 #include <cstddef>
 #include <memory>
 #include <string>
 
-namespace querylens::hub {
+namespace querylens::io {
 
 class Digest {
 public:
@@ -25,4 +26,4 @@ private:
     Kind kind_;
 };
 
-}  // namespace querylens::hub
+}  // namespace querylens::io

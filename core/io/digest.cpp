@@ -1,10 +1,10 @@
-#include "hub/digest.h"
+#include "io/digest.h"
 
 #include "querylens/error.h"
 
 #include <openssl/evp.h>
 
-namespace querylens::hub {
+namespace querylens::io {
 
 struct Digest::State {
     EVP_MD_CTX* context = nullptr;
@@ -47,4 +47,4 @@ std::string Digest::hexDigest()
     return text;
 }
 
-}  // namespace querylens::hub
+}  // namespace querylens::io

@@ -1,16 +1,13 @@
 #pragma once
-// Small files that other processes read while we write them (refs, QueryLens's download notes):
-// written to a temporary file beside the target, fsync()ed, renamed over it, and the folder
-// fsync()ed, so a reader sees the old content or the new one, never a torn one.
+// Small reads of the cache and the environment that every part of the Hub code shares. (Writes
+// of small files go through io::writeFileAtomically.)
 
+#include <cstddef>
 #include <string>
 
 namespace querylens::hub {
 
-// Throws querylens::Error naming `path` when any step fails.
-void writeFileAtomically(const std::string& path, const std::string& content);
-
-// The file's content, or nullopt-like empty with `ok` false when it cannot be read; at most
+// Reads a whole small file into `content`; false when it cannot be read or is longer than
 // `limit` bytes (a ref or a note is tiny: a larger file is not ours).
 bool readSmallFile(const std::string& path, std::string& content, std::size_t limit = 1 << 20);
 
