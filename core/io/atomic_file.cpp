@@ -2,6 +2,7 @@
 
 #include "querylens/error.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -86,7 +87,10 @@ void writeFileAtomically(const std::string& path, const std::string& data, bool 
 {
     const fs::path target(path);
     // The temporary file must be on the same file system for rename() to be atomic: beside it.
-    TemporaryFile temporary(path + ".tmp-" + std::to_string(::getpid()));
+    // Named by process and by call, so that two threads writing the same file (two downloads
+    // of one repository note their progress) never share, or remove, each other's temporary.
+    static std::atomic<unsigned> calls{0};
+    TemporaryFile temporary(path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(calls++));
     if (temporary.fd() < 0) {
         const std::string why = systemError();
         throw Error("cannot create a temporary file beside it (" + why + ")", path);
