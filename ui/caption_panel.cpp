@@ -53,7 +53,7 @@ CaptionPanel::CaptionPanel(QWidget* parent)
     alternatives_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     alternatives_->hide();
 
-    regenerate_->setToolTip(tr("Caption the image again with the current decoding settings (Ctrl+R)"));
+    regenerate_->setToolTip(tr("Caption the image again with the current decoding settings (Ctrl+Shift+R)"));
     stop_->setToolTip(tr("Stop generating (Esc)"));
     copy_->setToolTip(tr("Copy the caption"));
     connect(regenerate_, &QPushButton::clicked, this, &CaptionPanel::regenerateRequested);

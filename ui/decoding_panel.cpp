@@ -32,7 +32,8 @@ QDoubleSpinBox* realBox(QWidget* parent, double min, double max, double step, co
 
 }  // namespace
 
-DecodingPanel::DecodingPanel(QWidget* parent) : QWidget(parent), form_(new QFormLayout(this))
+DecodingPanel::DecodingPanel(QWidget* parent, bool remembered)
+    : QWidget(parent), form_(new QFormLayout(this)), remembered_(remembered)
 {
     strategy_ = new QComboBox(this);
     strategy_->addItems({tr("Greedy"), tr("Beam search"), tr("Sampling")});
@@ -121,6 +122,8 @@ void DecodingPanel::setOptions(const DecodingOptions& o)
 
 void DecodingPanel::save() const
 {
+    if (!remembered_)
+        return;
     const DecodingOptions o = options();
     QSettings settings;
     settings.beginGroup(QStringLiteral("decoding"));

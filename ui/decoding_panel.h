@@ -16,7 +16,9 @@ namespace querylens::ui {
 class DecodingPanel : public QWidget {
     Q_OBJECT
 public:
-    explicit DecodingPanel(QWidget* parent = nullptr);
+    // `remembered`: the values persist across runs (the window's panel); a panel for one
+    // regeneration leaves the saved values alone.
+    explicit DecodingPanel(QWidget* parent = nullptr, bool remembered = true);
 
     DecodingOptions options() const;
     void setOptions(const DecodingOptions& options);
@@ -41,6 +43,7 @@ private:
     QSpinBox* seed_;
     QDoubleSpinBox* repetitionPenalty_;
     QSpinBox* noRepeatNgram_;
+    bool remembered_ = true;
 };
 
 }  // namespace querylens::ui

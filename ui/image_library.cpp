@@ -10,10 +10,17 @@ int ImageLibrary::add(const QString& path, const QImage& image)
     document.id = nextId_++;
     document.path = path;
     document.image = image;
-    document.thumbnail = QIcon(QPixmap::fromImage(image.scaled(160, 120, Qt::KeepAspectRatio, Qt::SmoothTransformation)));
+    document.thumbnail = thumbnailOf(image);
     documents_.append(std::move(document));
     emit added(documents_.back().id);
     return documents_.back().id;
+}
+
+QIcon ImageLibrary::thumbnailOf(const QImage& image)
+{
+    if (image.isNull())
+        return {};
+    return QIcon(QPixmap::fromImage(image.scaled(160, 120, Qt::KeepAspectRatio, Qt::SmoothTransformation)));
 }
 
 void ImageLibrary::remove(int id)
@@ -44,7 +51,6 @@ void ImageLibrary::resetResults()
         document.caption.clear();
         document.captionResult = {};
         document.captionFinished = false;
-        document.chat.clear();
     }
 }
 

@@ -1,7 +1,8 @@
 #include "main_window.h"
 
 #include "caption_panel.h"
-#include "chat_panel.h"
+#include "chat/chat_controller.h"
+#include "chat/chat_pane.h"
 #include "decoding_panel.h"
 #include "download/download_manager.h"
 #include "explorer/explorer_panel.h"
@@ -15,6 +16,7 @@
 #include <QGroupBox>
 #include <QListWidget>
 #include <QMenuBar>
+#include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -41,7 +43,7 @@ QAction* addMenuAction(QMenu* menu, const QString& text, const QKeySequence& sho
 
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent), worker_(new ModelWorker), library_(new ImageLibrary(this)), imageView_(new ImageView),
-      thumbnails_(new QListWidget), captionPanel_(new CaptionPanel), chatPanel_(new ChatPanel),
+      thumbnails_(new QListWidget), captionPanel_(new CaptionPanel), chatPane_(new ChatPane),
       decoding_(new DecodingPanel), messageBar_(new MessageBar), status_(new StatusPanel(statusBar())),
       tabs_(new QTabWidget), explorer_(new ExplorerPanel), sideTabs_(new QTabWidget)
 {
@@ -59,15 +61,18 @@ MainWindow::MainWindow(QWidget* parent)
     workerThread_.setObjectName(QStringLiteral("model worker"));
     workerThread_.start();
 
+    chat_ = new ChatController(library_, chatPane_, this);
     buildActions();
     buildLayout();
     connectWorker();
+    connectChat();
     showCurrentImage();
     updateActions();
 }
 
 MainWindow::~MainWindow()
 {
+    saveLayout();
     worker_->cancelUpTo(INT_MAX);
     workerThread_.quit();
     workerThread_.wait();
@@ -85,13 +90,14 @@ void MainWindow::buildActions()
     addMenuAction(file, tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     QMenu* run = menuBar()->addMenu(tr("&Generate"));
-    regenerateAction_ = addMenuAction(run, tr("&Regenerate Caption"), QKeySequence(tr("Ctrl+R")), this, &MainWindow::regenerateCaption);
-    askAction_ = run->addAction(tr("&Ask…"), this, [this] {
-        sideTabs_->setCurrentWidget(chatPanel_);
-        chatPanel_->focusQuestion();
-    });
+    regenerateAction_ = addMenuAction(run, tr("Regenerate &Caption"), QKeySequence(tr("Ctrl+Shift+R")), this,
+                                      &MainWindow::regenerateCaption);
+    regenerateAnswerAction_ = addMenuAction(run, tr("&Regenerate Answer"), QKeySequence(tr("Ctrl+R")), this,
+                                            &MainWindow::regenerate);
+    askAction_ = run->addAction(tr("&Ask…"), this, [this] { chatPane_->focusQuestion(); });
     askAction_->setShortcuts({QKeySequence(tr("Ctrl+Return")), QKeySequence(tr("Ctrl+Enter"))});
     stopAction_ = addMenuAction(run, tr("&Stop"), QKeySequence(Qt::Key_Escape), this, &MainWindow::stopGeneration);
+    buildConversationActions(run);
 
     QToolBar* tools = addToolBar(tr("Main"));
     tools->setObjectName(QStringLiteral("mainToolBar"));
@@ -100,18 +106,18 @@ void MainWindow::buildActions()
     openAction_->setIcon(style()->standardIcon(QStyle::SP_DialogOpenButton));
     modelAction_->setIcon(style()->standardIcon(QStyle::SP_DirOpenIcon));
     regenerateAction_->setIcon(style()->standardIcon(QStyle::SP_BrowserReload));
+    regenerateAnswerAction_->setIcon(style()->standardIcon(QStyle::SP_BrowserReload));
     stopAction_->setIcon(style()->standardIcon(QStyle::SP_MediaStop));
     tools->addAction(openAction_);
     tools->addAction(modelAction_);
     tools->addSeparator();
-    tools->addAction(regenerateAction_);
+    tools->addAction(regenerateAnswerAction_);
     tools->addAction(stopAction_);
     rebuildRecentMenu();
 }
 
 void MainWindow::buildLayout()
 {
-    imageView_->setPlaceholder(tr("Drop an image here\nor open one with Ctrl+O, or paste with Ctrl+V"));
     thumbnails_->setObjectName(QStringLiteral("thumbnails"));
     thumbnails_->setViewMode(QListView::IconMode);
     thumbnails_->setFlow(QListView::LeftToRight);
@@ -127,32 +133,42 @@ void MainWindow::buildLayout()
     });
     connect(library_, &ImageLibrary::currentChanged, this, &MainWindow::showCurrentImage);
 
-    auto* left = new QWidget;
-    auto* leftLayout = new QVBoxLayout(left);
-    leftLayout->setContentsMargins(0, 0, 0, 0);
-    leftLayout->addWidget(imageView_, 1);
-    leftLayout->addWidget(thumbnails_);
-
-    sideTabs_->addTab(captionPanel_, tr("Caption"));
-    sideTabs_->addTab(chatPanel_, tr("Chat"));
-    auto* decodingGroup = new QGroupBox(tr("Decoding"));
-    auto* decodingLayout = new QVBoxLayout(decodingGroup);
+    // Describe: the image (with its caption and the decoding settings under it) beside the
+    // conversation, which gets the height of the window; both splitters are remembered.
+    auto* imageColumn = new QWidget;
+    auto* imageLayout = new QVBoxLayout(imageColumn);
+    imageLayout->setContentsMargins(0, 0, 0, 0);
+    imageLayout->addWidget(imageView_, 1);
+    imageLayout->addWidget(thumbnails_);
+    auto* decodingPage = new QWidget;
+    auto* decodingLayout = new QVBoxLayout(decodingPage);
     decodingLayout->addWidget(decoding_);
-    auto* right = new QWidget;
-    auto* rightLayout = new QVBoxLayout(right);
-    rightLayout->setContentsMargins(0, 0, 0, 0);
-    rightLayout->addWidget(sideTabs_, 1);
-    rightLayout->addWidget(decodingGroup);
+    decodingLayout->addStretch(1);
+    sideTabs_->addTab(captionPanel_, tr("Caption"));
+    sideTabs_->addTab(decodingPage, tr("Decoding"));
+    imageSplitter_ = new QSplitter(Qt::Vertical);
+    imageSplitter_->setObjectName(QStringLiteral("imageSplitter"));
+    imageSplitter_->addWidget(imageColumn);
+    imageSplitter_->addWidget(sideTabs_);
+    imageSplitter_->setStretchFactor(0, 3);
+    imageSplitter_->setStretchFactor(1, 1);
+    imageSplitter_->setChildrenCollapsible(false);
 
-    auto* splitter = new QSplitter(Qt::Horizontal);
-    splitter->addWidget(left);
-    splitter->addWidget(right);
-    splitter->setStretchFactor(0, 3);
-    splitter->setStretchFactor(1, 2);
-    splitter->setChildrenCollapsible(false);
+    describeSplitter_ = new QSplitter(Qt::Horizontal);
+    describeSplitter_->setObjectName(QStringLiteral("describeSplitter"));
+    describeSplitter_->addWidget(imageSplitter_);
+    describeSplitter_->addWidget(chatPane_);
+    describeSplitter_->setStretchFactor(0, 1);
+    describeSplitter_->setStretchFactor(1, 1);
+    describeSplitter_->setChildrenCollapsible(false);
+    describeSplitter_->setSizes({560, 640});
+    imageSplitter_->setSizes({520, 220});
+    QSettings settings;
+    describeSplitter_->restoreState(settings.value(QStringLiteral("layout/describeSplitter")).toByteArray());
+    imageSplitter_->restoreState(settings.value(QStringLiteral("layout/imageSplitter")).toByteArray());
 
     tabs_->setDocumentMode(true);
-    tabs_->addTab(splitter, tr("Describe"));
+    tabs_->addTab(describeSplitter_, tr("Describe"));
     tabs_->addTab(explorer_, tr("Explore attention"));
     connect(tabs_, &QTabWidget::currentChanged, this, [this] {
         if (explorerStale_)
@@ -170,16 +186,6 @@ void MainWindow::buildLayout()
 
     connect(captionPanel_, &CaptionPanel::regenerateRequested, this, &MainWindow::regenerateCaption);
     connect(captionPanel_, &CaptionPanel::stopRequested, this, &MainWindow::stopGeneration);
-    connect(chatPanel_, &ChatPanel::questionAsked, this, &MainWindow::askQuestion);
-    connect(chatPanel_, &ChatPanel::stopRequested, this, &MainWindow::stopGeneration);
-    connect(chatPanel_, &ChatPanel::clearRequested, this, [this] {
-        if (ImageDocument* document = library_->current()) {
-            document->chat.clear();
-            const int id = document->id;
-            QMetaObject::invokeMethod(worker_, [this, id] { worker_->clearChat(id); }, Qt::QueuedConnection);
-            chatPanel_->showConversation({});
-        }
-    });
 }
 
 void MainWindow::connectWorker()
@@ -211,7 +217,8 @@ void MainWindow::endJob(int)
     emit jobEnded();
 }
 
-void MainWindow::generateFor(int imageId, GenerationKind kind, const QString& question, const std::vector<int>& disabled)
+void MainWindow::generateFor(int imageId, GenerationKind kind, const QString& question, const std::vector<int>& disabled,
+                             int turnId, const std::vector<ChatTurn>& history, const std::optional<DecodingOptions>& options)
 {
     if (!modelLoaded_) {
         messageBar_->show(MessageBar::Kind::Info, tr("Open a model first (Ctrl+M)."));
@@ -222,17 +229,16 @@ void MainWindow::generateFor(int imageId, GenerationKind kind, const QString& qu
     request.kind = kind;
     request.question = question;
     request.disabledQueries = disabled;
-    request.options = decoding_->options();
+    request.history = history;
+    request.options = options.value_or(decoding_->options());
     const int job = startJob();
-    generations_[job] = PendingGeneration{imageId, kind, question};
+    generations_[job] = PendingGeneration{imageId, kind, question, turnId};
     ImageDocument* document = library_->find(imageId);
     if (kind == GenerationKind::Caption && document) {
         document->caption.clear();
         document->captionFinished = false;
         if (imageId == library_->currentId())
             captionPanel_->begin();
-    } else if (kind == GenerationKind::Question && imageId == library_->currentId()) {
-        chatPanel_->beginAnswer(question);
     }
     QMetaObject::invokeMethod(worker_, [this, job, request] { worker_->generate(job, request); }, Qt::QueuedConnection);
 }
@@ -245,12 +251,12 @@ void MainWindow::regenerateCaption()
     }
 }
 
-void MainWindow::askQuestion(const QString& question)
+void MainWindow::askQuestion(const QString& question) { chat_->ask(question); }
+
+void MainWindow::regenerate()
 {
-    if (ImageDocument* document = library_->current()) {
-        sideTabs_->setCurrentWidget(chatPanel_);  // the answer streams where the question was asked
-        generateFor(document->id, GenerationKind::Question, question);
-    }
+    if (!chat_->regenerateLast())
+        regenerateCaption();
 }
 
 void MainWindow::stopGeneration()
@@ -281,8 +287,8 @@ void MainWindow::onToken(int jobId, const GeneratedToken&, const QString& delta)
         document->caption += delta;
         if (current)
             captionPanel_->append(delta);
-    } else if (it->second.kind == GenerationKind::Question && current) {
-        chatPanel_->appendAnswer(delta);
+    } else if (it->second.kind == GenerationKind::Question) {
+        chat_->answerToken(document->id, it->second.turnId, delta);
     }
 }
 
@@ -302,15 +308,7 @@ void MainWindow::onGenerationFinished(int jobId, const GenerationResult& result)
                     captionPanel_->finish(result);
                 emit captionFinished(document->id);
             } else if (pending.kind == GenerationKind::Question) {
-                if (current)
-                    chatPanel_->finishAnswer(result);
-                ChatEntry entry;
-                entry.question = pending.question;
-                entry.answer = QString::fromStdString(result.sequences.front().text);
-                entry.result = result;
-                entry.finished = true;
-                document->chat.append(entry);
-                emit answerFinished(document->id);
+                chat_->answerFinished(document->id, pending.turnId, result);
             } else if (pending.kind == GenerationKind::Ablation && current) {
                 explorer_->showAblation(result);
             }
@@ -330,10 +328,10 @@ void MainWindow::onJobFailed(int jobId, const QString& message, bool cancelled)
     if (it != generations_.end()) {
         const PendingGeneration pending = it->second;
         generations_.erase(it);
-        if (pending.imageId == library_->currentId()) {
-            if (pending.kind == GenerationKind::Question)
-                chatPanel_->failAnswer(message, cancelled);
-            else if (pending.kind == GenerationKind::Ablation)
+        if (pending.kind == GenerationKind::Question)
+            chat_->answerFailed(pending.imageId, pending.turnId, message, cancelled);
+        else if (pending.imageId == library_->currentId()) {
+            if (pending.kind == GenerationKind::Ablation)
                 explorer_->ablationFailed(cancelled ? tr("Stopped.") : message);
             else
                 captionPanel_->fail(message, cancelled);
@@ -342,6 +340,7 @@ void MainWindow::onJobFailed(int jobId, const QString& message, bool cancelled)
     if (jobId == loadJob_) {
         modelLoaded_ = false;
         status_->setNoModel();
+        chat_->setModel(nullptr);
     }
     if (!cancelled)
         messageBar_->show(MessageBar::Kind::Error, message);
@@ -352,9 +351,11 @@ void MainWindow::showCurrentImage()
 {
     ImageDocument* document = library_->current();
     imageView_->setImage(document ? document->image : QImage());
+    imageView_->setPlaceholder(document && document->image.isNull()
+                                   ? tr("This conversation's image is missing:\n%1").arg(document->path)
+                                   : tr("Drop an image here\nor open one with Ctrl+O, or paste with Ctrl+V"));
     if (!document) {
         captionPanel_->clear(modelLoaded_ ? tr("Drop an image to caption it.") : tr("Open a model, then drop an image."));
-        chatPanel_->showConversation({});
         explorer_->clearImage();
     } else {
         if (document->captionFinished)
@@ -363,12 +364,12 @@ void MainWindow::showCurrentImage()
             captionPanel_->showFinished(document->caption, {});
         else
             captionPanel_->clear(modelLoaded_ ? QString() : tr("Open a model to caption this image (Ctrl+M)."));
-        chatPanel_->showConversation(document->chat);
         refreshExplorer();
         for (int row = 0; row < library_->documents().size(); ++row)
             if (library_->documents()[row].id == document->id)
                 thumbnails_->setCurrentRow(row);
     }
+    chat_->showCurrent();
     updateActions();
 }
 
@@ -386,21 +387,28 @@ void MainWindow::refreshExplorer()
     QList<ExplainedText> texts;
     if (document->captionFinished)
         texts.append({tr("Caption"), document->captionResult});
-    for (int i = 0; i < document->chat.size(); ++i)
-        if (document->chat[i].finished)
-            texts.append({tr("Answer %1: %2").arg(i + 1).arg(document->chat[i].question.left(40)), document->chat[i].result});
+    if (document->conversation) {
+        int number = 0;
+        for (int id : document->conversation->activePath()) {
+            const Turn& t = *document->conversation->find(id);
+            ++number;
+            if (!t.result.sequences.empty())
+                texts.append({tr("Answer %1: %2").arg(number).arg(QString::fromStdString(t.question).left(40)), t.result});
+        }
+    }
     explorer_->setImage(document->id, document->image, document->encoding, texts);
 }
 
 void MainWindow::updateActions()
 {
-    const bool haveImage = library_->current() != nullptr;
+    const ImageDocument* current = library_->current();
+    const bool haveImage = current && !current->image.isNull();
     regenerateAction_->setEnabled(modelLoaded_ && haveImage && pendingJobs_ == 0);
     stopAction_->setEnabled(pendingJobs_ > 0);
+    regenerateAnswerAction_->setEnabled(modelLoaded_ && haveImage && pendingJobs_ == 0);
     captionPanel_->setCanGenerate(modelLoaded_ && haveImage);
-    chatPanel_->setCanAsk(modelLoaded_ && haveImage);
     captionPanel_->setBusy(pendingJobs_ > 0);
-    chatPanel_->setBusy(pendingJobs_ > 0);
+    chat_->setBusy(pendingJobs_ > 0);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
@@ -409,6 +417,8 @@ void MainWindow::closeEvent(QCloseEvent* event)
     worker_->cancelUpTo(INT_MAX);
     workerThread_.quit();
     workerThread_.wait();
+    chat_->flushSaves();
+    saveLayout();
     event->accept();
 }
 

@@ -9,15 +9,19 @@
 #include <QMainWindow>
 #include <QThread>
 
+#include <optional>
+
 class QAction;
 class QListWidget;
 class QMenu;
+class QSplitter;
 class QTabWidget;
 
 namespace querylens::ui {
 
 class CaptionPanel;
-class ChatPanel;
+class ChatController;
+class ChatPane;
 class DecodingPanel;
 class ExplorerPanel;
 class ImageView;
@@ -39,6 +43,14 @@ public:
     void addImage(const QString& label, const QImage& image);
     void askQuestion(const QString& question);
     void regenerateCaption();
+    // Ctrl+R: the last answer of the conversation on screen, else the caption.
+    void regenerate();
+    // Opens `path` as an image with a saved conversation about it (or, when `replaceDocument` is
+    // set, gives that document its image, found again). See main_window_chat.cpp.
+    void openSessionImage(const QString& path, std::shared_ptr<Conversation> conversation,
+                          std::shared_ptr<SessionLock> lock, int replaceDocument = 0);
+    void showShortcuts();
+    void showConversations();
     void stopGeneration();
     void createDemoModel(const QString& folder);
     // With no checkpoint anywhere: says so, and opens the model dialog, which lists the
@@ -47,7 +59,8 @@ public:
 
     // For tests and screenshots.
     CaptionPanel* captionPanel() const { return captionPanel_; }
-    ChatPanel* chatPanel() const { return chatPanel_; }
+    ChatPane* chatPane() const { return chatPane_; }
+    ChatController* chat() const { return chat_; }
     MessageBar* messageBar() const { return messageBar_; }
     StatusPanel* statusPanel() const { return status_; }
     DecodingPanel* decodingPanel() const { return decoding_; }
@@ -72,13 +85,19 @@ protected:
 
 private:
     void buildActions();
+    void buildConversationActions(QMenu* generate);
     void buildLayout();
+    void connectChat();
+    void saveLayout() const;
     void connectWorker();
     void showCurrentImage();
     void refreshExplorer();
     void updateActions();
     void rememberRecent(const QString& path);
-    void addDecodedImage(const QString& label, const DecodedImage& decoded);
+    // `file` and `sha256`: where the image came from (empty for one that was never a file).
+    int addDecodedImage(const QString& label, const DecodedImage& decoded, const QString& file = {},
+                        const QString& sha256 = {});
+    void giveImage(ImageDocument& document, const DecodedImage& decoded, const QString& file, const QString& sha256);
     void rebuildRecentMenu();
     void pasteImage();
     void chooseModel();
@@ -86,7 +105,8 @@ private:
     int startJob();
     void endJob(int jobId);
     void generateFor(int imageId, GenerationKind kind, const QString& question = {},
-                     const std::vector<int>& disabled = {});
+                     const std::vector<int>& disabled = {}, int turnId = 0, const std::vector<ChatTurn>& history = {},
+                     const std::optional<DecodingOptions>& options = {});
 
     // Worker results.
     void onModelLoaded(int jobId, const ModelInfo& info);
@@ -102,13 +122,16 @@ private:
     ImageView* imageView_;
     QListWidget* thumbnails_;
     CaptionPanel* captionPanel_;
-    ChatPanel* chatPanel_;
+    ChatPane* chatPane_;
+    ChatController* chat_ = nullptr;
     DecodingPanel* decoding_;
     MessageBar* messageBar_;
     StatusPanel* status_;
     QTabWidget* tabs_;
     ExplorerPanel* explorer_;
-    QTabWidget* sideTabs_;
+    QTabWidget* sideTabs_;     // under the image: the caption and the decoding settings
+    QSplitter* describeSplitter_ = nullptr;  // image | conversation
+    QSplitter* imageSplitter_ = nullptr;     // image over caption
     QMenu* recentMenu_ = nullptr;
     QAction* openAction_ = nullptr;
     QAction* pasteAction_ = nullptr;
@@ -116,11 +139,13 @@ private:
     QAction* regenerateAction_ = nullptr;
     QAction* stopAction_ = nullptr;
     QAction* askAction_ = nullptr;
+    QAction* regenerateAnswerAction_ = nullptr;
 
     struct PendingGeneration {
         int imageId = 0;
         GenerationKind kind = GenerationKind::Caption;
         QString question;
+        int turnId = 0;  // Question: the turn of the conversation it answers
     };
     std::map<int, PendingGeneration> generations_;  // by job id
     int nextJob_ = 1;

@@ -3,11 +3,16 @@
 
 #include "main_window.h"
 
+#include "chat/chat_controller.h"
 #include "image_file.h"
+#include "io/atomic_file.h"
+#include "io/sha256.h"
 #include "message_bar.h"
 #include "worker/model_worker.h"
 
 #include <QApplication>
+#include <QBuffer>
+#include <QDir>
 #include <QClipboard>
 #include <QDragEnterEvent>
 #include <QFileDialog>
@@ -43,18 +48,21 @@ void MainWindow::openImages(const QStringList& paths)
 {
     // Decoding a large photo takes a good fraction of a second: off the GUI thread, then the
     // images join the library in the order given.
-    auto* watcher = new QFutureWatcher<QList<DecodedImage>>(this);
+    // The SHA-256 of each file too: a conversation about the image records it.
+    using Opened = QPair<DecodedImage, QString>;
+    auto* watcher = new QFutureWatcher<QList<Opened>>(this);
     connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, paths] {
-        const QList<DecodedImage> images = watcher->result();
+        const QList<Opened> images = watcher->result();
         watcher->deleteLater();
         QStringList problems;
         for (int i = 0; i < images.size(); ++i) {
-            if (!images[i].ok()) {
-                problems << images[i].error;
+            if (!images[i].first.ok()) {
+                problems << images[i].first.error;
                 continue;
             }
-            rememberRecent(QFileInfo(paths[i]).absoluteFilePath());
-            addDecodedImage(paths[i], images[i]);
+            const QString file = QFileInfo(paths[i]).absoluteFilePath();
+            rememberRecent(file);
+            addDecodedImage(paths[i], images[i].first, file, images[i].second);
         }
         // One message for all of them: a dropped batch must not become a storm of dialogs.
         if (!problems.isEmpty())
@@ -62,9 +70,18 @@ void MainWindow::openImages(const QStringList& paths)
         emit imagesOpened();
     });
     watcher->setFuture(QtConcurrent::run([paths] {
-        QList<DecodedImage> images;
-        for (const QString& path : paths)
-            images.append(decodeImageFile(path));
+        QList<Opened> images;
+        for (const QString& path : paths) {
+            Opened opened{decodeImageFile(path), {}};
+            if (opened.first.ok()) {
+                try {
+                    opened.second = QString::fromStdString(io::sha256OfFile(path.toStdString()));
+                } catch (const std::exception&) {
+                    // Decoded but unreadable a moment later: it still opens; a session records no hash.
+                }
+            }
+            images.append(opened);
+        }
         return images;
     }));
 }
@@ -76,14 +93,48 @@ void MainWindow::addImage(const QString& label, const QImage& image)
         messageBar_->show(MessageBar::Kind::Error, decoded.error);
         return;
     }
-    addDecodedImage(label, decoded);
+    // A pasted or dropped picture has no file: it is kept as PNG in the sessions folder (named
+    // by its SHA-256), so that a conversation about it can be reopened. Encoding and writing
+    // happen on a pool thread.
+    auto* watcher = new QFutureWatcher<QStringList>(this);
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, label, decoded] {
+        const QStringList saved = watcher->result();  // {file, sha256} or {"", error}
+        watcher->deleteLater();
+        if (saved.value(0).isEmpty())
+            messageBar_->show(MessageBar::Kind::Warning,
+                              tr("The pasted image could not be kept for its conversation: %1").arg(saved.value(1)));
+        addDecodedImage(label, decoded, saved.value(0), saved.value(0).isEmpty() ? QString() : saved.value(1));
+        emit imagesOpened();
+    });
+    const QString folder = QString::fromStdString(chat_->store().imageFolder());
+    const QImage picture = decoded.image;
+    watcher->setFuture(QtConcurrent::run([folder, picture]() -> QStringList {
+        QByteArray png;
+        QBuffer buffer(&png);
+        buffer.open(QIODevice::WriteOnly);
+        picture.save(&buffer, "PNG");
+        try {
+            const std::string bytes(png.constData(), std::size_t(png.size()));
+            const QString sha = QString::fromStdString(io::sha256OfBytes(bytes));
+            const QString file = QDir(folder).filePath(sha + QStringLiteral(".png"));
+            QDir().mkpath(folder);
+            if (!QFileInfo::exists(file))
+                io::writeFileAtomically(file.toStdString(), bytes);
+            return {file, sha};
+        } catch (const std::exception& e) {
+            return {QString(), QString::fromStdString(e.what())};
+        }
+    }));
 }
 
-void MainWindow::addDecodedImage(const QString& label, const DecodedImage& decoded)
+int MainWindow::addDecodedImage(const QString& label, const DecodedImage& decoded, const QString& file,
+                                const QString& sha256)
 {
     const QImage& image = decoded.image;
     const int id = library_->add(label, image);
-    const ImageDocument* document = library_->find(id);
+    ImageDocument* document = library_->find(id);
+    document->file = file;
+    document->sha256 = sha256;
     auto* item = new QListWidgetItem(document->thumbnail, QFileInfo(label).fileName().isEmpty() ? label
                                                                                                : QFileInfo(label).fileName());
     item->setToolTip(label);
@@ -96,6 +147,7 @@ void MainWindow::addDecodedImage(const QString& label, const DecodedImage& decod
     library_->setCurrent(id);
     if (modelLoaded_)
         generateFor(id, GenerationKind::Caption);
+    return id;
 }
 
 void MainWindow::pasteImage()

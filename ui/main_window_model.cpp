@@ -3,6 +3,7 @@
 
 #include "main_window.h"
 
+#include "chat/chat_controller.h"
 #include "message_bar.h"
 #include "model_dialog.h"
 #include "querylens/checkpoints.h"
@@ -46,7 +47,8 @@ void MainWindow::onModelLoaded(int jobId, const ModelInfo& info)
     if (!notes.isEmpty())
         messageBar_->show(info.isDemo ? MessageBar::Kind::Info : MessageBar::Kind::Warning, notes.join(QLatin1Char(' ')));
     endJob(jobId);
-    library_->resetResults();  // captions and chats of the previous model do not carry over
+    library_->resetResults();  // captions of the previous model do not carry over; conversations go on
+    chat_->setModel(&info);
     showCurrentImage();
     if (ImageDocument* document = library_->current())
         generateFor(document->id, GenerationKind::Caption);

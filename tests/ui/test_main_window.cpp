@@ -4,7 +4,7 @@
 // keeps processing events while the model works.
 
 #include "caption_panel.h"
-#include "chat_panel.h"
+#include "chat/chat_pane.h"
 #include "decoding_panel.h"
 #include "fixtures.h"
 #include "screenshots.h"
@@ -113,9 +113,10 @@ class TestMainWindow : public QObject {
 private slots:
     void initTestCase()
     {
-        // Keep the user's settings out of the tests.
+        // Keep the user's settings and sessions out of the tests.
         QStandardPaths::setTestModeEnabled(true);
         QSettings().clear();
+        qputenv("QUERYLENS_SESSIONS_DIR", sessions_.filePath(QStringLiteral("sessions")).toUtf8());
     }
 
     void emptyWindowInvitesAnImage()
@@ -156,7 +157,7 @@ private slots:
         QSignalSpy answered(&window, &MainWindow::answerFinished);
         window.askQuestion(QStringLiteral("what is in the picture?"));
         QVERIFY(answered.wait(kTimeoutMs));
-        const QString transcript = window.chatPanel()->transcriptText();
+        const QString transcript = window.chatPane()->transcriptText();
         QVERIFY2(transcript.contains(QString::fromStdString(summaryText("tiny-opt", "greedy_text_prompt"))),
                  qPrintable(transcript));
         saveScreenshot(window, QStringLiteral("03-chat"));
@@ -298,6 +299,9 @@ private slots:
         loaded->window.close();
         loaded.reset();  // joins the worker thread after cancelling: must neither hang nor crash
     }
+
+private:
+    QTemporaryDir sessions_;
 };
 
 QTEST_MAIN(TestMainWindow)

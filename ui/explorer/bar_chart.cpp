@@ -25,7 +25,8 @@ BarChart::BarChart(const QString& valueName, QWidget* parent)
 
 QChart* BarChart::chart() const { return view_->chart(); }
 
-void BarChart::setBars(const QStringList& labels, const std::vector<double>& values, const QString& title, double maxValue)
+void BarChart::setBars(const QStringList& labels, const std::vector<double>& values, const QString& title, double maxValue,
+                       double minValue)
 {
     labels_ = labels;
     values_ = values;
@@ -54,7 +55,7 @@ void BarChart::setBars(const QStringList& labels, const std::vector<double>& val
     chart->addAxis(categories, Qt::AlignBottom);
     series->attachAxis(categories);
     auto* axis = new QValueAxis;
-    axis->setRange(0, maxValue > 0 ? maxValue : 1);
+    axis->setRange(minValue, maxValue > minValue ? maxValue : minValue + 1);
     axis->setLabelFormat(QStringLiteral("%.2f"));
     axis->setLabelsBrush(palette().color(QPalette::Text));
     chart->addAxis(axis, Qt::AlignLeft);

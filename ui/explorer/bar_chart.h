@@ -19,7 +19,9 @@ class BarChart : public QWidget {
 public:
     explicit BarChart(const QString& valueName, QWidget* parent = nullptr);
 
-    void setBars(const QStringList& labels, const std::vector<double>& values, const QString& title, double maxValue);
+    // The value axis runs from `minValue` (0, or below for signed values) to `maxValue`.
+    void setBars(const QStringList& labels, const std::vector<double>& values, const QString& title, double maxValue,
+                 double minValue = 0);
     void setHighlighted(int index);
     int barCount() const { return int(values_.size()); }
     const std::vector<double>& values() const { return values_; }

@@ -409,24 +409,8 @@ void ExplorerPanel::selectWord(int index)
         return;
     selectedWord_ = index;
     const GenerationResult& result = texts_[textIndex_].result;
-    const auto& tokens = result.sequences.front().tokens;
-    std::vector<int> indices = result.queryIndices;
-    if (indices.empty()) {
-        indices.resize(std::size_t(maps_.queries));
-        std::iota(indices.begin(), indices.end(), 0);
-    }
-    wordWeights_.assign(indices.size(), 0.0f);
-    int counted = 0;
-    for (int t : words_[std::size_t(index)].tokens) {
-        const auto& attention = tokens.at(std::size_t(t)).queryAttention;
-        if (attention.size() != indices.size())
-            continue;
-        for (std::size_t i = 0; i < indices.size(); ++i)
-            wordWeights_[i] += attention[i];
-        ++counted;
-    }
-    for (float& w : wordWeights_)
-        w /= float(std::max(1, counted));
+    const std::vector<int> indices = inputQueries(result, maps_.queries);
+    wordWeights_ = wordQueryWeights(result.sequences.front(), words_[std::size_t(index)], indices.size());
 
     QStringList labels;
     std::vector<double> values;

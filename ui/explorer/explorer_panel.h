@@ -38,6 +38,12 @@ struct GeneratedWord {
     std::vector<int> tokens;
 };
 std::vector<GeneratedWord> wordsOf(const GeneratedSequence& sequence);
+// The queries that were in the language model's input (all `queryCount` when none was ablated).
+std::vector<int> inputQueries(const GenerationResult& result, int queryCount);
+// A word's weight on each input query: the language model's attention from the positions that
+// predicted its tokens to the query positions, averaged over the word's tokens (one value per
+// input query; tokens without attention are left out).
+std::vector<float> wordQueryWeights(const GeneratedSequence& sequence, const GeneratedWord& word, std::size_t inputQueries);
 // Word-level difference: `changed` marks, for each word of `after`, whether it is new.
 std::vector<bool> changedWords(const QStringList& before, const QStringList& after);
 

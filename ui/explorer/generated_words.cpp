@@ -2,6 +2,8 @@
 
 #include "explorer/explorer_panel.h"
 
+#include <numeric>
+
 namespace querylens::ui {
 
 std::vector<GeneratedWord> wordsOf(const GeneratedSequence& sequence)
@@ -25,6 +27,32 @@ std::vector<GeneratedWord> wordsOf(const GeneratedSequence& sequence)
         }
     }
     return words;
+}
+
+std::vector<int> inputQueries(const GenerationResult& result, int queryCount)
+{
+    if (!result.queryIndices.empty())
+        return result.queryIndices;
+    std::vector<int> all(std::size_t(std::max(0, queryCount)));
+    std::iota(all.begin(), all.end(), 0);
+    return all;
+}
+
+std::vector<float> wordQueryWeights(const GeneratedSequence& sequence, const GeneratedWord& word, std::size_t inputQueries)
+{
+    std::vector<float> weights(inputQueries, 0.0f);
+    int counted = 0;
+    for (int t : word.tokens) {
+        const auto& attention = sequence.tokens.at(std::size_t(t)).queryAttention;
+        if (attention.size() != inputQueries)
+            continue;
+        for (std::size_t i = 0; i < inputQueries; ++i)
+            weights[i] += attention[i];
+        ++counted;
+    }
+    for (float& w : weights)
+        w /= float(std::max(1, counted));
+    return weights;
 }
 
 std::vector<bool> changedWords(const QStringList& before, const QStringList& after)

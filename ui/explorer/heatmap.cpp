@@ -27,13 +27,16 @@ QColor infernoColor(double t)
     return QColor(mix(0), mix(1), mix(2));
 }
 
-QImage heatmapOverlay(const std::vector<float>& patches, int grid, float low, float high, QSize size, double opacity)
+namespace {
+
+// The patch grid interpolated bilinearly to `size`, each value turned into a pixel by `pixel`.
+template <typename Pixel>
+QImage interpolatedOverlay(const std::vector<float>& patches, int grid, QSize size, Pixel pixel)
 {
     QImage overlay(size, QImage::Format_ARGB32_Premultiplied);
     overlay.fill(Qt::transparent);
     if (grid <= 0 || int(patches.size()) != grid * grid || size.isEmpty())
         return overlay;
-    const float span = high > low ? high - low : 1.0f;
     for (int y = 0; y < size.height(); ++y) {
         // Patch centres sit at (i + 0.5) / grid of the image; clamp at the borders.
         const double v = std::clamp((y + 0.5) / size.height() * grid - 0.5, 0.0, grid - 1.0);
@@ -46,13 +49,45 @@ QImage heatmapOverlay(const std::vector<float>& patches, int grid, float low, fl
             const double fx = u - c0;
             const double value = (patches[r0 * grid + c0] * (1 - fx) + patches[r0 * grid + c1] * fx) * (1 - fy) +
                                  (patches[r1 * grid + c0] * (1 - fx) + patches[r1 * grid + c1] * fx) * fy;
-            const double t = std::clamp((value - low) / span, 0.0, 1.0);
-            const QColor color = infernoColor(t);
-            const int alpha = int(std::lround(255 * opacity * (0.2 + 0.8 * t)));
-            line[x] = qPremultiply(qRgba(color.red(), color.green(), color.blue(), alpha));
+            line[x] = pixel(value);
         }
     }
     return overlay;
+}
+
+}  // namespace
+
+QImage heatmapOverlay(const std::vector<float>& patches, int grid, float low, float high, QSize size, double opacity)
+{
+    const float span = high > low ? high - low : 1.0f;
+    return interpolatedOverlay(patches, grid, size, [&](double value) {
+        const double t = std::clamp((value - low) / span, 0.0, 1.0);
+        const QColor color = infernoColor(t);
+        const int alpha = int(std::lround(255 * opacity * (0.2 + 0.8 * t)));
+        return qPremultiply(qRgba(color.red(), color.green(), color.blue(), alpha));
+    });
+}
+
+QColor divergingColor(double t)
+{
+    // ColorBrewer's RdBu ends (blue 33,102,172; red 178,24,43) through white.
+    t = std::clamp(t, -1.0, 1.0);
+    const double f = std::abs(t);
+    const int r = t < 0 ? 33 : 178, g = t < 0 ? 102 : 24, b = t < 0 ? 172 : 43;
+    auto mix = [&](int end) { return int(std::lround(255 * (1 - f) + end * f)); };
+    return QColor(mix(r), mix(g), mix(b));
+}
+
+QImage signedHeatmapOverlay(const std::vector<float>& patches, int grid, float limit, QSize size, double opacity)
+{
+    const float span = limit > 0 ? limit : 1.0f;
+    return interpolatedOverlay(patches, grid, size, [&](double value) {
+        const double t = std::clamp(value / span, -1.0, 1.0);
+        const QColor color = divergingColor(t);
+        // Near zero the image shows through: only where the two maps differ is it coloured.
+        const int alpha = int(std::lround(255 * opacity * std::min(1.0, 1.25 * std::abs(t))));
+        return qPremultiply(qRgba(color.red(), color.green(), color.blue(), alpha));
+    });
 }
 
 QPoint patchAt(const QPointF& point, const QRectF& imageRect, int grid)

@@ -6,6 +6,7 @@
 #include <QPainter>
 
 #include <algorithm>
+#include <cmath>
 
 namespace querylens::ui {
 
@@ -23,11 +24,24 @@ MapView::MapView(QWidget* parent) : QWidget(parent)
 void MapView::setMap(const QImage& image, const std::vector<float>& patches, int grid, const QString& title,
                      double opacity)
 {
+    display(image, patches, grid, title, opacity, false);
+}
+
+void MapView::setSignedMap(const QImage& image, const std::vector<float>& patches, int grid, const QString& title,
+                           double opacity)
+{
+    display(image, patches, grid, title, opacity, true);
+}
+
+void MapView::display(const QImage& image, const std::vector<float>& patches, int grid, const QString& title, double opacity,
+                   bool isSigned)
+{
     image_ = image;
     patches_ = patches;
     grid_ = grid;
     title_ = title;
     opacity_ = opacity;
+    signed_ = isSigned;
     message_.clear();
     rebuild();
     update();
@@ -59,7 +73,9 @@ void MapView::rebuild()
         return;
     scaled_ = image_.scaled(target.size().toSize(), Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
     const auto [low, high] = std::minmax_element(patches_.begin(), patches_.end());
-    overlay_ = heatmapOverlay(patches_, grid_, *low, *high, target.size().toSize(), opacity_);
+    overlay_ = signed_ ? signedHeatmapOverlay(patches_, grid_, std::max(std::abs(*low), std::abs(*high)),
+                                              target.size().toSize(), opacity_)
+                       : heatmapOverlay(patches_, grid_, *low, *high, target.size().toSize(), opacity_);
 }
 
 void MapView::resizeEvent(QResizeEvent*)

@@ -15,6 +15,10 @@ public:
     explicit MapView(QWidget* parent = nullptr);
 
     void setMap(const QImage& image, const std::vector<float>& patches, int grid, const QString& title, double opacity);
+    // A signed map (e.g. the difference of two word maps), blue below zero and red above, on a
+    // scale symmetric about zero.
+    void setSignedMap(const QImage& image, const std::vector<float>& patches, int grid, const QString& title,
+                      double opacity);
     void clearMap(const QString& message);
     const std::vector<float>& patches() const { return patches_; }
     QString title() const { return title_; }
@@ -31,6 +35,8 @@ protected:
     void resizeEvent(QResizeEvent* event) override;
 
 private:
+    void display(const QImage& image, const std::vector<float>& patches, int grid, const QString& title, double opacity,
+              bool isSigned);
     void rebuild();
 
     QImage image_;
@@ -39,6 +45,7 @@ private:
     std::vector<float> patches_;
     int grid_ = 0;
     double opacity_ = 0.7;
+    bool signed_ = false;
     QString title_;
     QString readout_;
     QString message_;

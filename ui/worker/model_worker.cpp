@@ -87,13 +87,6 @@ void ModelWorker::createDemoModel(int jobId, const std::string& folder)
 
 void ModelWorker::removeImage(int imageId) { images_.erase(imageId); }
 
-void ModelWorker::clearChat(int imageId)
-{
-    const auto it = images_.find(imageId);
-    if (it != images_.end() && it->second.session)
-        it->second.session->clearHistory();
-}
-
 void ModelWorker::generate(int jobId, const GenerationRequest& request)
 {
     try {
@@ -111,7 +104,9 @@ void ModelWorker::generate(int jobId, const GenerationRequest& request)
             result = slot.session->caption(request.options, onToken, cancel);
             break;
         case GenerationKind::Question:
-            result = slot.session->ask(request.question.toStdString(), request.options, onToken, cancel);
+            // The window keeps the conversation (a tree of branches); the session's caches make
+            // the branch's shared start cost nothing.
+            result = slot.session->answer(request.history, request.question.toStdString(), request.options, onToken, cancel);
             break;
         case GenerationKind::Ablation:
             slot.ablation->setDisabledQueries(request.disabledQueries);

@@ -34,7 +34,6 @@ public slots:
     void addImage(int imageId, const querylens::RgbImage& image);
     void removeImage(int imageId);
     void generate(int jobId, const querylens::ui::GenerationRequest& request);
-    void clearChat(int imageId);
     // Writes the random-weight demo model to `folder` and loads it.
     void createDemoModel(int jobId, const std::string& folder);
 

@@ -6,6 +6,7 @@
 #include "querylens/generation.h"
 #include "querylens/image_encoding.h"
 #include "querylens/model.h"
+#include "querylens/session.h"
 
 #include <QMetaType>
 #include <QString>
@@ -22,7 +23,8 @@ enum class GenerationKind { Caption, Question, Ablation };
 struct GenerationRequest {
     int imageId = 0;
     GenerationKind kind = GenerationKind::Caption;
-    QString question;                  // Question: the new question (the session keeps the history)
+    QString question;                  // Question: the new question
+    std::vector<ChatTurn> history;     // Question: the turns before it (the branch it follows)
     std::vector<int> disabledQueries;  // Ablation: queries left out of the language model's input
     DecodingOptions options;
 };
