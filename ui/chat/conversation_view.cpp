@@ -30,8 +30,13 @@ ConversationView::ConversationView(QWidget* parent)
 
 void ConversationView::clear()
 {
-    for (TurnWidget* w : turns())
-        delete w;
+    // Later, not now: the branch is often rebuilt from a click on one of these turns' buttons,
+    // which is still in its click handler.
+    for (TurnWidget* w : turns()) {
+        layout_->removeWidget(w);
+        w->hide();
+        w->deleteLater();
+    }
 }
 
 void ConversationView::setConversation(const Conversation& conversation, int generatingTurn, bool readOnly,
