@@ -433,7 +433,7 @@ void ChatController::answerToken(int imageId, int turnId, const QString& delta)
         pane_->appendAnswer(turnId, delta);
 }
 
-void ChatController::answerFinished(int imageId, int turnId, const GenerationResult& result)
+void ChatController::endTurn(int imageId, int turnId, const std::function<void(Turn&)>& record)
 {
     streaming_.reset();
     updateCanAsk();
@@ -441,37 +441,36 @@ void ChatController::answerFinished(int imageId, int turnId, const GenerationRes
     if (!document || !document->conversation || !document->conversation->find(turnId))
         return;
     Conversation& c = *document->conversation;
-    Turn& t = c.turn(turnId);
-    t.result = result;
-    t.answer = result.sequences.front().text;
-    t.state = result.stopReason == StopReason::Cancelled ? TurnState::Stopped : TurnState::Complete;
+    record(c.turn(turnId));
     c.updated = isoTimeNow();
     save(c);
-    if (imageId == library_->currentId())
-        showCurrent();
-    if (compare_ && imageId == library_->currentId())
+    if (imageId != library_->currentId())
+        return;
+    showCurrent();
+    if (compare_)
         compare_->setSources(document->image, document->encoding, c);
+}
+
+void ChatController::answerFinished(int imageId, int turnId, const GenerationResult& result)
+{
+    endTurn(imageId, turnId, [&](Turn& t) {
+        t.result = result;
+        t.answer = result.sequences.front().text;
+        t.state = result.stopReason == StopReason::Cancelled ? TurnState::Stopped : TurnState::Complete;
+    });
     emit answerCompleted(imageId);
 }
 
 void ChatController::answerFailed(int imageId, int turnId, const QString& message, bool cancelled)
 {
+    // A stop before any result (while the image was encoded, say) keeps what was streamed.
     const QString partial = streaming_ ? streaming_->text.trimmed() : QString();
-    streaming_.reset();
-    updateCanAsk();
-    ImageDocument* document = library_->find(imageId);
-    if (!document || !document->conversation || !document->conversation->find(turnId))
-        return;
-    Conversation& c = *document->conversation;
-    Turn& t = c.turn(turnId);
-    t.answer = partial.toStdString();
-    t.state = cancelled ? TurnState::Stopped : TurnState::Failed;
-    if (!cancelled)
-        t.error = message.toStdString();
-    c.updated = isoTimeNow();
-    save(c);
-    if (imageId == library_->currentId())
-        showCurrent();
+    endTurn(imageId, turnId, [&](Turn& t) {
+        t.answer = partial.toStdString();
+        t.state = cancelled ? TurnState::Stopped : TurnState::Failed;
+        if (!cancelled)
+            t.error = message.toStdString();
+    });
 }
 
 }  // namespace querylens::ui

@@ -84,6 +84,8 @@ private:
     void startTurn(ImageDocument& document, int parent, const QString& question, const DecodingOptions& options);
     void save(const Conversation& conversation);
     void showNotices(const ImageDocument& document);
+    // The answer being generated ended: `record` writes its outcome into the turn, then it is saved.
+    void endTurn(int imageId, int turnId, const std::function<void(Turn&)>& record);
     void updateCanAsk();
 
     ImageLibrary* library_;
