@@ -1,0 +1,166 @@
+// querylens-branch-bench: what keeping each branch's cache saves when a conversation branches.
+// BLIP-2 OPT-2.7b (random weights; --scale keeps a fraction of the layers, widths unchanged).
+// A conversation q1 a1 q2 a2; q2 edited into q2' (another branch, answered b2); then back on the
+// first branch, a follow-up q3. Its first token is timed three ways, as a session would run it:
+//   fresh        nothing cached but the image's soft prompt (what a new session pays)
+//   one cache    the cache holds the newest branch (q2'): only the start the branches share is reused
+//   kept caches  the first branch's own cache, copied (what Session keeps, kBranchCaches of them)
+// and regenerating a2 (the whole prompt cached but its last token).
+//   querylens-branch-bench [--precision fp32|bf16|int8] [--scale F] [--threads N] [--repeat N] [--turn-tokens N]
+
+#include "bench_timing.h"
+#include "model/blip2.h"
+#include "model/kernels/isa.h"
+#include "model_configs.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+
+using namespace querylens::model;
+
+namespace {
+
+struct Options {
+    std::string precision = "bf16";
+    double scale = 0.25;
+    int threads = 0;
+    int repeats = 3;
+    int turnTokens = 12;  // tokens of each question and of each answer
+};
+
+Options parse(int argc, char** argv)
+{
+    Options o;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string arg = argv[i], value = argv[i + 1];
+        if (arg == "--precision")
+            o.precision = value;
+        else if (arg == "--scale")
+            o.scale = std::atof(value.c_str());
+        else if (arg == "--threads")
+            o.threads = std::atoi(value.c_str());
+        else if (arg == "--repeat")
+            o.repeats = std::atoi(value.c_str());
+        else if (arg == "--turn-tokens")
+            o.turnTokens = std::atoi(value.c_str());
+        else {
+            std::cerr << "querylens-branch-bench: unknown option " << arg << "\n";
+            std::exit(2);
+        }
+    }
+    return o;
+}
+
+std::vector<int> ids(int count, int first, int vocab)
+{
+    std::vector<int> out;
+    for (int i = 0; i < count; ++i)
+        out.push_back((first + 41 * i) % vocab);
+    return out;
+}
+
+std::vector<int> join(std::vector<int> a, const std::vector<int>& b)
+{
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+// Greedy answer of `count` tokens after a prefill of `prompt`; the state then holds both.
+std::vector<int> answer(const LanguageModel& lm, LanguageModelState& state, const at::Tensor& queries,
+                        const std::vector<int>& prompt, int count)
+{
+    StepOutput out = lm.prefill(state, queries, prompt);
+    std::vector<int> generated;
+    for (int i = 0; i < count; ++i) {
+        const at::Tensor next = out.logits.argmax(-1);
+        generated.push_back(int(next.item<std::int64_t>()));
+        out = lm.step(state, next);
+    }
+    return generated;
+}
+
+// Milliseconds to the first token's logits of `prompt` in `state`.
+double firstToken(const LanguageModel& lm, LanguageModelState& state, const at::Tensor& queries,
+                  const std::vector<int>& prompt, std::int64_t& reused)
+{
+    const Stopwatch watch;
+    const StepOutput out = lm.prefill(state, queries, prompt);
+    (void)out.logits.data_ptr<float>();
+    reused = state.reusedPositions();
+    return watch.milliseconds();
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    const Options o = parse(argc, argv);
+    at::set_num_threads(o.threads > 0 ? o.threads : int(std::thread::hardware_concurrency()));
+    c10::InferenceMode inference;
+    WeightFormats formats;
+    if (o.precision == "bf16")
+        formats = {WeightFormat::BFloat16, WeightFormat::BFloat16};
+    else if (o.precision == "int8")
+        formats = {WeightFormat::BFloat16, WeightFormat::Int8};
+    const auto model = Blip2Model::random(Blip2Config::fromJson(realModelConfig("blip2-opt-2.7b", o.scale), "blip2-opt-2.7b"),
+                                          formats, at::kCPU, 1);
+    const LanguageModel& lm = model->languageModel();
+    const int size = model->config().vision_config.image_size;
+    const at::Tensor queries = model->encode(at::randn({1, 3, size, size})).projected;  // [1, 32, 2560]
+    const int vocab = lm.vocabSize(), n = o.turnTokens;
+    const kernels::CpuFeatures& cpu = kernels::cpuFeatures();
+    std::printf("cpu: %s; kernels %s\nblip2-opt-2.7b (layers x%g, random weights), %s, %d threads, %d tokens a turn\n",
+                cpu.model.c_str(), kernels::isaName(kernels::activeIsa()), o.scale, o.precision.c_str(),
+                at::get_num_threads(), n);
+    std::fflush(stdout);
+
+    std::vector<double> fresh, single, kept, regenerate, copying;
+    std::int64_t reusedFresh = 0, reusedSingle = 0, reusedKept = 0, reusedRegenerate = 0, positions = 0;
+    for (int r = 0; r < o.repeats + 1; ++r) {  // the first round warms up
+        const std::vector<int> q1 = ids(n, 100 + r, vocab), q2 = ids(n, 300 + r, vocab), q2edit = ids(n, 500 + r, vocab),
+                               q3 = ids(n, 700 + r, vocab);
+        auto branchA = lm.newState();
+        const std::vector<int> a1 = answer(lm, *branchA, queries, q1, n);
+        const std::vector<int> p2 = join(join(q1, a1), q2);
+        const std::vector<int> a2 = answer(lm, *branchA, queries, p2, n);
+        auto branchB = branchA->clone();
+        answer(lm, *branchB, queries, join(join(q1, a1), q2edit), n);
+        const std::vector<int> p3 = join(join(p2, a2), q3);
+        positions = std::int64_t(queries.size(1)) + std::int64_t(p3.size());
+
+        auto empty = lm.newState();
+        const double tFresh = firstToken(lm, *empty, queries, p3, reusedFresh);
+        const double tSingle = firstToken(lm, *branchB, queries, p3, reusedSingle);
+        const Stopwatch copyWatch;
+        auto copy = branchA->clone();
+        const double tCopy = copyWatch.milliseconds();
+        const double tKept = tCopy + firstToken(lm, *copy, queries, p3, reusedKept);
+        const double tRegenerate = firstToken(lm, *branchA, queries, p2, reusedRegenerate);
+        if (r == 0)
+            continue;
+        fresh.push_back(tFresh);
+        single.push_back(tSingle);
+        kept.push_back(tKept);
+        copying.push_back(tCopy);
+        regenerate.push_back(tRegenerate);
+    }
+    const double base = median(fresh);
+    auto row = [&](const char* what, const std::vector<double>& ms, std::int64_t reused) {
+        std::printf("  %-42s %8.1f ms  (%4.1f%% of fresh)   reused %lld of %lld positions\n", what, median(ms),
+                    100 * median(ms) / base, (long long)reused, (long long)positions);
+    };
+    std::printf("Follow-up on the first branch after an edit made a second one, first token (median of %d):\n", o.repeats);
+    row("fresh: nothing cached", fresh, reusedFresh);
+    row("one cache (holding the other branch)", single, reusedSingle);
+    row("kept caches (the branch's own, copied)", kept, reusedKept);
+    std::printf("  of which copying the branch's cache          %8.2f ms\n", median(copying));
+    std::printf("Regenerating an answer (prompt of %lld positions):   %8.1f ms  reused %lld\n",
+                (long long)(queries.size(1) + std::int64_t(n) * 3), median(regenerate), (long long)reusedRegenerate);
+    return 0;
+}
