@@ -34,7 +34,11 @@ QLabel* textLabel(const QString& text, const QString& name)
     label->setWordWrap(true);
     label->setTextFormat(Qt::PlainText);
     label->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
-    label->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
+    // Preferred, not Minimum: a wrapped label's size hint is its text broken at a guessed width,
+    // and as a minimum that guess (summed over a long conversation) left the scroll area taller
+    // than its turns, a blank screen below the newest answer. The layout gives each label its
+    // height for the width it really has.
+    label->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Preferred);
     return label;
 }
 
