@@ -15,6 +15,7 @@
 #include "querylens/demo_model.h"
 #include "screenshots.h"
 
+#include <QClipboard>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QLabel>
@@ -127,6 +128,25 @@ private slots:
         QVERIFY(!turnButton(loaded, 2, QStringLiteral("previousVersion"))->isEnabled());
         turnButton(loaded, 2, QStringLiteral("nextVersion"))->click();
         QCOMPARE(loaded.conversation()->activePath(), (std::vector<int>{1, 3}));
+
+        // Back on the first version, a follow-up: the edited branch was answered last, yet the
+        // first branch's own cache was kept, so its whole prompt (the image's queries and
+        // every token of turn 2's prompt) is reused, not only what the two branches share.
+        turnButton(loaded, 3, QStringLiteral("previousVersion"))->click();
+        QCOMPARE(loaded.conversation()->activePath(), (std::vector<int>{1, 2}));
+        QVERIFY(askByKeyboard(loaded, QStringLiteral("is it big?")));
+        const Conversation* after = loaded.conversation();
+        QCOMPARE(after->activePath(), (std::vector<int>{1, 2, 4}));
+        const GenerationResult& second = after->find(2)->result;
+        const GenerationResult& followUp = after->find(4)->result;
+        const int queries = int(followUp.queryIndices.size());
+        QVERIFY2(followUp.reusedPositions >= queries + second.promptTokens,
+                 qPrintable(QStringLiteral("reused %1, turn 2's prompt %2 + %3 queries")
+                                .arg(followUp.reusedPositions)
+                                .arg(second.promptTokens)
+                                .arg(queries)));
+        QVERIFY(followUp.reusedPositions < queries + followUp.promptTokens);  // the new question is computed
+        QVERIFY(after->find(3)->result.reusedPositions < queries + second.promptTokens);  // the edit shared less
     }
 
     void regenerateWithOtherSettingsKeepsBothAndReusesTheCache()
@@ -284,19 +304,49 @@ private slots:
             QVERIFY2(all.contains(expected), qPrintable(all));
     }
 
-    void droppedOnTheChatAnImageStartsAConversation()
+    // A picture given to the conversation (dropped on the pane, or pasted into the question box
+    // as a file or as pixels) opens, is captioned, and the next question is about it. Pixels
+    // with no file are kept as PNG beside the sessions, so that the conversation can reopen.
+    void anImageGivenToTheChatStartsAConversation_data()
     {
+        QTest::addColumn<QString>("how");
+        QTest::newRow("file dropped on the pane") << QStringLiteral("drop");
+        QTest::newRow("file pasted in the question box") << QStringLiteral("paste file");
+        QTest::newRow("picture pasted in the question box") << QStringLiteral("paste pixels");
+    }
+    void anImageGivenToTheChatStartsAConversation()
+    {
+        QFETCH(QString, how);
         LoadedWindow loaded;
         QSignalSpy captioned(&loaded.window, &MainWindow::captionFinished);
-        dropFile(loaded.pane(), fixture("image.png"));
-        QVERIFY(captioned.wait(kTimeoutMs));  // a dropped image is captioned first
-        QVERIFY(loaded.pane()->questionEdit()->hasFocus());
+        QuestionEdit* box = loaded.pane()->questionEdit();
+        if (how == QStringLiteral("drop")) {
+            dropFile(loaded.pane(), fixture("image.png"));
+        } else {
+            auto* mime = new QMimeData;
+            if (how == QStringLiteral("paste file"))
+                mime->setUrls({QUrl::fromLocalFile(fixture("image.png"))});
+            else
+                mime->setImageData(QImage(fixture("image.png")));
+            QApplication::clipboard()->setMimeData(mime);
+            box->setFocus();
+            QTest::keyClick(box, Qt::Key_V, Qt::ControlModifier);
+            QVERIFY(box->toPlainText().isEmpty());  // the picture, not its name, was taken
+        }
+        QVERIFY(captioned.wait(kTimeoutMs));  // a given image is captioned first
+        QTRY_VERIFY_WITH_TIMEOUT(box->hasFocus(), kTimeoutMs);
         const ImageDocument* d = loaded.window.library()->current();
         QVERIFY(d);
-        QCOMPARE(d->file, QFileInfo(fixture("image.png")).absoluteFilePath());
         QCOMPARE(d->sha256.size(), 64);
+        if (how == QStringLiteral("paste pixels")) {
+            QVERIFY2(d->file.startsWith(QString::fromStdString(loaded.window.chat()->store().imageFolder())), qPrintable(d->file));
+            QCOMPARE(QImage(d->file).size(), QImage(fixture("image.png")).size());
+        } else {
+            QCOMPARE(d->file, QFileInfo(fixture("image.png")).absoluteFilePath());
+        }
         QVERIFY(askByKeyboard(loaded, QStringLiteral("what is in the picture?")));
         QCOMPARE(loaded.conversation()->image.sha256, d->sha256.toStdString());
+        QCOMPARE(QString::fromStdString(loaded.conversation()->image.path), d->file);
     }
 
     void theSplitterIsRemembered()
