@@ -13,6 +13,7 @@
 #include <QFile>
 #include <QLabel>
 #include <QListWidget>
+#include <QProcess>
 #include <QPushButton>
 #include <QSettings>
 #include <QStandardPaths>
@@ -181,6 +182,57 @@ private slots:
         QCOMPARE(loaded.conversation()->find(4)->state, TurnState::Complete);
         loaded.window.chat()->flushSaves();
         QCOMPARE(store.load("killed").find(3)->state, TurnState::Interrupted);
+    }
+
+    // The same for the window itself: a child window asks two questions, then a third, and is
+    // killed with SIGKILL once that turn is saved as in progress and before its answer is
+    // recorded (chat_window_child blocks there). The window started again shows the two
+    // answers the child printed, whole, and the third turn interrupted.
+    void aKilledWindowShowsItsTurnsAndTheLastInterrupted()
+    {
+        QProcess child;
+        child.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        child.start(QStringLiteral(QUERYLENS_WINDOW_CHILD),
+                    {fixture("tiny-opt"), fixture("image.png"), QStringLiteral("what is in the picture?"),
+                     QStringLiteral("what colour is it?"), QStringLiteral("is it big?")});
+        QVERIFY(child.waitForStarted(kTimeoutMs));
+        QByteArray output;
+        QSignalSpy more(&child, &QProcess::readyReadStandardOutput);
+        while (!output.contains("answering\n") && child.state() == QProcess::Running) {
+            if (!child.bytesAvailable() && !more.wait(kTimeoutMs))
+                break;
+            output += child.readAllStandardOutput();
+        }
+        QVERIFY2(output.contains("answering\n"), output.constData());
+        QCOMPARE(child.state(), QProcess::Running);
+        child.kill();  // SIGKILL
+        QVERIFY(child.waitForFinished(kTimeoutMs));
+        QCOMPARE(child.exitStatus(), QProcess::CrashExit);
+
+        QList<nlohmann::json> answers;
+        for (const QByteArray& line : output.split('\n'))
+            if (line.startsWith('{'))
+                answers << nlohmann::json::parse(line.toStdString());
+        QCOMPARE(answers.size(), 2);
+        const QString name = QString::fromStdString(answers[0].at("session").get<std::string>());
+        const Conversation onDisk = SessionStore().load(name.toStdString());
+        QCOMPARE(onDisk.find(3)->state, TurnState::InProgress);  // as the kill left it
+
+        LoadedWindow loaded;
+        openFromRecent(loaded, name);
+        if (QTest::currentTestFailed())
+            return;
+        const Conversation* c = loaded.conversation();
+        QCOMPARE(c->activePath(), (std::vector<int>{1, 2, 3}));
+        for (int turn = 1; turn <= 2; ++turn) {
+            QCOMPARE(c->find(turn)->state, TurnState::Complete);
+            QCOMPARE(c->find(turn)->answer, answers[turn - 1].at("text").get<std::string>());
+            QCOMPARE(loaded.view()->turn(turn)->answerText().toStdString(), c->find(turn)->answer);
+        }
+        QCOMPARE(c->find(3)->question, std::string("is it big?"));
+        QCOMPARE(c->find(3)->state, TurnState::Interrupted);
+        const QString note = loaded.view()->turn(3)->findChild<QLabel*>(QStringLiteral("answerNote"))->text();
+        QVERIFY2(note.contains(QStringLiteral("interrupted")), qPrintable(note));
     }
 
     void exportThenImportIsIdentical()
