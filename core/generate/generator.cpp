@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <numeric>
 
 namespace querylens {
 
@@ -45,22 +46,62 @@ void validate(const DecodingOptions& o)
     require(o.topAlternatives >= 0, "top_alternatives", "must be 0 or more");
 }
 
-int tokenBudget(const GenerationContext& context, const DecodingOptions& options, bool& limitedByContext)
+int tokenBudget(const model::LanguageModel& model, const BatchInput& input, const DecodingOptions& options,
+                bool& limitedByContext)
 {
     limitedByContext = false;
-    if (context.model->isEncoderDecoder())
+    if (model.isEncoderDecoder())
         return options.maxNewTokens;
-    const std::int64_t used = context.queries.size(1) + std::int64_t(context.promptIds.size());
-    const std::int64_t room = context.model->maxPositions() - used;
+    const std::int64_t used = input.queries.size(1) + std::int64_t(input.promptIds.size());
+    const std::int64_t room = model.maxPositions() - used;
     if (room <= 0)
-        throw Error("the prompt has " + std::to_string(context.promptIds.size()) + " tokens; with the image's " +
-                    std::to_string(context.queries.size(1)) + " positions it does not fit the model's context of " +
-                    std::to_string(context.model->maxPositions()) + " positions");
+        throw Error("the prompt has " + std::to_string(input.promptIds.size()) + " tokens; with the image's " +
+                    std::to_string(input.queries.size(1)) + " positions it does not fit the model's context of " +
+                    std::to_string(model.maxPositions()) + " positions");
     if (room < options.maxNewTokens) {
         limitedByContext = true;
         return int(room);
     }
     return options.maxNewTokens;
+}
+
+model::StepOutput prefillInputs(const BatchContext& context, const ProgressCallback& progress)
+{
+    const auto& inputs = context.inputs;
+    if (inputs.size() == 1)
+        return context.model->prefill(*context.state, inputs.front().queries, inputs.front().promptIds, progress);
+    std::vector<at::Tensor> queries;
+    std::vector<std::vector<int>> ids;
+    for (const BatchInput& input : inputs) {
+        if (input.queries.size(1) != inputs.front().queries.size(1))
+            throw Error("the images of a batch must keep the same number of queries");
+        queries.push_back(input.queries);
+        ids.push_back(input.promptIds);
+    }
+    return context.model->prefillBatch(*context.state, at::cat(queries, 0), ids, progress);
+}
+
+ActiveInputs::ActiveInputs(std::size_t inputs, int rowsPerInput) : inputs_(inputs), rowsPerInput_(rowsPerInput)
+{
+    std::iota(inputs_.begin(), inputs_.end(), std::size_t(0));
+}
+
+at::Tensor ActiveInputs::retain(const std::vector<bool>& finished)
+{
+    std::vector<std::size_t> kept;
+    std::vector<std::int64_t> rows;
+    for (std::size_t slot = 0; slot < inputs_.size(); ++slot) {
+        if (finished[inputs_[slot]])
+            continue;
+        kept.push_back(inputs_[slot]);
+        for (int r = 0; r < rowsPerInput_; ++r)
+            rows.push_back(firstRow(slot) + r);
+    }
+    const bool unchanged = kept.size() == inputs_.size();
+    inputs_ = std::move(kept);
+    if (unchanged)
+        return {};
+    return at::tensor(rows, at::kLong);
 }
 
 void applyProcessors(at::Tensor& scores, const Histories& histories, int generated, const DecodingOptions& options,
@@ -89,13 +130,37 @@ GenerationResult generate(const GenerationContext& context, const DecodingOption
                           const TokenCallback& onToken, const ProgressCallback& prefillProgress)
 {
     validate(options);
-    GenerationResult result = options.numBeams > 1 ? beamSearch(context, options, onToken, prefillProgress)
-                                                   : sampleOrGreedy(context, options, onToken, prefillProgress);
+    BatchContext batch;
+    batch.model = context.model;
+    batch.state = context.state;
+    batch.tokenizer = context.tokenizer;
+    batch.inputs = {{context.queries, context.queryIndices, context.promptIds}};
+    batch.eosIds = context.eosIds;
+    batch.padId = context.padId;
+    batch.historyPrefix = context.historyPrefix;
+    batch.cancelRequested = context.cancelRequested;
+    GenerationResult result = std::move((options.numBeams > 1 ? beamSearch(batch, options, onToken, prefillProgress)
+                                                              : sampleOrGreedy(batch, options, onToken, prefillProgress))
+                                            .front());
     result.promptTokens = int(context.promptIds.size());
     result.reusedPositions = int(context.state->reusedPositions());
     result.queryIndices = context.queryIndices;
     result.promptIds = context.promptIds;
     return result;
+}
+
+std::vector<GenerationResult> generateBatch(const BatchContext& context, const DecodingOptions& options)
+{
+    validate(options);
+    if (context.inputs.empty())
+        return {};
+    std::vector<GenerationResult> results = options.numBeams > 1 ? beamSearch(context, options, {}, {})
+                                                                 : sampleOrGreedy(context, options, {}, {});
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        results[i].promptTokens = int(context.inputs[i].promptIds.size());
+        results[i].queryIndices = context.inputs[i].queryIndices;
+    }
+    return results;
 }
 
 }  // namespace generate

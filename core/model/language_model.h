@@ -55,6 +55,14 @@ public:
     virtual StepOutput prefill(LanguageModelState& state, const at::Tensor& queries, const std::vector<int>& ids,
                                const ProgressCallback& progress = {}) const = 0;
 
+    // Runs B inputs side by side from scratch (the batch of `querylens batch`): row b is the soft
+    // prompt queries[b] ([B, Q, hidden]) followed by ids[b]. Rows of different lengths are padded
+    // (OPT on the left, so that every row's newest position is the last column; T5's encoder at
+    // the end) and the padding is masked out, so each row gives the tokens prefill() gives it
+    // alone. Returns the logits [B, vocab] of each row's first generated token.
+    virtual StepOutput prefillBatch(LanguageModelState& state, const at::Tensor& queries,
+                                    const std::vector<std::vector<int>>& ids, const ProgressCallback& progress = {}) const = 0;
+
     // Feeds one token per row, tokens [B] int64, and returns the logits that follow.
     virtual StepOutput step(LanguageModelState& state, const at::Tensor& tokens) const = 0;
 

@@ -30,6 +30,12 @@ struct RmsNorm {
     double eps = 1e-6;
 };
 
+// What a padded key adds to an attention score. Finite, unlike the causal mask's -inf: a row
+// of padding whose every key is masked must still give numbers (not NaN), because its keys and
+// values are read by the real rows' matrix products; exp(-1e9 - score) is exactly 0 in float32,
+// so the real rows never see it.
+constexpr float kPaddingScore = -1e9f;
+
 // Scaled dot-product attention that can hand back its probabilities.
 // q [B, H, Tq, d], k and v [B, H, Tk, d]; `mask` is additive, broadcastable to [B, H, Tq, Tk],
 // or undefined. `scale` multiplies the scores (1 for T5, which folds it into its weights).

@@ -50,10 +50,15 @@ public:
     {
         cache.selectRows(rows);
         std::vector<std::vector<int>> picked;
+        std::vector<std::int64_t> padding;
         const at::Tensor list = rows.to(at::kCPU, at::kLong).contiguous();
-        for (std::int64_t i = 0; i < list.size(0); ++i)
-            picked.push_back(rowIds.at(static_cast<std::size_t>(list.data_ptr<std::int64_t>()[i])));
+        for (std::int64_t i = 0; i < list.size(0); ++i) {
+            const auto row = static_cast<std::size_t>(list.data_ptr<std::int64_t>()[i]);
+            picked.push_back(rowIds.at(row));
+            padding.push_back(leftPadding.empty() ? 0 : leftPadding.at(row));
+        }
         rowIds = std::move(picked);
+        leftPadding = std::move(padding);
     }
     std::unique_ptr<LanguageModelState> clone() const override
     {
@@ -87,6 +92,7 @@ public:
     KvCache cache;
     at::Tensor queries;                   // [1, Q, hidden] the soft prompt the cache starts with
     std::vector<std::vector<int>> rowIds;  // per row: token ids after the queries that are in the cache
+    std::vector<std::int64_t> leftPadding;  // per row: padding columns before its input (prefillBatch)
     std::int64_t reused = 0;
 };
 
@@ -167,8 +173,8 @@ at::Tensor OptModel::embedTokens(const std::vector<int>& ids) const
 }
 
 at::Tensor OptModel::layerForward(const Layer& layer, int index, KvCache& cache, const at::Tensor& x,
-                                  const at::Tensor& mask, std::int64_t queryCount, at::Tensor* queryAttention,
-                                  std::vector<at::Tensor>* allAttentions) const
+                                  const at::Tensor& mask, std::int64_t queryCount, const at::Tensor& queryColumns,
+                                  at::Tensor* queryAttention, std::vector<at::Tensor>* allAttentions) const
 {
     const std::int64_t heads = config_.num_attention_heads;
     const double scale = 1.0 / std::sqrt(double(config_.hidden_size / heads));
@@ -183,7 +189,11 @@ at::Tensor OptModel::layerForward(const Layer& layer, int index, KvCache& cache,
         allAttentions->push_back(probs);
     if (queryAttention) {
         // probs [B, H, T, L]: the newest position's attention to the soft prompt, mean over heads.
-        const at::Tensor last = probs.select(2, probs.size(2) - 1).narrow(-1, 0, queryCount).mean(1);
+        const at::Tensor newest = probs.select(2, probs.size(2) - 1);  // [B, H, L]
+        const at::Tensor last = (queryColumns.defined()
+                                     ? newest.gather(-1, queryColumns.expand({newest.size(0), newest.size(1), queryCount}))
+                                     : newest.narrow(-1, 0, queryCount))
+                                    .mean(1);
         *queryAttention = queryAttention->defined() ? *queryAttention + last : last;
     }
     h = x + layer.out(mergeHeads(context));
@@ -197,30 +207,52 @@ at::Tensor OptModel::layerForward(const Layer& layer, int index, KvCache& cache,
 
 at::Tensor OptModel::decode(KvCache& cache, const at::Tensor& embeds, std::int64_t queryCount,
                             at::Tensor* queryAttention, const ProgressCallback& progress,
-                            std::vector<at::Tensor>* allAttentions) const
+                            std::vector<at::Tensor>* allAttentions, const std::vector<std::int64_t>& leftPadding) const
 {
-    const std::int64_t past = cache.length(), t = embeds.size(1), total = past + t;
-    if (total > config_.max_position_embeddings)
-        throw Error("the input needs " + std::to_string(total) + " positions (32 for the image), but the model has " +
-                    std::to_string(config_.max_position_embeddings));
+    const std::int64_t past = cache.length(), t = embeds.size(1), total = past + t, rows = embeds.size(0);
+    const bool padded = std::any_of(leftPadding.begin(), leftPadding.end(), [](std::int64_t p) { return p > 0; });
+    const std::int64_t fewestPads = padded ? *std::min_element(leftPadding.begin(), leftPadding.end()) : 0;
+    if (total - fewestPads > config_.max_position_embeddings)
+        throw Error("the input needs " + std::to_string(total - fewestPads) +
+                    " positions (32 for the image), but the model has " + std::to_string(config_.max_position_embeddings));
 
-    const at::Tensor positions = at::arange(past + kPositionOffset, total + kPositionOffset, at::kLong)
-                                     .to(positionEmbedding_.device());
     at::Tensor h = projectIn_ ? (*projectIn_)(embeds) : embeds;
-    h = h + positionEmbedding_.index_select(0, positions).unsqueeze(0);
-
     // Causal mask over [new positions, all positions]: position past+i sees 0..past+i.
     at::Tensor mask;
     if (t > 1)
         mask = at::full({t, total}, -std::numeric_limits<float>::infinity(), h.options()).triu(past + 1);
+    at::Tensor queryColumns;
+    if (!padded) {
+        const at::Tensor positions = at::arange(past + kPositionOffset, total + kPositionOffset, at::kLong)
+                                         .to(positionEmbedding_.device());
+        h = h + positionEmbedding_.index_select(0, positions).unsqueeze(0);
+    } else {
+        // Row b's input starts after its leftPadding[b] columns: its positions count from there
+        // (HF: cumsum(attention_mask) - 1), and its padding columns are masked as keys.
+        std::vector<std::int64_t> positions(std::size_t(rows * t)), columns(std::size_t(rows * queryCount));
+        at::Tensor padMask = at::zeros({rows, 1, 1, total}, h.options());  // [B, 1, 1, L]
+        for (std::int64_t b = 0; b < rows; ++b) {
+            const std::int64_t pad = leftPadding.at(std::size_t(b));
+            for (std::int64_t i = 0; i < t; ++i)
+                positions[std::size_t(b * t + i)] = std::max<std::int64_t>(past + i - pad, 0) + kPositionOffset;
+            for (std::int64_t q = 0; q < queryCount; ++q)
+                columns[std::size_t(b * queryCount + q)] = pad + q;
+            if (pad > 0)
+                padMask[b].narrow(-1, 0, pad).fill_(kPaddingScore);
+        }
+        const at::Tensor index = at::tensor(positions, at::kLong).to(positionEmbedding_.device());
+        h = h + positionEmbedding_.index_select(0, index).view({rows, t, -1});  // [B, T, hidden]
+        mask = mask.defined() ? padMask + mask : padMask;                       // [B, 1, T, L]
+        queryColumns = at::tensor(columns, at::kLong).view({rows, 1, queryCount}).to(h.device());
+    }
 
     if (queryAttention)
         *queryAttention = at::Tensor();
     const bool wantAttention = queryAttention && queryCount > 0;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
         reportProgress(progress, double(i) / double(layers_.size()), "language model");
-        h = layerForward(layers_[i], int(i), cache, h, mask, queryCount, wantAttention ? queryAttention : nullptr,
-                         allAttentions);
+        h = layerForward(layers_[i], int(i), cache, h, mask, queryCount, queryColumns,
+                         wantAttention ? queryAttention : nullptr, allAttentions);
     }
     if (wantAttention)
         *queryAttention = *queryAttention / double(layers_.size());
@@ -252,6 +284,7 @@ StepOutput OptModel::prefill(LanguageModelState& base, const at::Tensor& queries
         state.reused = 0;
     }
     state.rowIds.assign(1, ids);
+    state.leftPadding.assign(1, 0);
 
     StepOutput out;
     const at::Tensor hidden = decode(state.cache, embeds, queryCount, &out.queryAttention, progress);
@@ -269,8 +302,46 @@ StepOutput OptModel::step(LanguageModelState& base, const at::Tensor& tokens) co
         state.rowIds.at(static_cast<std::size_t>(r)).push_back(int(tokenList.data_ptr<std::int64_t>()[r]));
 
     StepOutput out;
-    const at::Tensor hidden = decode(state.cache, embeds, state.queries.size(1), &out.queryAttention, {});
+    const at::Tensor hidden =
+        decode(state.cache, embeds, state.queries.size(1), &out.queryAttention, {}, nullptr, state.leftPadding);
     out.logits = lmHead_(hidden.select(1, 0));
+    return out;
+}
+
+StepOutput OptModel::prefillBatch(LanguageModelState& base, const at::Tensor& queries,
+                                  const std::vector<std::vector<int>>& ids, const ProgressCallback& progress) const
+{
+    auto& state = static_cast<State&>(base);
+    const std::int64_t rows = queries.size(0), queryCount = queries.size(1);
+    if (rows != std::int64_t(ids.size()))
+        throw Error("a batch of " + std::to_string(rows) + " soft prompts with " + std::to_string(ids.size()) + " prompts");
+    std::int64_t longest = 0;
+    for (const auto& row : ids)
+        longest = std::max<std::int64_t>(longest, std::int64_t(row.size()));
+
+    // embeds [B, pad + Q + T_b = Q + longest, width]: padding (zeros), the soft prompt, the prompt.
+    std::vector<at::Tensor> padded;
+    state.leftPadding.clear();
+    for (std::int64_t b = 0; b < rows; ++b) {
+        const std::int64_t pad = longest - std::int64_t(ids[std::size_t(b)].size());
+        std::vector<at::Tensor> parts;
+        if (pad > 0)
+            parts.push_back(at::zeros({1, pad, queries.size(2)}, queries.options()));
+        parts.push_back(queries.narrow(0, b, 1));
+        if (!ids[std::size_t(b)].empty())
+            parts.push_back(embedTokens(ids[std::size_t(b)]));
+        padded.push_back(at::cat(parts, 1));
+        state.leftPadding.push_back(pad);
+    }
+    state.cache = KvCache(config_.num_hidden_layers);
+    state.queries = queries.clone();
+    state.rowIds = ids;
+    state.reused = 0;
+
+    StepOutput out;
+    const at::Tensor hidden = decode(state.cache, at::cat(padded, 0), queryCount, &out.queryAttention, progress,
+                                     nullptr, state.leftPadding);
+    out.logits = lmHead_(hidden.select(1, hidden.size(1) - 1));
     return out;
 }
 

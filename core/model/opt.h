@@ -46,6 +46,8 @@ public:
     std::unique_ptr<LanguageModelState> newState() const override;
     StepOutput prefill(LanguageModelState& state, const at::Tensor& queries, const std::vector<int>& ids,
                        const ProgressCallback& progress) const override;
+    StepOutput prefillBatch(LanguageModelState& state, const at::Tensor& queries,
+                            const std::vector<std::vector<int>>& ids, const ProgressCallback& progress) const override;
     StepOutput step(LanguageModelState& state, const at::Tensor& tokens) const override;
     at::Tensor forwardLogits(const at::Tensor& queries, const std::vector<int>& ids, const std::vector<int>& decoderIds,
                              LanguageModelAttentions* attentions = nullptr) const override;
@@ -66,12 +68,17 @@ private:
 
     at::Tensor embedTokens(const std::vector<int>& ids) const;  // [1, T, embeddingWidth]
     // Runs embeds [B, T, width] after the cached positions; returns the final hidden states
-    // [B, T, hidden] and, when queryCount > 0, the last position's attention to the first
-    // queryCount positions [B, queryCount]. `allAttentions` receives each layer's probabilities.
+    // [B, T, hidden] and, when queryCount > 0, the last position's attention to each row's
+    // queryCount soft-prompt positions [B, queryCount]. `allAttentions` receives each layer's
+    // probabilities. `leftPadding` (empty: none) is each row's count of padding columns at the
+    // start of the cache (a batch of unequal prompts).
     at::Tensor decode(KvCache& cache, const at::Tensor& embeds, std::int64_t queryCount, at::Tensor* queryAttention,
-                      const ProgressCallback& progress, std::vector<at::Tensor>* allAttentions = nullptr) const;
+                      const ProgressCallback& progress, std::vector<at::Tensor>* allAttentions = nullptr,
+                      const std::vector<std::int64_t>& leftPadding = {}) const;
+    // queryColumns [B, 1, queryCount]: where each row's soft prompt is in the cache (undefined:
+    // columns 0..queryCount-1 for every row).
     at::Tensor layerForward(const Layer& layer, int index, KvCache& cache, const at::Tensor& x, const at::Tensor& mask,
-                            std::int64_t queryCount, at::Tensor* queryAttention,
+                            std::int64_t queryCount, const at::Tensor& queryColumns, at::Tensor* queryAttention,
                             std::vector<at::Tensor>* allAttentions) const;
 
     OptConfig config_;

@@ -3,8 +3,10 @@
 #include "model/progress_check.h"
 #include "querylens/error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 namespace querylens::model {
 
@@ -69,8 +71,29 @@ public:
 
     void selectRows(const at::Tensor& rows) override
     {
-        // The encoder's keys and values are the same for every row: they stay one batch row.
         self.selectRows(rows);
+        // The encoder's keys and values stay one row per input, whatever the decoder rows
+        // (beams) reading them: rows only remember which input they read. Inputs no row reads
+        // any more (a batch row that finished) are dropped.
+        const at::Tensor list = rows.to(at::kCPU, at::kLong).contiguous();
+        std::vector<std::int64_t> picked;
+        for (std::int64_t i = 0; i < list.size(0); ++i)
+            picked.push_back(rowInput.at(std::size_t(list.data_ptr<std::int64_t>()[i])));
+        std::vector<std::int64_t> used = picked;
+        std::sort(used.begin(), used.end());
+        used.erase(std::unique(used.begin(), used.end()), used.end());
+        if (!crossKeys.empty() && std::int64_t(used.size()) < crossKeys.front().size(0)) {
+            const at::Tensor keep = at::tensor(used, at::kLong).to(crossKeys.front().device());
+            for (std::size_t l = 0; l < crossKeys.size(); ++l) {
+                crossKeys[l] = crossKeys[l].index_select(0, keep);
+                crossValues[l] = crossValues[l].index_select(0, keep);
+            }
+            if (encoderMask.defined())
+                encoderMask = encoderMask.index_select(0, keep);
+            for (auto& input : picked)
+                input = std::lower_bound(used.begin(), used.end(), input) - used.begin();
+        }
+        rowInput = std::move(picked);
     }
     std::unique_ptr<LanguageModelState> clone() const override
     {
@@ -99,7 +122,9 @@ public:
     }
 
     KvCache self;
-    std::vector<at::Tensor> crossKeys, crossValues;  // per decoder layer, [1, H, encoder length, d_kv]
+    std::vector<at::Tensor> crossKeys, crossValues;  // per decoder layer, [inputs, H, encoder length, d_kv]
+    at::Tensor encoderMask;                          // [inputs, 1, 1, encoder length] at padding, or undefined
+    std::vector<std::int64_t> rowInput{0};           // per decoder row: its row of crossKeys
     at::Tensor queries;                              // the encoder input it holds
     std::vector<int> ids;
     std::int64_t reused = 0;
@@ -235,9 +260,16 @@ at::Tensor T5Model::encode(const at::Tensor& queries, const std::vector<int>& id
                            std::vector<at::Tensor>* attentions) const
 {
     const std::vector<std::int64_t> wide(ids.begin(), ids.end());
-    at::Tensor h = ids.empty() ? queries : at::cat({queries, embed(wide)}, 1);
+    return encodeEmbeddings(ids.empty() ? queries : at::cat({queries, embed(wide)}, 1), {}, progress, attentions);
+}
+
+at::Tensor T5Model::encodeEmbeddings(at::Tensor h, const at::Tensor& keyMask, const ProgressCallback& progress,
+                                     std::vector<at::Tensor>* attentions) const
+{
     const std::int64_t length = h.size(1), heads = config_.num_heads;
-    const at::Tensor bias = positionBias(encoderBias_, 0, length, length, /*bidirectional=*/true);
+    at::Tensor bias = positionBias(encoderBias_, 0, length, length, /*bidirectional=*/true);  // [1, H, L, L]
+    if (keyMask.defined())
+        bias = bias + keyMask;  // [B, H, L, L]
     for (std::size_t i = 0; i < encoder_.size(); ++i) {
         reportProgress(progress, double(i) / double(encoder_.size() + decoder_.size()), "language model");
         const EncoderLayer& layer = encoder_[i];
@@ -269,20 +301,37 @@ void T5Model::cacheEncoderOutput(State& state, const at::Tensor& encoded) const
 
 namespace {
 
-// Attention of B rows (beams) to encoder keys and values kept once ([1, H, L, d_kv]): a step's
-// B single positions attend as B query rows of that one batch, so no row is ever copied.
-at::Tensor crossAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, at::Tensor* probabilities)
+// Attention of decoder rows q [R, H, t, d] to encoder keys and values kept once per input
+// (k, v [I, H, L, d]; mask [I, 1, 1, L] or undefined); rowInput[r] is row r's input. A step's
+// rows of one input (its beams) attend as that input's query rows, so no key is ever copied.
+at::Tensor crossAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                          const std::vector<std::int64_t>& rowInput, at::Tensor* probabilities)
 {
-    const std::int64_t rows = q.size(0);
-    if (rows == k.size(0))
-        return attention(q, k, v, 1.0, {}, probabilities);
-    if (q.size(2) == 1) {  // [B, H, 1, d] -> [1, H, B, d] and back
-        const at::Tensor context = attention(q.transpose(0, 2), k, v, 1.0, {}, probabilities);
+    const std::int64_t rows = q.size(0), inputs = k.size(0), heads = q.size(1);
+    bool identity = rows == inputs, grouped = rows % inputs == 0 && q.size(2) == 1;
+    const std::int64_t perInput = grouped ? rows / inputs : 0;
+    for (std::int64_t r = 0; r < rows; ++r) {
+        identity = identity && rowInput[std::size_t(r)] == r;
+        grouped = grouped && rowInput[std::size_t(r)] == r / perInput;
+    }
+    if (identity)
+        return attention(q, k, v, 1.0, mask, probabilities);
+    if (inputs == 1 && q.size(2) == 1) {  // [B, H, 1, d] -> [1, H, B, d] and back
+        const at::Tensor context = attention(q.transpose(0, 2), k, v, 1.0, mask, probabilities);
         if (probabilities)
             *probabilities = probabilities->transpose(0, 2);
         return context.transpose(0, 2);
     }
-    return attention(q, k.expand({rows, -1, -1, -1}), v.expand({rows, -1, -1, -1}), 1.0, {}, probabilities);
+    if (grouped) {  // [I*G, H, 1, d] -> [I, H, G, d] and back
+        const at::Tensor byInput = q.view({inputs, perInput, heads, q.size(3)}).transpose(1, 2);
+        const at::Tensor context = attention(byInput, k, v, 1.0, mask, probabilities);
+        if (probabilities)
+            *probabilities = probabilities->transpose(1, 2).reshape({rows, heads, 1, k.size(2)});
+        return context.transpose(1, 2).reshape({rows, heads, 1, q.size(3)});
+    }
+    const at::Tensor index = at::tensor(rowInput, at::kLong).to(k.device());
+    return attention(q, k.index_select(0, index), v.index_select(0, index), 1.0,
+                     mask.defined() ? mask.index_select(0, index) : mask, probabilities);
 }
 
 }  // namespace
@@ -320,7 +369,8 @@ at::Tensor T5Model::decode(State& state, const at::Tensor& tokens, std::int64_t 
         normed = layer.crossNorm(h);
         at::Tensor probs;
         const at::Tensor context = crossAttention(splitHeads(layer.cross.q(normed), heads), state.crossKeys[i],
-                                                  state.crossValues[i], wantAttention || attentions ? &probs : nullptr);
+                                                  state.crossValues[i], state.encoderMask, state.rowInput,
+                                                  wantAttention || attentions ? &probs : nullptr);
         if (attentions)
             attentions->cross.push_back(probs);
         if (wantAttention) {
@@ -357,10 +407,61 @@ StepOutput T5Model::prefill(LanguageModelState& base, const at::Tensor& queries,
         state.ids = ids;
         state.reused = 0;
     }
+    state.encoderMask = at::Tensor();
+    state.rowInput.assign(1, 0);
     state.self = KvCache(int(decoder_.size()));
     const at::Tensor start = at::full({1, 1}, config_.decoder_start_token_id, at::kLong).to(encoderBias_.device());
     StepOutput out;
     const at::Tensor hidden = decode(state, start, queries.size(1), &out.queryAttention, progress);
+    out.logits = logits(hidden.select(1, 0));
+    return out;
+}
+
+StepOutput T5Model::prefillBatch(LanguageModelState& base, const at::Tensor& queries,
+                                 const std::vector<std::vector<int>>& ids, const ProgressCallback& progress) const
+{
+    auto& state = static_cast<State&>(base);
+    const std::int64_t rows = queries.size(0), queryCount = queries.size(1);
+    if (rows != std::int64_t(ids.size()))
+        throw Error("a batch of " + std::to_string(rows) + " soft prompts with " + std::to_string(ids.size()) + " prompts");
+    std::int64_t longest = 0;
+    for (const auto& row : ids)
+        longest = std::max<std::int64_t>(longest, std::int64_t(row.size()));
+
+    // The encoder's input [B, Q + longest, d_model]: soft prompt, prompt, padding at the end.
+    // Relative positions depend only on distances, so a row's own positions are unchanged.
+    const std::int64_t length = queryCount + longest;
+    std::vector<at::Tensor> inputs;
+    at::Tensor keyMask = at::zeros({rows, 1, 1, length}, queries.options());
+    bool padded = false;
+    for (std::int64_t b = 0; b < rows; ++b) {
+        const auto& row = ids[std::size_t(b)];
+        std::vector<at::Tensor> parts;
+        parts.push_back(queries.narrow(0, b, 1));
+        if (!row.empty())
+            parts.push_back(embed(std::vector<std::int64_t>(row.begin(), row.end())));
+        const std::int64_t pad = longest - std::int64_t(row.size());
+        if (pad > 0) {
+            parts.push_back(at::zeros({1, pad, queries.size(2)}, queries.options()));
+            keyMask[b].narrow(-1, length - pad, pad).fill_(kPaddingScore);
+            padded = true;
+        }
+        inputs.push_back(at::cat(parts, 1));
+    }
+    if (!padded)
+        keyMask = at::Tensor();
+    cacheEncoderOutput(state, encodeEmbeddings(at::cat(inputs, 0), keyMask, progress, nullptr));
+    state.encoderMask = keyMask;
+    state.rowInput.resize(std::size_t(rows));
+    std::iota(state.rowInput.begin(), state.rowInput.end(), 0);
+    state.queries = queries.clone();
+    state.ids.clear();
+    state.reused = 0;
+    state.self = KvCache(int(decoder_.size()));
+
+    const at::Tensor start = at::full({rows, 1}, config_.decoder_start_token_id, at::kLong).to(encoderBias_.device());
+    StepOutput out;
+    const at::Tensor hidden = decode(state, start, queryCount, &out.queryAttention, progress);
     out.logits = logits(hidden.select(1, 0));
     return out;
 }

@@ -49,6 +49,8 @@ public:
     std::unique_ptr<LanguageModelState> newState() const override;
     StepOutput prefill(LanguageModelState& state, const at::Tensor& queries, const std::vector<int>& ids,
                        const ProgressCallback& progress) const override;
+    StepOutput prefillBatch(LanguageModelState& state, const at::Tensor& queries,
+                            const std::vector<std::vector<int>>& ids, const ProgressCallback& progress) const override;
     StepOutput step(LanguageModelState& state, const at::Tensor& tokens) const override;
     at::Tensor forwardLogits(const at::Tensor& queries, const std::vector<int>& ids, const std::vector<int>& decoderIds,
                              LanguageModelAttentions* attentions = nullptr) const override;
@@ -90,6 +92,10 @@ private:
     static std::size_t attentionBytes(const Attention& a);
     std::size_t feedForwardBytes(const FeedForward& ff) const;
     at::Tensor embed(const std::vector<std::int64_t>& ids) const;  // [1, T, d_model]
+    // The encoder over embeddings h [B, L, d_model]; keyMask [B, 1, 1, L] (kPaddingScore at
+    // padding) or undefined. `attentions` receives each layer's self-attention probabilities.
+    at::Tensor encodeEmbeddings(at::Tensor h, const at::Tensor& keyMask, const ProgressCallback& progress,
+                                std::vector<at::Tensor>* attentions) const;
     // Relative position bias [1, H, queries, keys] for query positions starting at `queryStart`.
     at::Tensor positionBias(const at::Tensor& table, std::int64_t queryStart, std::int64_t queries, std::int64_t keys,
                             bool bidirectional) const;
@@ -98,7 +104,7 @@ private:
     // first `queryCount` encoder positions, mean over layers and heads [B, queryCount].
     at::Tensor decode(State& state, const at::Tensor& tokens, std::int64_t queryCount, at::Tensor* queryAttention,
                       const ProgressCallback& progress = {}, LanguageModelAttentions* attentions = nullptr) const;
-    // Projects the encoder output [1, L, d_model] to every decoder layer's cross-attention
+    // Projects the encoder output [B, L, d_model] to every decoder layer's cross-attention
     // keys and values, kept in the state.
     void cacheEncoderOutput(State& state, const at::Tensor& encoded) const;
     at::Tensor logits(const at::Tensor& hidden) const;

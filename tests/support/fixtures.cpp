@@ -67,9 +67,9 @@ std::vector<std::int64_t> goldenShape(const std::string& config, const std::stri
     return goldenEntry(config, name).record->shape;
 }
 
-querylens::RgbImage fixtureImage()
+querylens::RgbImage toRgb(const QImage& source)
 {
-    const QImage image = QImage(QString::fromStdString(fixturePath("image.png"))).convertToFormat(QImage::Format_RGB888);
+    const QImage image = source.convertToFormat(QImage::Format_RGB888);
     querylens::RgbImage rgb;
     rgb.width = image.width();
     rgb.height = image.height();
@@ -78,6 +78,24 @@ querylens::RgbImage fixtureImage()
         std::memcpy(rgb.pixels.data() + static_cast<std::size_t>(y) * rgb.width * 3, image.constScanLine(y),
                     static_cast<std::size_t>(rgb.width) * 3);
     return rgb;
+}
+
+querylens::RgbImage fixtureImage()
+{
+    return toRgb(QImage(QString::fromStdString(fixturePath("image.png"))));
+}
+
+QImage fixtureVariant(int index)
+{
+    const QImage photo(QString::fromStdString(fixturePath("image.png")));
+    if (index == 0)
+        return photo;
+    // Windows of the photo at different places and sizes, every other one mirrored: each one a
+    // different image to the model, all of them real photo content.
+    const int width = photo.width() * (5 + index % 4) / 8, height = photo.height() * (5 + (index / 4) % 4) / 8;
+    const int x = (index * 97) % (photo.width() - width + 1), y = (index * 61) % (photo.height() - height + 1);
+    QImage window = photo.copy(x, y, width, height);
+    return index % 2 ? window.mirrored(true, false) : window;
 }
 
 QString Difference::describe() const

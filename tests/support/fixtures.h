@@ -5,6 +5,7 @@
 #include "io/weight_archive.h"
 #include "querylens/image.h"
 
+#include <QImage>
 #include <QString>
 #include <cstdint>
 #include <string>
@@ -23,6 +24,9 @@ std::vector<std::int64_t> goldenShape(const std::string& config, const std::stri
 std::vector<std::int64_t> goldenInts(const std::string& config, const std::string& name);
 // image.png decoded with Qt into RGB8, as the program decodes it.
 querylens::RgbImage fixtureImage();
+// Different images made from the photo (index 0 is the photo itself), for batches.
+QImage fixtureVariant(int index);
+querylens::RgbImage toRgb(const QImage& image);
 
 struct Difference {
     double maxAbs = 0;
