@@ -33,6 +33,8 @@ const std::map<std::string, Command>& commands()
         {"make-demo-model", querylens::cli::runMakeDemoModel},
         {"models", querylens::cli::runModels},
         {"download", querylens::cli::runDownload},
+        {"batch", querylens::cli::runBatch},
+        {"merge-results", querylens::cli::runMergeResults},
     };
     return table;
 }

@@ -9,12 +9,15 @@ QUERYLENS_BUILD=${QUERYLENS_BUILD:-$QUERYLENS_ROOT/build}
 # slower on the reference BLAS it would otherwise get); ICU (Unicode data for the Q-Former's
 # WordPiece tokenizer) and OpenSSL (SHA-256 keys of the search index's embedding cache; the Hub
 # client's digests); libcurl for the Hub client; python3 runs the mock Hub of the tests
-# (tests/hub/mock_hub.py).
+# (tests/hub/mock_hub.py); libarchive (WebDataset tar shards of `querylens batch`), and Slurm
+# with munge for the test of the cluster recipe (a one-node cluster on localhost, started and
+# stopped by the test).
 QUERYLENS_PACKAGES=(
   cmake g++ ninja-build pkg-config
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev qt6-image-formats-plugins
   libtorch-dev libsentencepiece-dev nlohmann-json3-dev libopenblas0-openmp
   libicu-dev libssl-dev
+  libarchive-dev slurm-wlm munge
   fonts-dejavu-core
   libcurl4-openssl-dev python3
 )

@@ -1,5 +1,6 @@
 #include "image_file.h"
 
+#include <QBuffer>
 #include <QFileInfo>
 #include <QImageReader>
 
@@ -54,6 +55,28 @@ DecodedImage fromQImage(const QImage& image, const QString& origin)
     return decoded;
 }
 
+namespace {
+
+// Reads the first frame with EXIF orientation applied; the error names `name`.
+DecodedImage readImage(QImageReader& reader, const QString& name)
+{
+    // Set once: batches decode on several threads at a time.
+    static const bool limited = (QImageReader::setAllocationLimit(kAllocationLimitMb), true);
+    (void)limited;
+    reader.setAutoTransform(true);  // EXIF orientation, as phones record it
+    QImage image;
+    if (!reader.read(&image)) {
+        const QString format = QString::fromLatin1(reader.format());
+        DecodedImage decoded;
+        decoded.error = name + QStringLiteral(": cannot be read as an image (") + reader.errorString() +
+                        (format.isEmpty() ? QString() : QStringLiteral(", format ") + format) + QStringLiteral(")");
+        return decoded;
+    }
+    return fromQImage(image, name);
+}
+
+}  // namespace
+
 DecodedImage decodeImageFile(const QString& path)
 {
     DecodedImage decoded;
@@ -66,17 +89,19 @@ DecodedImage decodeImageFile(const QString& path)
         decoded.error = path + QStringLiteral(": no such file");
         return decoded;
     }
-    QImageReader::setAllocationLimit(kAllocationLimitMb);
     QImageReader reader(path);
-    reader.setAutoTransform(true);  // EXIF orientation, as phones record it
-    QImage image;
-    if (!reader.read(&image)) {
-        const QString format = QString::fromLatin1(reader.format());
-        decoded.error = path + QStringLiteral(": cannot be read as an image (") + reader.errorString() +
-                        (format.isEmpty() ? QString() : QStringLiteral(", format ") + format) + QStringLiteral(")");
-        return decoded;
-    }
-    return fromQImage(image, path);
+    return readImage(reader, path);
+}
+
+DecodedImage decodeImageData(const QByteArray& data, const QString& name)
+{
+    QBuffer buffer;
+    buffer.setData(data);
+    buffer.open(QIODevice::ReadOnly);
+    // The name's extension names the format for the few types without a signature (TGA);
+    // Qt tries the content's own signature when that fails.
+    QImageReader reader(&buffer, QFileInfo(name).suffix().toLower().toLatin1());
+    return readImage(reader, name);
 }
 
 }  // namespace querylens::ui

@@ -17,6 +17,9 @@ struct DecodedImage {
 };
 
 DecodedImage decodeImageFile(const QString& path);
+// An image file's bytes (read from a tar shard, say); `name` is what errors name, and its
+// extension hints the format. Thread-safe, as decodeImageFile.
+DecodedImage decodeImageData(const QByteArray& data, const QString& name);
 // For images from the clipboard or a drop of raw data.
 DecodedImage fromQImage(const QImage& image, const QString& origin);
 RgbImage toRgbImage(const QImage& image);

@@ -17,6 +17,8 @@ QString commandSummary()
         "  match IMAGE \"TEXT\"...     image-text matching: ITM probability and ITC similarity per text\n"
         "  localize IMAGE \"TEXT\"     where a phrase and each of its words are in the image\n"
         "  search FOLDER \"TEXT\"      rank a folder's images by a text (embeddings cached on disk)\n"
+        "  batch INPUT... --out FILE caption or ask about folders, lists and WebDataset shards; resumable\n"
+        "  merge-results OUT IN...   merge the results files of a batch's shards and check them\n"
         "  models                    list BLIP-2 checkpoints in the Hugging Face cache\n"
         "  download REPO[@REVISION]  download a BLIP-2 from the Hugging Face Hub (resumable, verified)\n"
         "  make-demo-model DIR       write a small BLIP-2 with random weights (for trying the program)\n\n"

@@ -19,6 +19,8 @@ int runSearch(const QStringList& arguments);
 int runMakeDemoModel(const QStringList& arguments);
 int runModels(const QStringList& arguments);
 int runDownload(const QStringList& arguments);
+int runBatch(const QStringList& arguments);
+int runMergeResults(const QStringList& arguments);
 
 // The commands and one line about each, for the top-level --help.
 QString commandSummary();

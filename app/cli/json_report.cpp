@@ -1,20 +1,10 @@
 #include "cli/json_report.h"
 
+#include "querylens/result_json.h"
+
 namespace querylens::cli {
 
 using nlohmann::json;
-
-namespace {
-
-json tokenJson(const GeneratedToken& token)
-{
-    json alternatives = json::array();
-    for (const auto& alternative : token.alternatives)
-        alternatives.push_back({{"id", alternative.id}, {"text", alternative.text}, {"probability", alternative.probability}});
-    return {{"id", token.id}, {"text", token.text}, {"probability", token.probability}, {"top", alternatives}};
-}
-
-}  // namespace
 
 json resultJson(const GenerationResult& result, const ModelInfo& model, const std::string& image,
                 const std::string& prompt, const RunTimings& timings)

@@ -3,12 +3,14 @@
 #include <QProcess>
 #include <QProcessEnvironment>
 
-CliRun runQuerylens(const QStringList& arguments, const QByteArray& input)
+CliRun runQuerylens(const QStringList& arguments, const QByteArray& input, const QString& workingDirectory)
 {
     QProcess process;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.remove(QStringLiteral("QUERYLENS_MODEL"));  // every test names its model
     process.setProcessEnvironment(env);
+    if (!workingDirectory.isEmpty())
+        process.setWorkingDirectory(workingDirectory);
     process.start(QStringLiteral(QUERYLENS_BINARY), arguments);
     process.waitForStarted();
     if (!input.isEmpty())

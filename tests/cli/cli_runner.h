@@ -16,4 +16,4 @@ struct CliRun {
     QByteArray textBeforeLastLine() const;
 };
 
-CliRun runQuerylens(const QStringList& arguments, const QByteArray& input = {});
+CliRun runQuerylens(const QStringList& arguments, const QByteArray& input = {}, const QString& workingDirectory = {});
