@@ -104,4 +104,24 @@ DecodedImage decodeImageData(const QByteArray& data, const QString& name)
     return readImage(reader, name);
 }
 
+LoadedImage loadDatasetImage(const DatasetItem& item, const std::string& bytes)
+{
+    const QString name = QString::fromStdString(item.inShard() ? item.path + "/" + item.member : item.path);
+    DecodedImage decoded = decodeImageData(QByteArray::fromRawData(bytes.data(), int(bytes.size())), name);
+    LoadedImage loaded;
+    if (decoded.ok())
+        loaded.image = std::move(decoded.rgb);
+    else
+        loaded.error = decoded.error.toStdString();
+    return loaded;
+}
+
+std::vector<std::string> readableImageExtensions()
+{
+    std::vector<std::string> extensions;
+    for (const QByteArray& format : QImageReader::supportedImageFormats())
+        extensions.push_back(format.toLower().toStdString());
+    return extensions;
+}
+
 }  // namespace querylens::ui

@@ -2,6 +2,7 @@
 // Decoding image files into the RGB8 buffers core takes, with Qt's image reader: every format
 // Qt has a plugin for, EXIF orientation applied, the first frame of animations.
 
+#include "querylens/batch_runner.h"
 #include "querylens/image.h"
 
 #include <QImage>
@@ -23,5 +24,11 @@ DecodedImage decodeImageData(const QByteArray& data, const QString& name);
 // For images from the clipboard or a drop of raw data.
 DecodedImage fromQImage(const QImage& image, const QString& origin);
 RgbImage toRgbImage(const QImage& image);
+
+// The batches' image loader (querylens::ImageLoader): a file's or a tar member's bytes decoded
+// as decodeImageData does, the error naming the file (or SHARD/MEMBER).
+LoadedImage loadDatasetImage(const DatasetItem& item, const std::string& bytes);
+// The image types a folder's files are taken for: every format Qt can read here, lower case.
+std::vector<std::string> readableImageExtensions();
 
 }  // namespace querylens::ui

@@ -87,6 +87,9 @@ void MainWindow::buildActions()
     file->addSeparator();
     modelAction_ = addMenuAction(file, tr("Open &Model…"), QKeySequence(tr("Ctrl+M")), this, &MainWindow::chooseModel);
     file->addSeparator();
+    addMenuAction(file, tr("Caption a &Folder…"), QKeySequence(tr("Ctrl+Shift+F")), this, &MainWindow::openBatchWindow)
+        ->setObjectName(QStringLiteral("captionFolderAction"));
+    file->addSeparator();
     addMenuAction(file, tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     QMenu* run = menuBar()->addMenu(tr("&Generate"));

@@ -19,6 +19,7 @@ class QTabWidget;
 
 namespace querylens::ui {
 
+class BatchWindow;
 class CaptionPanel;
 class ChatController;
 class ChatPane;
@@ -56,6 +57,9 @@ public:
     // With no checkpoint anywhere: says so, and opens the model dialog, which lists the
     // Hugging Face cache and offers the demo model (random weights).
     void offerModel();
+    // File → Caption a Folder…: the batch window, made on first use (main_window_batch.cpp).
+    void openBatchWindow();
+    BatchWindow* batchWindow() const { return batchWindow_; }
 
     // For tests and screenshots.
     CaptionPanel* captionPanel() const { return captionPanel_; }
@@ -140,6 +144,8 @@ private:
     QAction* stopAction_ = nullptr;
     QAction* askAction_ = nullptr;
     QAction* regenerateAnswerAction_ = nullptr;
+    BatchWindow* batchWindow_ = nullptr;
+    int batchJob_ = 0;  // the running batch's job, or 0
 
     struct PendingGeneration {
         int imageId = 0;

@@ -9,7 +9,6 @@
 #include "querylens/error.h"
 
 #include <QFileInfo>
-#include <QImageReader>
 
 #include <nlohmann/json.hpp>
 
@@ -20,26 +19,6 @@
 namespace querylens::cli {
 
 namespace {
-
-std::vector<std::string> qtImageExtensions()
-{
-    std::vector<std::string> extensions;
-    for (const QByteArray& format : QImageReader::supportedImageFormats())
-        extensions.push_back(format.toLower().toStdString());
-    return extensions;
-}
-
-LoadedImage loadImage(const DatasetItem& item, const std::string& bytes)
-{
-    const QString name = QString::fromStdString(item.inShard() ? item.path + "/" + item.member : item.path);
-    ui::DecodedImage decoded = ui::decodeImageData(QByteArray::fromRawData(bytes.data(), int(bytes.size())), name);
-    LoadedImage loaded;
-    if (decoded.ok())
-        loaded.image = std::move(decoded.rgb);
-    else
-        loaded.error = decoded.error.toStdString();
-    return loaded;
-}
 
 int positiveValue(const QCommandLineParser& parser, const QString& name, int fallback)
 {
@@ -138,6 +117,7 @@ int runBatch(const QStringList& arguments)
     parser.addPositionalArgument(QStringLiteral("INPUT"),
                                  QStringLiteral("Image files, folders, @LIST.txt files, WebDataset .tar shards."),
                                  QStringLiteral("INPUT..."));
+    stopOnTermination();
     return runCommand(parser, arguments, [&] {
         const QStringList inputs = positionalArguments(parser, 1, -1, QStringLiteral("give at least one input"));
         const QString out = parser.value(QStringLiteral("out"));
@@ -153,7 +133,7 @@ int runBatch(const QStringList& arguments)
         std::vector<std::string> inputPaths;
         for (const QString& input : inputs)
             inputPaths.push_back(input.toStdString());
-        const InputListing listing = listInputs(inputPaths, qtImageExtensions());
+        const InputListing listing = listInputs(inputPaths, ui::readableImageExtensions());
         std::set<std::string> keys;
         for (const DatasetItem& item : listing.items)
             keys.insert(item.key);
@@ -189,7 +169,7 @@ int runBatch(const QStringList& arguments)
             checkResumable(log.existing(), out.toStdString(), *model, settings);
             BatchProgressPrinter printer;
             BatchCallbacks callbacks;
-            callbacks.load = loadImage;
+            callbacks.load = ui::loadDatasetImage;
             callbacks.cancel = interrupted;
             callbacks.onProgress = [&](const BatchProgress& progress) { printer.update(progress); };
             callbacks.onRecord = [&](const BatchRecord& record) {

@@ -27,6 +27,8 @@ bool interrupted() { return g_interrupted.load(); }
 
 void installInterruptHandler() { std::signal(SIGINT, onInterrupt); }
 
+void stopOnTermination() { std::signal(SIGTERM, onInterrupt); }
+
 static bool parseArguments(QCommandLineParser& parser, const QStringList& arguments, int& exitCode)
 {
     const QCommandLineOption help = parser.addHelpOption();

@@ -30,5 +30,8 @@ std::shared_ptr<const Model> loadModel(const QCommandLineParser& parser, double&
 // True once the user pressed Ctrl+C (a second press ends the program at once).
 bool interrupted();
 void installInterruptHandler();
+// For commands that check interrupted() all along (batch): SIGTERM, a cluster scheduler's warning
+// before it kills a job (time limit, preemption), counts as Ctrl+C.
+void stopOnTermination();
 
 }  // namespace querylens::cli

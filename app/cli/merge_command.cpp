@@ -2,11 +2,10 @@
 
 #include "cli/command_runner.h"
 #include "cli/commands.h"
+#include "image_file.h"
 #include "querylens/batch_results.h"
 #include "querylens/dataset_inputs.h"
 #include "querylens/error.h"
-
-#include <QImageReader>
 
 #include <nlohmann/json.hpp>
 
@@ -58,10 +57,7 @@ int runMergeResults(const QStringList& arguments)
             std::vector<std::string> inputs;
             for (const QString& input : parser.values(QStringLiteral("inputs")))
                 inputs.push_back(input.toStdString());
-            std::vector<std::string> extensions;
-            for (const QByteArray& format : QImageReader::supportedImageFormats())
-                extensions.push_back(format.toLower().toStdString());
-            for (const DatasetItem& item : listInputs(inputs, extensions).items)
+            for (const DatasetItem& item : listInputs(inputs, ui::readableImageExtensions()).items)
                 expected.push_back(item.key);
         }
         const MergeReport report = mergeResults(files, positional[0].toStdString(), checkInputs ? &expected : nullptr);

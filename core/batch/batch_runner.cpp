@@ -117,18 +117,6 @@ private:
     std::string captionPrompt_;
 };
 
-// The encodings of a batch's images. (Model::encodeBatch, once the speed work lands, runs them
-// as one pass of 257 x B rows; this is the one place to switch.)
-std::vector<std::shared_ptr<const ImageEncoding>> encodeImages(const Model& model,
-                                                               const std::vector<const RgbImage*>& images,
-                                                               const std::function<bool()>& cancel)
-{
-    std::vector<std::shared_ptr<const ImageEncoding>> encodings;
-    for (const RgbImage* image : images)
-        encodings.push_back(model.encode(*image, [&](double, const std::string&) { return !(cancel && cancel()); }));
-    return encodings;
-}
-
 struct Pending {
     batch::PrefetchedImage image;
     std::string prompt;
@@ -224,11 +212,24 @@ private:
     bool runBatch(std::vector<Pending>& batch)
     {
         const auto start = Clock::now();
-        std::vector<const RgbImage*> images;
-        for (const auto& pending : batch)
-            images.push_back(&pending.image.loaded.image);
+        auto cancel = [this](double, const std::string&) { return !cancelled(); };
         try {
-            const auto encodings = encodeImages(model_, images, callbacks_.cancel);
+            // One pass of 257 x B rows through the vision encoder and Q-Former. The pixels move
+            // into the call and back (the lines and the window still need them).
+            std::vector<RgbImage> images;
+            for (auto& pending : batch)
+                images.push_back(std::move(pending.image.loaded.image));
+            std::vector<std::shared_ptr<const ImageEncoding>> encodings;
+            std::exception_ptr failure;
+            try {
+                encodings = model_.encodeBatch(images, cancel);
+            } catch (...) {
+                failure = std::current_exception();
+            }
+            for (std::size_t i = 0; i < batch.size(); ++i)
+                batch[i].image.loaded.image = std::move(images[i]);
+            if (failure)
+                std::rethrow_exception(failure);
             for (std::size_t i = 0; i < batch.size(); ++i)
                 batch[i].encoding = encodings[i];
         } catch (const Cancelled&) {
@@ -237,9 +238,11 @@ private:
             // One image the encoder refuses must not take the batch with it: find which.
             for (auto& pending : batch)
                 try {
-                    pending.encoding = encodeImages(model_, {&pending.image.loaded.image}, callbacks_.cancel).front();
+                    pending.encoding = model_.encode(pending.image.loaded.image, cancel);
                 } catch (const Error& e) {
                     pending.error = pending.image.item.key + ": " + e.what();
+                } catch (const Cancelled&) {
+                    return false;
                 }
         }
         const double encodeMs = secondsSince(start) * 1000 / double(batch.size());
@@ -308,6 +311,26 @@ private:
 
 }  // namespace
 
+namespace {
+
+// "max_new_tokens 8 (this run: 9)" for each field of two objects that differs.
+std::string differences(const json& earlier, const json& current)
+{
+    if (!earlier.is_object() || !current.is_object())
+        return earlier.dump() + " (this run: " + current.dump() + ")";
+    std::string text;
+    auto valueText = [](const json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); };
+    for (const auto& [key, value] : current.items()) {
+        const json before = earlier.value(key, json());
+        if (before != value)
+            text += (text.empty() ? "" : ", ") + key + " " + (before.is_null() ? "unset" : valueText(before)) +
+                    " (this run: " + valueText(value) + ")";
+    }
+    return text;
+}
+
+}  // namespace
+
 void checkResumable(const ResultsContent& existing, const std::string& path, const Model& model,
                     const BatchSettings& settings)
 {
@@ -320,13 +343,14 @@ void checkResumable(const ResultsContent& existing, const std::string& path, con
         const json earlier = json::parse(line.json);
         for (const char* field : {"task", "model", "decoding"})
             if (earlier.value(field, json()) != current[field])
-                throw Error("holds results made with another " + std::string(field) + " (" + earlier.value(field, json()).dump() +
-                                ", this run: " + current[field].dump() + "); one results file holds one run's results: "
-                                "give another --out, or the same settings",
+                throw Error("holds results made with another " + std::string(field) + ": " +
+                                differences(earlier.value(field, json()), current[field]) +
+                                ". One results file holds one run's results: use another results file, or the same "
+                                "settings",
                             path);
         if (settings.task == BatchTask::Caption && earlier.value("prompt", std::string()) != captionPromptOf(model, settings))
             throw Error("holds captions made with the prompt \"" + earlier.value("prompt", std::string()) +
-                            "\"; give another --out, or the same --prompt",
+                            "\": use another results file, or the same prompt",
                         path);
         return;  // the first result speaks for the file: every run that added to it passed this check
     }

@@ -499,11 +499,12 @@ private slots:
         const QByteArray before = fileBytes(out);
         CliRun run = runQuerylens(arguments + QStringList{QStringLiteral("--resume"), QStringLiteral("--beams"), QStringLiteral("2")});
         QCOMPARE(run.exitCode, 1);
-        QVERIFY2(run.err.contains("another decoding"), run.err.constData());
+        QVERIFY2(run.err.contains("another decoding") && run.err.contains("num_beams 1 (this run: 2)"), run.err.constData());
         run = runQuerylens(batchArguments({dir.filePath(QStringLiteral("images"))}, fixture("tiny-t5"), out) +
                            QStringList{QStringLiteral("--resume")});
         QCOMPARE(run.exitCode, 1);
-        QVERIFY2(run.err.contains("another model"), run.err.constData());
+        QVERIFY2(run.err.contains("another model: language_model OPT (this run: Flan-T5), name tiny-opt (this run: tiny-t5)"),
+                 run.err.constData());
         QCOMPARE(fileBytes(out), before);
     }
 

@@ -4,6 +4,7 @@
 // on torch. Every job can be cancelled: cancel() is the one method meant to be called from
 // another thread, and it only sets a flag the running job checks between layers and tokens.
 
+#include "batch/batch_types.h"
 #include "worker/worker_types.h"
 
 #include <QObject>
@@ -27,6 +28,10 @@ public:
     // Thread-safe: asks every job with an id up to `jobId` to stop (the running one at its next
     // check; queued ones at once when they start).
     void cancelUpTo(int jobId);
+    // Thread-safe, for the batch job ("Caption a folder..."), which the window's Stop leaves
+    // alone: pause stops it once the images in flight are written; stop, at once.
+    void pauseBatch() { batchControl_ = BatchControl::Pause; }
+    void stopBatch() { batchControl_ = BatchControl::Stop; }
 
 public slots:
     void loadModel(int jobId, const querylens::LoadOptions& options);
@@ -36,6 +41,9 @@ public slots:
     void generate(int jobId, const querylens::ui::GenerationRequest& request);
     // Writes the random-weight demo model to `folder` and loads it.
     void createDemoModel(int jobId, const std::string& folder);
+    // Captions (or asks about) every image of a folder into a results file, resuming it
+    // (model_worker_batch.cpp).
+    void runBatch(int jobId, const querylens::ui::BatchRequest& request);
 
 signals:
     void progress(int jobId, const QString& stage, double fraction);
@@ -45,6 +53,12 @@ signals:
     void generationFinished(int jobId, const querylens::GenerationResult& result);
     // Something went wrong or was cancelled; `message` names the file and the problem.
     void jobFailed(int jobId, const QString& message, bool cancelled);
+    // A batch: its inputs (those of the folder, and of them the ones already in the results
+    // file), each image as it is done, the progress after each batch, and how it ended.
+    void batchStarted(int jobId, int inputs, int alreadyDone);
+    void batchRowDone(int jobId, const querylens::ui::BatchRow& row);
+    void batchProgress(int jobId, const querylens::BatchProgress& progress);
+    void batchEnded(int jobId, querylens::ui::BatchEnd end);
 
 private:
     struct ImageSlot {
@@ -59,6 +73,8 @@ private:
     std::shared_ptr<const Model> model_;
     std::map<int, ImageSlot> images_;
     std::atomic<int> cancelledUpTo_{0};
+    enum class BatchControl { Run, Pause, Stop };
+    std::atomic<BatchControl> batchControl_{BatchControl::Run};
 };
 
 }  // namespace querylens::ui
