@@ -1,23 +1,12 @@
 #include "cli/batch_progress.h"
 
+#include "cli/download_progress.h"
+
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
 
 namespace querylens::cli {
-
-std::string durationText(double seconds)
-{
-    const long total = long(seconds + 0.5);
-    char text[32];
-    if (total >= 3600)
-        std::snprintf(text, sizeof text, "%ldh%02ldm", total / 3600, (total % 3600) / 60);
-    else if (total >= 60)
-        std::snprintf(text, sizeof text, "%ldm%02lds", total / 60, total % 60);
-    else
-        std::snprintf(text, sizeof text, "%lds", total);
-    return text;
-}
 
 BatchProgressPrinter::BatchProgressPrinter()
     : terminal_(::isatty(STDERR_FILENO)), lastPrinted_(std::chrono::steady_clock::now())
@@ -29,7 +18,7 @@ std::string BatchProgressPrinter::line(const BatchProgress& p) const
     char text[160];
     const double percent = p.total ? 100.0 * double(p.done) / double(p.total) : 100.0;
     std::snprintf(text, sizeof text, "[%zu/%zu] %.1f%%  %.2f images/s  ETA %s  errors %zu", p.done, p.total, percent,
-                  p.imagesPerSecond, p.imagesPerSecond > 0 ? durationText(p.etaSeconds).c_str() : "-", p.errors);
+                  p.imagesPerSecond, p.imagesPerSecond > 0 ? DownloadProgressView::duration(p.etaSeconds).c_str() : "-", p.errors);
     return text;
 }
 
@@ -66,7 +55,7 @@ void BatchProgressPrinter::finish(const BatchSummary& summary, const std::string
         std::cerr << "Stopped: " << p.total - p.done << " input" << (p.total - p.done == 1 ? "" : "s")
                   << " left; run the same command with --resume to continue " << output << ".\n";
     else
-        std::cerr << "Done in " << durationText(p.elapsedSeconds) << ": " << p.done - p.errors << " result"
+        std::cerr << "Done in " << DownloadProgressView::duration(p.elapsedSeconds) << ": " << p.done - p.errors << " result"
                   << (p.done - p.errors == 1 ? "" : "s") << ", " << p.errors << " error" << (p.errors == 1 ? "" : "s")
                   << ", in " << output << ".\n";
 }

@@ -26,7 +26,4 @@ private:
     std::chrono::steady_clock::time_point lastPrinted_;
 };
 
-// "1h02m", "3m05s", "12s"
-std::string durationText(double seconds);
-
 }  // namespace querylens::cli

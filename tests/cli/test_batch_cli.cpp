@@ -11,6 +11,7 @@
 #include <QDir>
 #include <QFile>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -208,10 +209,20 @@ private slots:
         text.close();
         QFile(folder + QStringLiteral("/empty.webp")).open(QIODevice::WriteOnly);
         const QString out = dir.filePath(QStringLiteral("results.jsonl"));
-        const CliRun run = runQuerylens(batchArguments({folder}, fixture("tiny-opt"), out));
+        const CliRun run = runQuerylens(batchArguments({folder}, fixture("tiny-opt"), out) + QStringList{QStringLiteral("--json")});
         QVERIFY2(run.exitCode == 0, run.err.constData());
         const auto lines = byKey(resultLines(out));
         QCOMPARE(int(lines.size()), 5);
+        // The progress (plain lines, stderr is not a terminal here) and the summary count them.
+        const QRegularExpression progress(QStringLiteral("\\[5/5\\] 100\\.0%  [0-9.]+ images/s  ETA [0-9hms]+  errors 3"));
+        QVERIFY2(progress.match(QString::fromUtf8(run.err)).hasMatch(), run.err.constData());
+        QVERIFY2(run.err.contains("2 results, 3 errors"), run.err.constData());
+        const json summary = run.lastJsonLine();
+        QCOMPARE(summary.at("done").get<int>(), 5);
+        QCOMPARE(summary.at("errors").get<int>(), 3);
+        QCOMPARE(summary.at("remaining").get<int>(), 0);
+        QCOMPARE(summary.at("outcome").get<std::string>(), std::string("finished"));
+        QVERIFY(summary.at("images_per_s").get<double>() > 0);
         for (const char* broken : {"truncated.png", "notes.jpg", "empty.webp"}) {
             const json& line = lines.at((folder + QLatin1Char('/') + QLatin1String(broken)).toStdString());
             QVERIFY2(line.contains("error") && !line.contains("text"), line.dump().c_str());
@@ -358,9 +369,18 @@ private slots:
                                                   QStringLiteral("--max-new-tokens"), QStringLiteral("40")};
         QProcess process;
         QSignalSpy finished(&process, &QProcess::finished);
+        // Ctrl+C as soon as the first line is there (watched every 2 ms: the tiny model is fast).
+        QTimer watch;
+        watch.setInterval(2);
+        QObject::connect(&watch, &QTimer::timeout, &process, [&] {
+            if (fileBytes(out).count('\n') >= 1) {
+                watch.stop();
+                ::kill(pid_t(process.processId()), SIGINT);
+            }
+        });
         process.start(QStringLiteral(QUERYLENS_BINARY), arguments);
-        QTRY_VERIFY_WITH_TIMEOUT(fileBytes(out).count('\n') >= 1, 60000);
-        ::kill(pid_t(process.processId()), SIGINT);
+        QVERIFY(process.waitForStarted());
+        watch.start();
         QVERIFY(finished.wait(60000));
         QCOMPARE(process.exitCode(), 130);
         const QByteArray partial = fileBytes(out);

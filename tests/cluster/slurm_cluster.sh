@@ -34,8 +34,10 @@ mkdir -p "$cluster"/{munge,log,run,spool/ctld,spool/d}
 chmod 700 "$cluster" "$cluster/munge"
 
 daemons=()
+guard=
 stop_cluster() {
     local pid
+    [ -z "$guard" ] || kill -9 "$guard" 2>/dev/null || true
     for pid in "${daemons[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
@@ -47,6 +49,18 @@ stop_cluster() {
     fi
 }
 trap stop_cluster EXIT
+# Should this script itself be killed (SIGKILL: no trap runs, e.g. a test runner's timeout), a
+# guard stops the daemons as soon as it notices.
+script_pid=$$
+(
+    trap '' INT TERM
+    while kill -0 "$script_pid" 2>/dev/null; do sleep 2; done
+    for file in "$cluster"/run/slurmctld.pid "$cluster"/run/slurmd.pid "$cluster"/munge/munged.pid; do
+        [ -f "$file" ] && kill "$(cat "$file")" 2>/dev/null
+    done
+    rm -rf "$cluster"
+) </dev/null >/dev/null 2>&1 &
+guard=$!
 
 # A free TCP port on 127.0.0.1 (nothing answers a connection to it).
 free_port() {
@@ -101,6 +115,8 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 MpiDefault=none
 ReturnToService=2
+# Listen on the configured addresses (127.0.0.1) only, not on every interface.
+CommunicationParameters=NoInAddrAny
 MinJobAge=3600
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP
@@ -130,9 +146,16 @@ esac
 echo "Slurm $(slurmctld -V | awk '{print $2}') on localhost: $cpus CPUs, ports $ctld_port and $slurmd_port" >&2
 
 # Waits until every job id given has left the queue; fails at once for a job that cannot run.
+# The jobs take seconds; one still queued after $QUERYLENS_SLURM_PATIENCE seconds (default 600)
+# means something is stuck, and the test fails with the logs rather than hang.
 wait_for_jobs() {
-    local pending line state reason
+    local pending line state reason deadline=$((SECONDS + ${QUERYLENS_SLURM_PATIENCE:-600}))
     while true; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "jobs $* still queued after ${QUERYLENS_SLURM_PATIENCE:-600} s:" >&2
+            scontrol show job -o "$@" >&2 || true
+            return 1
+        fi
         pending=0
         for job in "$@"; do
             while read -r line; do
