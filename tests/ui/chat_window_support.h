@@ -13,7 +13,9 @@
 
 #include <QApplication>
 #include <QMimeData>
+#include <QSettings>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QToolButton>
 #include <QtTest>
 
@@ -25,6 +27,15 @@ using namespace querylens::ui;
 constexpr int kTimeoutMs = 120000;  // a generous bound for a loaded CI machine, not a speed limit
 
 inline QString fixture(const std::string& relative) { return QString::fromStdString(testsupport::fixturePath(relative)); }
+
+// Keeps the user's settings and sessions out of a suite: test-mode paths, cleared settings and
+// the sessions in `sessionsFolder`.
+inline void keepTheUserOut(const QString& sessionsFolder)
+{
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings().clear();
+    qputenv("QUERYLENS_SESSIONS_DIR", sessionsFolder.toUtf8());
+}
 
 // Greedy decoding of `tokens` tokens, as the reference used.
 inline DecodingOptions greedy(int tokens = 8)

@@ -49,9 +49,7 @@ class TestChatLongConversation : public QObject {
 private slots:
     void initTestCase()
     {
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings().clear();
-        qputenv("QUERYLENS_SESSIONS_DIR", sessions_.filePath(QStringLiteral("sessions")).toUtf8());
+        keepTheUserOut(sessions_.filePath(QStringLiteral("sessions")));
         demoFolder_ = demo_.filePath(QStringLiteral("demo")).toStdString();
         writeDemoModel(demoFolder_);
     }

@@ -62,9 +62,7 @@ class TestChatWindow : public QObject {
 private slots:
     void initTestCase()
     {
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings().clear();
-        qputenv("QUERYLENS_SESSIONS_DIR", sessions_.filePath(QStringLiteral("sessions")).toUtf8());
+        keepTheUserOut(sessions_.filePath(QStringLiteral("sessions")));
     }
 
     void enterSendsAndShiftEnterStartsALine()
