@@ -2,10 +2,11 @@
 // BLIP-2 OPT-2.7b (random weights; --scale keeps a fraction of the layers, widths unchanged).
 // A conversation q1 a1 q2 a2; q2 edited into q2' (another branch, answered b2); then back on the
 // first branch, a follow-up q3. Its first token is timed three ways, as a session would run it:
-//   fresh        nothing cached but the image's soft prompt (what a new session pays)
+//   fresh        nothing in the language model's cache (the image's encoding is given)
 //   one cache    the cache holds the newest branch (q2'): only the start the branches share is reused
 //   kept caches  the first branch's own cache, copied (what Session keeps, kBranchCaches of them)
-// and regenerating a2 (the whole prompt cached but its last token).
+// and regenerating a2 (the whole prompt cached but its last token). Wall and process CPU time
+// both; on a shared machine read the CPU time of a --threads 1 run.
 //   querylens-branch-bench [--precision fp32|bf16|int8] [--scale F] [--threads N] [--repeat N] [--turn-tokens N]
 
 #include "bench_timing.h"
@@ -21,6 +22,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <time.h>
 
 using namespace querylens::model;
 
@@ -85,16 +87,47 @@ std::vector<int> answer(const LanguageModel& lm, LanguageModelState& state, cons
     return generated;
 }
 
-// Milliseconds to the first token's logits of `prompt` in `state`.
-double firstToken(const LanguageModel& lm, LanguageModelState& state, const at::Tensor& queries,
+// Wall and CPU time of one piece of work. On a machine others share, wall time swings with their
+// load; the process's CPU time (with --threads 1, the work itself) does much less.
+struct Timing {
+    double wallMs = 0, cpuMs = 0;
+};
+
+double cpuMilliseconds()
+{
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return double(t.tv_sec) * 1e3 + double(t.tv_nsec) / 1e6;
+}
+
+class Timer {
+public:
+    Timing elapsed() const { return {wall_.milliseconds(), cpuMilliseconds() - cpuStart_}; }
+
+private:
+    Stopwatch wall_;
+    double cpuStart_ = cpuMilliseconds();
+};
+
+// Time to the first token's logits of `prompt` in `state`.
+Timing firstToken(const LanguageModel& lm, LanguageModelState& state, const at::Tensor& queries,
                   const std::vector<int>& prompt, std::int64_t& reused)
 {
-    const Stopwatch watch;
+    const Timer timer;
     const StepOutput out = lm.prefill(state, queries, prompt);
     (void)out.logits.data_ptr<float>();
     reused = state.reusedPositions();
-    return watch.milliseconds();
+    return timer.elapsed();
 }
+
+struct Samples {
+    std::vector<double> wall, cpu;
+    void add(Timing t)
+    {
+        wall.push_back(t.wallMs);
+        cpu.push_back(t.cpuMs);
+    }
+};
 
 }  // namespace
 
@@ -120,7 +153,7 @@ int main(int argc, char** argv)
                 at::get_num_threads(), n);
     std::fflush(stdout);
 
-    std::vector<double> fresh, single, kept, regenerate, copying;
+    Samples fresh, single, kept, regenerate, copying;
     std::int64_t reusedFresh = 0, reusedSingle = 0, reusedKept = 0, reusedRegenerate = 0, positions = 0;
     for (int r = 0; r < o.repeats + 1; ++r) {  // the first round warms up
         const std::vector<int> q1 = ids(n, 100 + r, vocab), q2 = ids(n, 300 + r, vocab), q2edit = ids(n, 500 + r, vocab),
@@ -135,32 +168,36 @@ int main(int argc, char** argv)
         positions = std::int64_t(queries.size(1)) + std::int64_t(p3.size());
 
         auto empty = lm.newState();
-        const double tFresh = firstToken(lm, *empty, queries, p3, reusedFresh);
-        const double tSingle = firstToken(lm, *branchB, queries, p3, reusedSingle);
-        const Stopwatch copyWatch;
+        const Timing tFresh = firstToken(lm, *empty, queries, p3, reusedFresh);
+        const Timing tSingle = firstToken(lm, *branchB, queries, p3, reusedSingle);
+        const Timer copyTimer;
         auto copy = branchA->clone();
-        const double tCopy = copyWatch.milliseconds();
-        const double tKept = tCopy + firstToken(lm, *copy, queries, p3, reusedKept);
-        const double tRegenerate = firstToken(lm, *branchA, queries, p2, reusedRegenerate);
+        const Timing tCopy = copyTimer.elapsed();
+        Timing tKept = firstToken(lm, *copy, queries, p3, reusedKept);
+        tKept.wallMs += tCopy.wallMs;
+        tKept.cpuMs += tCopy.cpuMs;
+        const Timing tRegenerate = firstToken(lm, *branchA, queries, p2, reusedRegenerate);
         if (r == 0)
             continue;
-        fresh.push_back(tFresh);
-        single.push_back(tSingle);
-        kept.push_back(tKept);
-        copying.push_back(tCopy);
-        regenerate.push_back(tRegenerate);
+        fresh.add(tFresh);
+        single.add(tSingle);
+        kept.add(tKept);
+        copying.add(tCopy);
+        regenerate.add(tRegenerate);
     }
-    const double base = median(fresh);
-    auto row = [&](const char* what, const std::vector<double>& ms, std::int64_t reused) {
-        std::printf("  %-42s %8.1f ms  (%4.1f%% of fresh)   reused %lld of %lld positions\n", what, median(ms),
-                    100 * median(ms) / base, (long long)reused, (long long)positions);
+    const double baseWall = median(fresh.wall), baseCpu = median(fresh.cpu);
+    auto row = [&](const char* what, const Samples& s, std::int64_t reused, std::int64_t of) {
+        std::printf("  %-40s %8.1f ms wall (%5.1f%%, spread %3.0f%%) %8.1f ms cpu (%5.1f%%)  reused %lld of %lld\n", what,
+                    median(s.wall), 100 * median(s.wall) / baseWall, 100 * spread(s.wall), median(s.cpu),
+                    100 * median(s.cpu) / baseCpu, (long long)reused, (long long)of);
     };
-    std::printf("Follow-up on the first branch after an edit made a second one, first token (median of %d):\n", o.repeats);
-    row("fresh: nothing cached", fresh, reusedFresh);
-    row("one cache (holding the other branch)", single, reusedSingle);
-    row("kept caches (the branch's own, copied)", kept, reusedKept);
-    std::printf("  of which copying the branch's cache          %8.2f ms\n", median(copying));
-    std::printf("Regenerating an answer (prompt of %lld positions):   %8.1f ms  reused %lld\n",
-                (long long)(queries.size(1) + std::int64_t(n) * 3), median(regenerate), (long long)reusedRegenerate);
+    std::printf("First token of a follow-up on the first branch after an edit made a second one (median of %d;\n"
+                "percentages of fresh, in the same run):\n",
+                o.repeats);
+    row("fresh: nothing cached", fresh, reusedFresh, positions);
+    row("one cache (holding the other branch)", single, reusedSingle, positions);
+    row("kept caches (the branch's own, copied)", kept, reusedKept, positions);
+    row("  of which copying the branch's cache", copying, 0, 0);
+    row("regenerating the answer before it", regenerate, reusedRegenerate, std::int64_t(queries.size(1)) + 3 * n);
     return 0;
 }
