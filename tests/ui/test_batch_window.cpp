@@ -22,6 +22,7 @@
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QTableView>
 #include <QtTest>
 
 #include <nlohmann/json.hpp>
@@ -283,6 +284,8 @@ private slots:
             return std::count_if(rows.begin(), rows.end(), [](const BatchRow& r) { return !r.thumbnail.isNull(); });
         };
         QTRY_COMPARE_WITH_TIMEOUT(int(rowsWithThumbnails()), 24, kTimeoutMs);
+        batch->findChild<QTableView*>(QStringLiteral("batchResults"))->scrollToTop();
+        saveScreenshot(*batch, QStringLiteral("batch-05-resumed-finished"));
         QVERIFY(!QSettings().value(QStringLiteral("batch/running")).toBool());
     }
 
