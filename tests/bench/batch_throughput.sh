@@ -93,7 +93,9 @@ mapfile -t files < <(ls "$work"/images/image*.png | head -n "$images")
 common=(--model "$checkpoint" --precision "$precision" --threads "$threads" --max-new-tokens "$tokens")
 now() { date +%s.%N; }
 
-echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+cpuinfo() { sed -n "s/^$1[[:space:]]*: //p" /proc/cpuinfo | head -n 1; }
+echo "cpu: $(cpuinfo 'model name') (family $(cpuinfo 'cpu family') model $(cpuinfo model)), $(nproc) cores;" \
+    "avx512_bf16: $(grep -q avx512_bf16 /proc/cpuinfo && echo yes || echo no); load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "model: $model (random weights, layers x$scale), $precision, $threads threads, ${#files[@]} images, $tokens new tokens at most" >&2
 
 # One by one: `querylens caption` of every image in one process.
