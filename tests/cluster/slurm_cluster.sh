@@ -116,7 +116,7 @@ SelectTypeParameters=CR_CPU
 MpiDefault=none
 ReturnToService=2
 # Listen on the configured addresses (127.0.0.1) only, not on every interface.
-CommunicationParameters=NoInAddrAny
+CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 MinJobAge=3600
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP
