@@ -35,6 +35,9 @@ const std::map<std::string, Command>& commands()
         {"download", querylens::cli::runDownload},
         {"batch", querylens::cli::runBatch},
         {"merge-results", querylens::cli::runMergeResults},
+        {"make-scenes", querylens::cli::runMakeScenes},
+        {"train-demo", querylens::cli::runTrainDemo},
+        {"eval-demo", querylens::cli::runEvalDemo},
     };
     return table;
 }

@@ -1,3 +1,4 @@
+#include "sample_scenes.h"
 #include "main_window.h"
 
 #include "caption_panel.h"
@@ -84,6 +85,9 @@ void MainWindow::buildActions()
     openAction_ = addMenuAction(file, tr("&Open Image…"), QKeySequence::Open, this, &MainWindow::openImageDialog);
     pasteAction_ = addMenuAction(file, tr("&Paste Image"), QKeySequence::Paste, this, &MainWindow::pasteImage);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
+    samples_ = new SampleScenes;
+    samples_->fillMenu(file->addMenu(tr("Sample &Scenes")));
+    connect(samples_, &SampleScenes::chosen, this, [this](const QString& path) { openImages({path}); });
     file->addSeparator();
     modelAction_ = addMenuAction(file, tr("Open &Model…"), QKeySequence(tr("Ctrl+M")), this, &MainWindow::chooseModel);
     file->addSeparator();
@@ -143,6 +147,7 @@ void MainWindow::buildLayout()
     imageLayout->setContentsMargins(0, 0, 0, 0);
     imageLayout->addWidget(imageView_, 1);
     imageLayout->addWidget(thumbnails_);
+    imageLayout->addWidget(samples_);
     auto* decodingPage = new QWidget;
     auto* decodingLayout = new QVBoxLayout(decodingPage);
     decodingLayout->addWidget(decoding_);
@@ -197,6 +202,11 @@ void MainWindow::connectWorker()
         status_->showProgress(stage, fraction);
     });
     connect(worker_, &ModelWorker::modelLoaded, this, &MainWindow::onModelLoaded);
+    connect(worker_, &ModelWorker::queryCatalogueLoaded, this, [this](const QueryCatalogue& catalogue, const QString& problem) {
+        explorer_->setCatalogue(catalogue);
+        if (!problem.isEmpty())
+            messageBar_->show(MessageBar::Kind::Warning, tr("The query catalogue was left out: %1").arg(problem));
+    });
     connect(worker_, &ModelWorker::imageEncoded, this, &MainWindow::onImageEncoded);
     connect(worker_, &ModelWorker::tokenGenerated, this, &MainWindow::onToken);
     connect(worker_, &ModelWorker::generationFinished, this, &MainWindow::onGenerationFinished);

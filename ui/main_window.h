@@ -29,6 +29,7 @@ class ImageView;
 class MessageBar;
 class ModelWorker;
 class DownloadManager;
+class SampleScenes;
 class StatusPanel;
 
 class MainWindow : public QMainWindow {
@@ -71,6 +72,7 @@ public:
     QTabWidget* tabs() const { return tabs_; }
     ExplorerPanel* explorer() const { return explorer_; }
     ImageLibrary* library() const { return library_; }
+    SampleScenes* sampleScenes() const { return samples_; }
     bool isBusy() const { return pendingJobs_ > 0; }
     bool hasModel() const { return modelLoaded_; }
 
@@ -125,6 +127,7 @@ private:
     ImageLibrary* library_;
     ImageView* imageView_;
     QListWidget* thumbnails_;
+    SampleScenes* samples_ = nullptr;  // offered while no image is open
     CaptionPanel* captionPanel_;
     ChatPane* chatPane_;
     ChatController* chat_ = nullptr;

@@ -37,6 +37,9 @@ void MainWindow::onModelLoaded(int jobId, const ModelInfo& info)
     if (info.isDemo)
         notes << tr("This is the demo model: its weights are random, so its captions and answers are meaningless. "
                     "It shows how QueryLens works; open a real BLIP-2 checkpoint with Ctrl+M.");
+    else if (info.isTrainedDemo)
+        notes << tr("This is the demo model trained on synthetic shapes, not a real BLIP-2: it knows six colours and "
+                    "four shapes. Try a sample scene (File → Sample Scenes) or open a real checkpoint with Ctrl+M.");
     for (const auto& warning : info.warnings)
         notes << QString::fromStdString(warning);
     // Downloads left unfinished by an earlier run (of the window or of `querylens download`).
@@ -45,7 +48,7 @@ void MainWindow::onModelLoaded(int jobId, const ModelInfo& info)
             notes << tr("The download of %1 is unfinished (%2): resume it in File → Open Model → Download.")
                          .arg(QString::fromStdString(download.repo), QString::fromStdString(download.describe()));
     if (!notes.isEmpty())
-        messageBar_->show(info.isDemo ? MessageBar::Kind::Info : MessageBar::Kind::Warning, notes.join(QLatin1Char(' ')));
+        messageBar_->show(info.isDemo || info.isTrainedDemo ? MessageBar::Kind::Info : MessageBar::Kind::Warning, notes.join(QLatin1Char(' ')));
     endJob(jobId);
     library_->resetResults();  // captions of the previous model do not carry over; conversations go on
     chat_->setModel(&info);
@@ -73,8 +76,8 @@ void MainWindow::offerModel()
 {
     messageBar_->show(MessageBar::Kind::Info,
                       tr("No BLIP-2 checkpoint was found in the Hugging Face cache (%1). Open a checkpoint folder with "
-                         "File → Open Model (Ctrl+M), or create the demo model there: its weights are random, so its "
-                         "text is meaningless, but every part of the program works with it.")
+                         "File → Open Model (Ctrl+M), or install the demo model there: a small BLIP-2 trained on "
+                         "synthetic shapes, not a real BLIP-2, with which every part of the program works.")
                           .arg(QString::fromStdString(hubCacheFolder())));
     QTimer::singleShot(0, this, &MainWindow::chooseModel);
 }

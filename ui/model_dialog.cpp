@@ -57,8 +57,8 @@ ModelDialog::ModelDialog(QWidget* parent, const QString& currentFolder, Download
 
     emptyNote_->setWordWrap(true);
     emptyNote_->setText(tr("No BLIP-2 checkpoint was found in the Hugging Face cache (%1). Download one (the Download "
-                           "tab), open a folder, or create the demo model: a small BLIP-2 with random weights that "
-                           "shows how the program works. Its text is meaningless.")
+                           "tab), open a folder, or create the demo model: a small BLIP-2 trained on synthetic shapes "
+                           "(not a real BLIP-2) that shows how the program works.")
                             .arg(QString::fromStdString(hubCacheFolder())));
     connect(demo_, &QPushButton::clicked, this, [this] {
         wantsDemo_ = true;
@@ -137,6 +137,8 @@ void ModelDialog::addRow(const CheckpointSummary& summary)
     QString name = QString::fromStdString(summary.name);
     if (summary.isDemo)
         name += tr(" (demo, random weights)");
+    else if (summary.isTrainedDemo)
+        name += tr(" (demo, trained on synthetic shapes)");
     auto* nameItem = new QTableWidgetItem(name);
     nameItem->setToolTip(QString::fromStdString(summary.folder));
     table_->setItem(row, 0, nameItem);

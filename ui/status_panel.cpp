@@ -54,6 +54,8 @@ void StatusPanel::setModel(const ModelInfo& info)
     QString name = QString::fromStdString(info.name);
     if (info.isDemo)
         name += tr(" (demo: random weights)");
+    else if (info.isTrainedDemo)
+        name += tr(" (demo: synthetic shapes)");
     model_->setText(name + QStringLiteral(" · ") + QString::fromStdString(info.languageModel));
     model_->setToolTip(QString::fromStdString(info.folder));
     hardware_->setText(QStringLiteral("%1 · %2 · %3 · %4")

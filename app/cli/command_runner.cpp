@@ -100,6 +100,8 @@ std::shared_ptr<const Model> loadModel(const QCommandLineParser& parser, double&
     const ModelInfo& info = model->info();
     if (info.isDemo)
         std::cerr << "Note: " << info.name << " is the demo model with random weights: its text is meaningless.\n";
+    else if (info.isTrainedDemo)
+        std::cerr << "Note: " << info.name << " is the demo model trained on synthetic shapes, not a real BLIP-2.\n";
     for (const auto& warning : info.warnings)
         std::cerr << "Warning: " << warning << "\n";
     return model;

@@ -21,6 +21,9 @@ int runModels(const QStringList& arguments);
 int runDownload(const QStringList& arguments);
 int runBatch(const QStringList& arguments);
 int runMergeResults(const QStringList& arguments);
+int runMakeScenes(const QStringList& arguments);
+int runTrainDemo(const QStringList& arguments);
+int runEvalDemo(const QStringList& arguments);
 
 // The commands and one line about each, for the top-level --help.
 QString commandSummary();

@@ -49,7 +49,8 @@ json resultJson(const GenerationResult& result, const ModelInfo& model, const st
             {"images", model.kernels.images},
             {"prompts", model.kernels.prompts},
             {"decode", model.kernels.decode},
-            {"attention", model.kernels.attention}}}}},
+            {"attention", model.kernels.attention}}},
+          {"trained_demo", model.isTrainedDemo}}},
     };
 }
 

@@ -62,7 +62,8 @@ int runModels(const QStringList& arguments)
                       << ".\nDownload one with: querylens download Salesforce/blip2-opt-2.7b\n";
         const std::size_t available = availableMemoryBytes();
         for (const auto& c : found) {
-            std::cout << c.name << (c.isDemo ? "  (demo: random weights)" : "") << "\n  " << c.folder << "\n";
+            std::cout << c.name << (c.isDemo ? "  (demo: random weights)" : c.isTrainedDemo ? "  (demo: trained on synthetic shapes)" : "")
+                      << "\n  " << c.folder << "\n";
             if (!c.problem.empty()) {
                 std::cout << "  cannot be loaded: " << c.problem << "\n";
                 continue;
@@ -90,19 +91,29 @@ int runModels(const QStringList& arguments)
 int runMakeDemoModel(const QStringList& arguments)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(
-        QStringLiteral("Write a small BLIP-2 (OPT) checkpoint with RANDOM weights and a trained tokenizer, in the "
-                       "Hugging Face layout, so that QueryLens runs without a download. Its text is meaningless."));
+    parser.setApplicationDescription(QStringLiteral(
+        "Install the demo model: a small BLIP-2 (OPT) that QueryLens trained on synthetic scenes of coloured shapes "
+        "(not a real BLIP-2), in the Hugging Face layout, so that QueryLens runs without a download. With --random, "
+        "write the same kind of checkpoint with RANDOM weights instead (its text is meaningless)."));
+    parser.addOption({QStringLiteral("random"), QStringLiteral("Random weights instead of the trained model.")});
     parser.addPositionalArgument(QStringLiteral("DIR"), QStringLiteral("Folder to write (default: %1).")
                                                             .arg(QString::fromStdString(defaultDemoModelFolder())));
     return runCommand(parser, arguments, [&] {
         const QStringList positional = positionalArguments(parser, 0, 1, QStringLiteral("give at most one folder"));
         const std::string folder = positional.isEmpty() ? defaultDemoModelFolder() : positional[0].toStdString();
-        writeDemoModel(folder, [](double, const std::string& stage) {
+        const auto progress = [](double, const std::string& stage) {
             std::cerr << stage << "...\n";
             return true;
-        });
-        std::cout << "Wrote the demo model (random weights) to " << folder << "\n";
+        };
+        if (parser.isSet(QStringLiteral("random"))) {
+            writeDemoModel(folder, progress);
+            std::cout << "Wrote the demo model (random weights) to " << folder << "\n";
+        } else if (installDemoModel(folder, progress)) {
+            std::cout << "Installed the demo model (trained on synthetic shapes, not a real BLIP-2) in " << folder << "\n";
+        } else {
+            std::cout << "The trained demo model is not installed here; wrote the demo model with random weights to "
+                      << folder << "\n";
+        }
         return 0;
     });
 }

@@ -46,7 +46,8 @@ CheckpointSummary inspectCheckpoint(const std::string& folder)
         for (const auto& architecture : json.value("architectures", nlohmann::json::array()))
             if (architecture == "Blip2ForImageTextRetrieval")
                 summary.languageModel = "none (image-text matching)";
-        summary.isDemo = config.getBool("querylens_demo", false);
+        summary.isTrainedDemo = config.getBool("querylens_trained_demo", false);
+        summary.isDemo = config.getBool("querylens_demo", false) && !summary.isTrainedDemo;
         const auto archive = io::WeightArchive::openFolder(folder);
         for (const auto& name : archive.names())
             summary.parameters += archive.find(name)->record->numel();

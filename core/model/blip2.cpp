@@ -71,6 +71,7 @@ Blip2Config Blip2Config::fromJson(const nlohmann::json& root, const std::string&
     c.num_query_tokens = json.getInt("num_query_tokens", c.num_query_tokens);
     c.image_token_index = json.getOptionalInt("image_token_index");
     c.querylens_demo = json.getBool("querylens_demo", false);
+    c.querylens_trained_demo = json.getBool("querylens_trained_demo", false);
 
     if (c.num_query_tokens <= 0)
         throw Error("must be positive", path, "num_query_tokens");

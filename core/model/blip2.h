@@ -37,7 +37,8 @@ struct Blip2Config {
     nlohmann::json text_config;   // the raw text_config, for the T5 reader
     int num_query_tokens = 32;
     std::optional<int> image_token_index;  // late-2024 layout only
-    bool querylens_demo = false;           // random weights written by `querylens make-demo-model`
+    bool querylens_demo = false;           // written by `querylens make-demo-model`
+    bool querylens_trained_demo = false;   // ... and trained on synthetic shapes (`querylens train-demo`)
     int image_text_hidden_size = 256;      // matching checkpoints: width of the ITC projections
 
     bool hasLanguageModel() const { return architecture == Blip2Architecture::ConditionalGeneration; }

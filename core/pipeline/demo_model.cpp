@@ -87,6 +87,62 @@ void silenceFragmentTokens(std::vector<model::NamedTensor>& tensors, const text:
 
 }  // namespace
 
+std::string bundledResourceFolder(const std::string& name)
+{
+    std::vector<fs::path> candidates;
+    if (const char* resources = std::getenv("QUERYLENS_RESOURCES"); resources && *resources)
+        candidates.push_back(fs::path(resources) / name);
+    std::error_code error;
+    const fs::path program = fs::read_symlink("/proc/self/exe", error);
+    if (!error)
+        candidates.push_back(program.parent_path().parent_path() / "share" / "querylens" / name);
+#ifdef QUERYLENS_DATA_DIR
+    candidates.push_back(fs::path(QUERYLENS_DATA_DIR) / name);
+#endif
+#ifdef QUERYLENS_SOURCE_RESOURCES
+    candidates.push_back(fs::path(QUERYLENS_SOURCE_RESOURCES) / name);
+#endif
+    for (const auto& candidate : candidates)
+        if (fs::is_directory(candidate, error))
+            return candidate.string();
+    return {};
+}
+
+bool installDemoModel(const std::string& folder, const ProgressCallback& progress)
+{
+    const std::string source = bundledResourceFolder("demo-model");
+    if (source.empty() || !fs::exists(fs::path(source) / "model.safetensors")) {
+        writeDemoModel(folder, progress);
+        return false;
+    }
+    std::error_code error;
+    fs::create_directories(folder, error);
+    if (error || !fs::is_directory(folder))
+        throw Error("cannot create the folder: " + error.message(), folder);
+    // Files of an earlier (random) demo model that the trained one does not have must go.
+    for (const auto& entry : fs::directory_iterator(folder))
+        if (entry.is_regular_file() && !fs::exists(fs::path(source) / entry.path().filename()))
+            fs::remove(entry.path(), error);
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(source))
+        if (entry.is_regular_file())
+            files.push_back(entry.path());
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        if (progress && !progress(double(i) / files.size(), "copying " + files[i].filename().string()))
+            throw Cancelled();
+        const fs::path target = fs::path(folder) / files[i].filename();
+        const fs::path temporary = target.string() + ".partial";
+        fs::copy_file(files[i], temporary, fs::copy_options::overwrite_existing, error);
+        if (!error)
+            fs::rename(temporary, target, error);
+        if (error)
+            throw Error("cannot copy the demo model: " + error.message(), target.string());
+    }
+    if (progress)
+        progress(1.0, "done");
+    return true;
+}
+
 std::string defaultDemoModelFolder()
 {
     if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data)

@@ -133,7 +133,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions& options, const Progr
         info.maxPositions = impl->maxTextTokens;
         info.vocabSize = c.qformer_config.vocab_size;
     }
-    info.isDemo = c.querylens_demo;
+    info.isDemo = c.querylens_demo && !c.querylens_trained_demo;
+    info.isTrainedDemo = c.querylens_trained_demo;
     info.warnings = runtime::environmentWarnings();
     info.kernels = runtime::kernelChoices(formatsFor(options.precision));
     info.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

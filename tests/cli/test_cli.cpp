@@ -282,7 +282,7 @@ private slots:
     {
         QTemporaryDir dir;
         const QString folder = dir.filePath(QStringLiteral("demo"));
-        CliRun run = runQuerylens({QStringLiteral("make-demo-model"), folder});
+        CliRun run = runQuerylens({QStringLiteral("make-demo-model"), QStringLiteral("--random"), folder});
         QVERIFY2(run.exitCode == 0, run.err.constData());
         QVERIFY(run.out.contains("random"));
         run = runQuerylens({QStringLiteral("caption"), fixture("image.png"), QStringLiteral("--model"), folder,

@@ -1,3 +1,4 @@
+#include "explorer/query_catalogue_view.h"
 #include "explorer/explorer_panel.h"
 
 #include "explorer/bar_chart.h"
@@ -46,7 +47,8 @@ ExplorerPanel::ExplorerPanel(QWidget* parent)
       similarity_(new SimilarityView), textSource_(new QComboBox), wordsLabel_(wrappingLabel()),
       wordChart_(new BarChart(tr("attention"))), tokenChart_(new BarChart(tr("probability"))), tokenDetail_(wrappingLabel()),
       disabledLabel_(wrappingLabel()), ablate_(new QPushButton(tr("Regenerate without them"))),
-      clearAblation_(new QPushButton(tr("Switch all on"))), ablationResult_(wrappingLabel())
+      clearAblation_(new QPushButton(tr("Switch all on"))), ablationResult_(wrappingLabel()),
+      catalogue_(new QueryCatalogueView)
 {
     buildControls();
     clearImage();
@@ -125,6 +127,8 @@ void ExplorerPanel::buildControls()
     chartTabs_->addTab(tokensPage, tr("Token probabilities"));
     chartTabs_->addTab(wordPage, tr("Word → queries"));
     chartTabs_->addTab(ablationPage, tr("Ablation"));
+    chartTabs_->addTab(catalogue_, tr("Query catalogue"));
+    connect(catalogue_, &QueryCatalogueView::querySelected, this, &ExplorerPanel::selectQuery);
 
     auto* textRow = new QHBoxLayout;
     textRow->addWidget(textSource_);
@@ -304,6 +308,8 @@ void ExplorerPanel::recompute()
     else
         showQuery();
 }
+
+void ExplorerPanel::setCatalogue(const QueryCatalogue& catalogue) { catalogue_->setCatalogue(catalogue); }
 
 void ExplorerPanel::selectQuery(int query)
 {

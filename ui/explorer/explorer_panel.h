@@ -6,6 +6,7 @@
 
 #include "image_library.h"
 #include "querylens/attention_views.h"
+#include "querylens/query_catalogue.h"
 
 #include <QWidget>
 
@@ -23,6 +24,7 @@ namespace querylens::ui {
 
 class BarChart;
 class MapView;
+class QueryCatalogueView;
 class QueryGrid;
 class SimilarityView;
 
@@ -65,6 +67,9 @@ public:
     void selectWord(int index);
     void toggleQuery(int query);
     void setTextSource(int index);
+    // What each query learned (the demo model ships one); shown in the "Query catalogue" tab.
+    void setCatalogue(const QueryCatalogue& catalogue);
+    QueryCatalogueView* catalogueView() const { return catalogue_; }
 
     int selectedQuery() const { return selectedQuery_; }
     const QueryMaps& maps() const { return maps_; }
@@ -132,6 +137,7 @@ private:
     QPushButton* ablate_;
     QPushButton* clearAblation_;
     QLabel* ablationResult_;
+    QueryCatalogueView* catalogue_;
 };
 
 }  // namespace querylens::ui

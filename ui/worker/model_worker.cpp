@@ -40,6 +40,15 @@ void ModelWorker::loadModel(int jobId, const LoadOptions& options)
             emit progress(jobId, QString::fromStdString(stage), fraction);
             return !cancelled(jobId);
         });
+        // The query catalogue beside the checkpoint; a broken one is reported but does not stop the model.
+        QueryCatalogue catalogue;
+        QString problem;
+        try {
+            catalogue = readQueryCatalogue(options.folder);
+        } catch (const Error& e) {
+            problem = QString::fromStdString(e.what());
+        }
+        emit queryCatalogueLoaded(catalogue, problem);
         emit modelLoaded(jobId, model_->info());
     } catch (const Cancelled&) {
         emit jobFailed(jobId, tr("Loading was cancelled."), true);
@@ -77,7 +86,7 @@ void ModelWorker::createDemoModel(int jobId, const std::string& folder)
 {
     try {
         emit progress(jobId, tr("writing the demo model"), 0.0);
-        writeDemoModel(folder);
+        installDemoModel(folder);
     } catch (const std::exception& e) {
         emit jobFailed(jobId, QString::fromStdString(e.what()), false);
         return;

@@ -48,6 +48,8 @@ public slots:
 signals:
     void progress(int jobId, const QString& stage, double fraction);
     void modelLoaded(int jobId, const querylens::ModelInfo& info);
+    // Emitted just before modelLoaded: the model's query_catalogue.json (empty when it has none).
+    void queryCatalogueLoaded(const querylens::QueryCatalogue& catalogue, const QString& problem);
     void imageEncoded(int jobId, int imageId, const querylens::ui::ImageEncodingPtr& encoding);
     void tokenGenerated(int jobId, const querylens::GeneratedToken& token, const QString& textDelta);
     void generationFinished(int jobId, const querylens::GenerationResult& result);

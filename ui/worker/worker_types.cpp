@@ -5,6 +5,7 @@ namespace querylens::ui {
 void registerWorkerTypes()
 {
     qRegisterMetaType<ModelInfo>();
+    qRegisterMetaType<QueryCatalogue>();
     qRegisterMetaType<LoadOptions>();
     qRegisterMetaType<DecodingOptions>();
     qRegisterMetaType<GeneratedToken>();

@@ -6,6 +6,7 @@
 #include "querylens/generation.h"
 #include "querylens/image_encoding.h"
 #include "querylens/model.h"
+#include "querylens/query_catalogue.h"
 #include "querylens/session.h"
 
 #include <QMetaType>
@@ -34,6 +35,7 @@ void registerWorkerTypes();
 }  // namespace querylens::ui
 
 Q_DECLARE_METATYPE(querylens::ModelInfo)
+Q_DECLARE_METATYPE(querylens::QueryCatalogue)
 Q_DECLARE_METATYPE(querylens::LoadOptions)
 Q_DECLARE_METATYPE(querylens::DecodingOptions)
 Q_DECLARE_METATYPE(querylens::GeneratedToken)

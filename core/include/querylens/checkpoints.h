@@ -16,7 +16,8 @@ struct CheckpointSummary {
     std::string languageModel;    // "OPT" or "Flan-T5" (empty when unreadable)
     std::int64_t parameters = 0;
     std::size_t fileBytes = 0;    // weights as stored
-    bool isDemo = false;
+    bool isDemo = false;          // the demo model with random weights
+    bool isTrainedDemo = false;   // the demo model trained on synthetic shapes
     std::string problem;          // why it cannot be loaded, or empty
 };
 

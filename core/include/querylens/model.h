@@ -51,7 +51,8 @@ struct ModelInfo {
     std::vector<int> crossAttentionLayers;
     std::int64_t maxPositions = 0;      // language model positions, including the queries
     int vocabSize = 0;
-    bool isDemo = false;                // random weights written by `querylens make-demo-model`
+    bool isDemo = false;                // random weights written by `querylens make-demo-model --random`
+    bool isTrainedDemo = false;         // the demo model trained on synthetic shapes (not a real BLIP-2)
     // What the checkpoint is for: Blip2ForConditionalGeneration (a language model: captions,
     // questions, chat, gradient maps of generated words) or Blip2ForImageTextRetrieval (no
     // language model: image-text matching, text localisation, search by text).

@@ -1,0 +1,188 @@
+// train-demo and make-scenes: the demo model's training and its generated scenes.
+
+#include "cli/command_runner.h"
+#include "cli/commands.h"
+#include "querylens/demo_evaluation.h"
+#include "querylens/demo_model.h"
+#include "querylens/demo_scenes.h"
+#include "querylens/demo_training.h"
+#include "querylens/error.h"
+
+#include <QDir>
+#include <QImage>
+#include <QSaveFile>
+
+#include <iostream>
+
+namespace querylens::cli {
+
+namespace {
+
+int intOption(const QCommandLineParser& parser, const QString& name, int fallback, int least)
+{
+    if (!parser.isSet(name))
+        return fallback;
+    bool ok = false;
+    const int value = parser.value(name).toInt(&ok);
+    if (!ok || value < least)
+        throw UsageError{QStringLiteral("--%1 must be a whole number of at least %2").arg(name).arg(least)};
+    return value;
+}
+
+void saveImage(const RgbImage& image, const QString& path, int quality)
+{
+    const QImage view(image.pixels.data(), image.width, image.height, image.width * 3, QImage::Format_RGB888);
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || !view.save(&file, nullptr, quality) || !file.commit())
+        throw Error("cannot write the image: " + file.errorString().toStdString(), path.toStdString());
+}
+
+void saveText(const std::string& text, const QString& path)
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(text.data(), qint64(text.size())) != qint64(text.size()) ||
+        !file.commit())
+        throw Error("cannot write the file: " + file.errorString().toStdString(), path.toStdString());
+}
+
+}  // namespace
+
+int runMakeScenes(const QStringList& arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Write generated scenes of the demo model's world (1-4 coloured shapes on a light background) with their "
+        "ground truth: scene-N.png (or .jpg) and scene-N.json (caption, questions and answers, and per object its "
+        "shape, colour, size, bounding box and pixel mask as run-length code)."));
+    parser.addPositionalArgument(QStringLiteral("DIR"), QStringLiteral("Folder to write (created if needed)."));
+    parser.addOption({QStringLiteral("count"), QStringLiteral("Number of scenes (default 16)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("seed"), QStringLiteral("Scene stream (default 2; the demo model trained on 1)."),
+                      QStringLiteral("S")});
+    parser.addOption({QStringLiteral("first"), QStringLiteral("Index of the first scene (default 0)."), QStringLiteral("I")});
+    parser.addOption({QStringLiteral("size"), QStringLiteral("Width and height in pixels (default 224)."), QStringLiteral("PX")});
+    parser.addOption({QStringLiteral("jpeg"), QStringLiteral("Save JPEG (quality 90) instead of PNG.")});
+    parser.addOption({QStringLiteral("clean"), QStringLiteral("No noise, texture or block artefacts.")});
+    return runCommand(parser, arguments, [&] {
+        const QStringList positional = positionalArguments(parser, 1, 1, QStringLiteral("give one folder"));
+        const int count = intOption(parser, QStringLiteral("count"), 16, 1);
+        const int seed = intOption(parser, QStringLiteral("seed"), 2, 0);
+        const int first = intOption(parser, QStringLiteral("first"), 0, 0);
+        demo::SceneOptions options;
+        options.size = intOption(parser, QStringLiteral("size"), 224, 32);
+        options.artefacts = !parser.isSet(QStringLiteral("clean"));
+        const bool jpeg = parser.isSet(QStringLiteral("jpeg"));
+        QDir dir(positional[0]);
+        if (!dir.mkpath(QStringLiteral(".")))
+            throw Error("cannot create the folder", positional[0].toStdString());
+        for (int i = first; i < first + count; ++i) {
+            if (interrupted())
+                throw Cancelled();
+            const demo::Scene scene = demo::generateScene(std::uint64_t(seed), i, options);
+            const QString name = QStringLiteral("scene-%1").arg(i, 5, 10, QLatin1Char('0'));
+            const QString imageName = name + (jpeg ? QStringLiteral(".jpg") : QStringLiteral(".png"));
+            saveImage(scene.image, dir.filePath(imageName), jpeg ? 90 : -1);
+            saveText(demo::sceneJson(scene, imageName.toStdString()), dir.filePath(name + QStringLiteral(".json")));
+            std::cout << imageName.toStdString() << "  " << scene.caption << "\n";
+        }
+        return 0;
+    });
+}
+
+int runTrainDemo(const QStringList& arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Train the demo BLIP-2 on generated scenes, as BLIP-2 is trained: stage 0 pre-trains a small ViT on the "
+        "scenes and a small OPT on the grammar's text (then both are frozen), stage 1 trains the Q-Former with "
+        "ITC, ITM and ITG, stage 2 the Q-Former and the projection into the frozen OPT. Writes DIR/demo-model "
+        "(Blip2ForConditionalGeneration) and DIR/demo-itm (Blip2ForImageTextRetrieval). About 30 minutes on 2 cores; "
+        "the losses stream to stdout."));
+    parser.addOption({QStringLiteral("out"), QStringLiteral("Folder to write."), QStringLiteral("DIR")});
+    parser.addOption({QStringLiteral("seed"), QStringLiteral("Training scenes (default 1)."), QStringLiteral("S")});
+    parser.addOption({QStringLiteral("vision-steps"), QStringLiteral("Stage 0 ViT steps (default 1500)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("language-steps"), QStringLiteral("Stage 0 OPT steps (default 1500)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("stage1-steps"), QStringLiteral("Stage 1 steps (default 1500)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("stage2-steps"), QStringLiteral("Stage 2 steps (default 2500)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("entropy-weight"),
+                      QStringLiteral("Weight of a cross-attention entropy regulariser in stages 1 and 2 (default 0)."),
+                      QStringLiteral("W")});
+    parser.addOption({QStringLiteral("pool"), QStringLiteral("Scenes drawn for training (default 8000)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("tiny"), QStringLiteral("A tiny geometry, for trying the trainer in seconds.")});
+    parser.addOption({QStringLiteral("threads"), QStringLiteral("Threads (default 2)."), QStringLiteral("N")});
+    return runCommand(parser, arguments, [&] {
+        positionalArguments(parser, 0, 0, QStringLiteral("train-demo takes no positional arguments"));
+        if (!parser.isSet(QStringLiteral("out")))
+            throw UsageError{QStringLiteral("--out DIR is required")};
+        DemoTrainingOptions options;
+        options.folder = parser.value(QStringLiteral("out")).toStdString();
+        options.seed = std::uint64_t(intOption(parser, QStringLiteral("seed"), 1, 0));
+        options.visionSteps = intOption(parser, QStringLiteral("vision-steps"), options.visionSteps, 1);
+        options.languageSteps = intOption(parser, QStringLiteral("language-steps"), options.languageSteps, 1);
+        options.representationSteps = intOption(parser, QStringLiteral("stage1-steps"), options.representationSteps, 1);
+        options.generationSteps = intOption(parser, QStringLiteral("stage2-steps"), options.generationSteps, 1);
+        options.poolSize = intOption(parser, QStringLiteral("pool"), options.poolSize, 16);
+        options.tiny = parser.isSet(QStringLiteral("tiny"));
+        options.threads = intOption(parser, QStringLiteral("threads"), 2, 1);
+        if (parser.isSet(QStringLiteral("entropy-weight"))) {
+            bool ok = false;
+            options.entropyWeight = parser.value(QStringLiteral("entropy-weight")).toDouble(&ok);
+            if (!ok || options.entropyWeight < 0)
+                throw UsageError{QStringLiteral("--entropy-weight must be a number of at least 0")};
+        }
+        const DemoTrainingResult result = trainDemoModel(options, [](const std::string& line) {
+            std::cout << line << std::endl;
+            return !interrupted();
+        });
+        std::cout << "Trained in " << result.seconds << " s. Wrote " << result.generationFolder << " and "
+                  << result.retrievalFolder << "\n";
+        return 0;
+    });
+}
+
+int runEvalDemo(const QStringList& arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Evaluate the demo model on held-out generated scenes: captions (every object's colour and shape named), "
+        "answers per question type, and for each of the explorer's maps of a caption's colour and shape words the "
+        "pointing game, the energy in the object's mask and a deletion curve against a random order, with a "
+        "random-map baseline. Writes the query catalogue (what each query learned) with --catalogue."));
+    parser.addOption({QStringLiteral("model"), QStringLiteral("Checkpoint folder (default: the installed demo model)."),
+                      QStringLiteral("DIR")});
+    parser.addOption({QStringLiteral("scenes"), QStringLiteral("Scenes to evaluate (default 50)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("seed"), QStringLiteral("Scene stream (default 2; the model trained on 1)."),
+                      QStringLiteral("S")});
+    parser.addOption({QStringLiteral("deletion-scenes"),
+                      QStringLiteral("Scenes whose words get deletion curves (default 10; each costs many encodes)."),
+                      QStringLiteral("N")});
+    parser.addOption({QStringLiteral("catalogue"),
+                      QStringLiteral("Write query_catalogue.json into the model folder.")});
+    parser.addOption({QStringLiteral("json"), QStringLiteral("Print one JSON object instead of the table.")});
+    parser.addOption({QStringLiteral("threads"), QStringLiteral("Threads (default 1)."), QStringLiteral("N")});
+    return runCommand(parser, arguments, [&] {
+        positionalArguments(parser, 0, 0, QStringLiteral("eval-demo takes no positional arguments"));
+        LoadOptions load;
+        load.folder = parser.isSet(QStringLiteral("model")) ? parser.value(QStringLiteral("model")).toStdString()
+                                                            : defaultDemoModelFolder();
+        load.threads = intOption(parser, QStringLiteral("threads"), 1, 1);
+        const auto model = Model::load(load);
+        DemoEvaluationOptions options;
+        options.scenes = intOption(parser, QStringLiteral("scenes"), options.scenes, 1);
+        options.seed = std::uint64_t(intOption(parser, QStringLiteral("seed"), 2, 0));
+        options.deletionScenes = intOption(parser, QStringLiteral("deletion-scenes"), options.deletionScenes, 0);
+        const DemoEvaluation evaluation = evaluateDemoModel(model, options, [](double, const std::string& stage) {
+            std::cerr << "\r" << stage << std::flush;
+            return !interrupted();
+        });
+        std::cerr << "\n";
+        if (parser.isSet(QStringLiteral("catalogue")))
+            writeQueryCatalogue(evaluation.catalogue, load.folder);
+        if (parser.isSet(QStringLiteral("json")))
+            std::cout << evaluationJson(evaluation) << "\n";
+        else
+            std::cout << evaluationTable(evaluation);
+        return 0;
+    });
+}
+
+}  // namespace querylens::cli

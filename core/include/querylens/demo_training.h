@@ -1,0 +1,50 @@
+#pragma once
+// `querylens train-demo`: trains the demo BLIP-2 on generated scenes (BLIP-2's two-stage recipe
+// in miniature, see core/train/demo_trainer.h) and writes its two checkpoints and model card.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace querylens {
+
+struct DemoTrainingOptions {
+    std::string folder;           // writes FOLDER/demo-model (stage 2) and FOLDER/demo-itm (stage 1)
+    std::uint64_t seed = 1;       // training scenes (the evaluation uses other seeds)
+    int visionSteps = 300, languageSteps = 400, representationSteps = 400, generationSteps = 700;
+    double entropyWeight = 0;     // cross-attention entropy regulariser in stages 1 and 2 (0: off)
+    int poolSize = 8000;          // scenes drawn once and shared by all stages
+    bool tiny = false;            // a tiny geometry (tests, smoke runs)
+    int evaluationScenes = 50;    // held-out scenes evaluated at the end (model card, query catalogue); 0: none
+    int threads = 2;
+};
+
+struct DemoStageSummary {
+    std::string name;
+    int steps = 0;
+    double seconds = 0;
+    std::vector<std::pair<std::string, double>> firstLosses, lastLosses;
+    std::string curveCsv;         // step,seconds,loss columns...
+};
+
+struct DemoTrainingResult {
+    std::vector<DemoStageSummary> stages;
+    double seconds = 0;
+    std::string generationFolder, retrievalFolder;
+    std::string evaluationTable;  // empty when not evaluated
+    double entropyWeight = 0;     // the regulariser's weight, as trained
+};
+
+// The model card (README.md of the checkpoint): data, geometry, training recipe, each stage's
+// losses, and the evaluation table. `cpu` names the machine the figures came from.
+std::string demoModelCard(const DemoTrainingResult& result, const std::string& geometry, const std::string& cpu);
+
+// The processor's model name from /proc/cpuinfo ("unknown CPU" elsewhere).
+std::string cpuName();
+
+// Writes progress lines through `log` (return false to stop: Cancelled is thrown).
+DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
+                                  const std::function<bool(const std::string& line)>& log);
+
+}  // namespace querylens

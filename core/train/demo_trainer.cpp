@@ -1,0 +1,434 @@
+#include "train/demo_trainer.h"
+
+#include "querylens/error.h"
+#include "text/bpe_trainer.h"
+#include "train/scene_random.h"
+
+#include <torch/torch.h>  // AdamW and gradient clipping: the only reason this file needs torch
+
+#include <chrono>
+#include <filesystem>
+#include <cmath>
+
+namespace querylens::train {
+
+namespace {
+
+constexpr double kItcTemperature = 0.07;  // BLIP-2's initial `temp`, kept fixed here
+constexpr std::int64_t kOptPad = 1, kOptBos = 2;
+// Seeds derived from the training seed for the text-only corpus and the per-step choices.
+constexpr std::uint64_t kTextSeedOffset = 1000, kChoiceSeedOffset = 2000;
+
+std::vector<std::int64_t> wide(const std::vector<int>& ids) { return {ids.begin(), ids.end()}; }
+
+// Mean cross-entropy of logits [B, T, V] against targets [B, T] over positions where weights [B, T] is 1.
+at::Tensor maskedCrossEntropy(const at::Tensor& logits, const at::Tensor& targets, const at::Tensor& weights)
+{
+    const at::Tensor losses = at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}), {},
+                                                     at::Reduction::None)
+                                  .view(targets.sizes());
+    const at::Tensor w = weights.to(at::kFloat);
+    return (losses * w).sum() / w.sum().clamp_min(1.0);
+}
+
+// Captions that are the same string are all positives of each other in ITC (a batch often
+// holds "a small red circle" twice); [B, B] of 0/1.
+at::Tensor sameCaption(const std::vector<demo::Scene>& scenes)
+{
+    const auto b = std::int64_t(scenes.size());
+    at::Tensor same = at::zeros({b, b});
+    auto a = same.accessor<float, 2>();
+    for (std::int64_t i = 0; i < b; ++i)
+        for (std::int64_t j = 0; j < b; ++j)
+            a[i][j] = scenes[std::size_t(i)].caption == scenes[std::size_t(j)].caption ? 1.0f : 0.0f;
+    return same;
+}
+
+// One ITM negative per row: drawn in proportion to softmax(similarity) among the rows whose
+// caption differs (BLIP's hard-negative mining).
+at::Tensor hardNegatives(const at::Tensor& similarity, const at::Tensor& same)
+{
+    at::Tensor weights = at::softmax(similarity, 1) * (1 - same) + 1e-6 * (1 - same);
+    return at::multinomial(weights, 1).squeeze(1);
+}
+
+double seconds(std::chrono::steady_clock::time_point since)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+}  // namespace
+
+DemoTrainer::DemoTrainer(const TrainerOptions& options, const std::string& tokenizerFolder)
+    : options_(options), tokenizerFolder_(tokenizerFolder)
+{
+    // The language model's tokenizer is trained on the text it will read: captions and
+    // question/answer pairs of scenes (layouts only; nothing is drawn).
+    std::vector<std::string> corpus;
+    demo::SceneOptions layoutOnly;
+    layoutOnly.draw = false;
+    for (int i = 0; i < 3000; ++i)
+        for (const std::string& text : sceneTexts(demo::generateScene(options.seed + kTextSeedOffset, i, layoutOnly)))
+            corpus.push_back(text + "\n");
+    std::error_code error;
+    std::filesystem::create_directories(tokenizerFolder, error);
+    if (error)
+        throw Error("cannot create the folder: " + error.message(), tokenizerFolder);
+    text::writeBpeTokenizer(tokenizerFolder, text::trainBpe(corpus, options.bpeVocabulary));
+    bpe_ = text::BpeTokenizer::fromFolder(tokenizerFolder, text::BpeConventions{});
+    const std::vector<int> newline = bpe_->encode("\n", false);
+    if (newline.size() != 1)
+        throw Error("the trained tokenizer has no single token for a newline", tokenizerFolder);
+    newline_ = newline.front();
+
+    options_.geometry.textVocab = wordPiece_.size();
+    options_.geometry.optVocab = bpe_->vocabSize();
+    parameters_ = initialParameters(options_.geometry, options.seed);
+}
+
+void DemoTrainer::ensurePool()
+{
+    if (pool_.count() > 0)
+        return;
+    const DemoGeometry& g = options_.geometry;
+    pool_ = drawPool(options_.seed, options_.poolSize, g.imageSize, g.grid(), {});
+}
+
+at::Tensor DemoTrainer::batchIndices(int count)
+{
+    ensurePool();
+    const std::int64_t n = pool_.count();
+    std::vector<std::int64_t> rows;
+    while (int(rows.size()) < count) {
+        if (!order_.defined() || cursor_ >= n) {
+            // A Fisher-Yates shuffle from the scene stream: the same order on every machine.
+            demo::SceneRandom random(options_.seed + kChoiceSeedOffset, 1000000 + passes_++);
+            std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+            for (std::int64_t i = 0; i < n; ++i)
+                order[std::size_t(i)] = i;
+            for (std::int64_t i = n - 1; i > 0; --i)
+                std::swap(order[std::size_t(i)], order[std::size_t(random.below(int(i + 1)))]);
+            order_ = at::tensor(order, at::kLong);
+            cursor_ = 0;
+        }
+        rows.push_back(order_[cursor_++].item<std::int64_t>());
+    }
+    return at::tensor(rows, at::kLong);
+}
+
+at::Tensor DemoTrainer::frozenImageFeatures(const at::Tensor& indices)
+{
+    if (!features_.defined()) {
+        // The vision encoder is frozen from here on: its output for each pooled picture is
+        // computed once (as BLIP-2 could cache its frozen ViT's output; there is no augmentation).
+        ensurePool();
+        const DemoGeometry& g = options_.geometry;
+        at::NoGradGuard frozen;
+        features_ = at::empty({pool_.count(), g.tokens(), g.visionHidden});
+        for (std::int64_t first = 0; first < pool_.count(); first += 64) {
+            const std::int64_t count = std::min<std::int64_t>(64, pool_.count() - first);
+            features_.narrow(0, first, count).copy_(visionForward(parameters_, g, pixelValues(pool_, at::arange(first, first + count, at::kLong))));
+        }
+    }
+    return features_.index_select(0, indices);
+}
+
+StageResult DemoTrainer::runStage(const std::string& name, int steps, double rate,
+                                  const std::vector<std::string>& trainable,
+                                  const std::function<std::map<std::string, at::Tensor>(int)>& lossOf,
+                                  const StageLog& log)
+{
+    // Everything frozen but this stage's parts, as BLIP-2 freezes its image encoder and LLM.
+    parameters_.setTrainable({""}, false);
+    parameters_.setTrainable(trainable, true);
+    const std::vector<at::Tensor> params = parameters_.select(trainable);
+    torch::optim::AdamW optimiser(params, torch::optim::AdamWOptions(rate).weight_decay(options_.weightDecay));
+
+    StageResult result;
+    result.name = name;
+    result.steps = steps;
+    const int window = std::max(1, steps / 25);
+    const int warmup = std::max(1, steps / 20);
+    std::map<std::string, double> sums;
+    int inWindow = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (int step = 0; step < steps; ++step) {
+        // Linear warm-up, then cosine decay to a tenth.
+        const double progress = double(step - warmup) / std::max(1, steps - warmup);
+        const double lr = step < warmup ? rate * (step + 1) / warmup
+                                        : rate * (0.1 + 0.9 * 0.5 * (1 + std::cos(3.14159265358979 * progress)));
+        for (auto& group : optimiser.param_groups())
+            static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+        optimiser.zero_grad();
+        const std::map<std::string, at::Tensor> losses = lossOf(step);
+        losses.at("total").backward();
+        torch::nn::utils::clip_grad_norm_(params, 1.0);
+        optimiser.step();
+
+        for (const auto& [key, value] : losses)
+            sums[key] += value.item<double>();
+        if (++inWindow == window || step + 1 == steps) {
+            LossPoint point;
+            point.step = step + 1;
+            point.seconds = seconds(start);
+            for (const auto& [key, sum] : sums)
+                point.losses[key] = sum / inWindow;
+            if (result.curve.empty())
+                result.first = point.losses;
+            result.last = point.losses;
+            result.curve.push_back(point);
+            sums.clear();
+            inWindow = 0;
+            if (log && !log(name, point))
+                throw Cancelled();
+        }
+    }
+    result.seconds = seconds(start);
+    parameters_.setTrainable({""}, false);
+    return result;
+}
+
+std::map<std::string, at::Tensor> DemoTrainer::visionLosses(int)
+{
+    const DemoGeometry& g = options_.geometry;
+    const at::Tensor rows = batchIndices(options_.visionBatch);
+    const at::Tensor colour = pool_.colour.index_select(0, rows), shape = pool_.shape.index_select(0, rows);
+    const at::Tensor size = pool_.size.index_select(0, rows);
+    const at::Tensor hidden = visionForward(parameters_, g, pixelValues(pool_, rows));
+    const at::Tensor patches = hidden.narrow(1, 1, g.grid() * g.grid());  // CLS left out
+
+    // Objects cover a small part of the picture: their patches weigh 4x the background's.
+    const at::Tensor weights = 1.0 + 3.0 * colour.gt(0).to(at::kFloat);
+    auto head = [&](const char* name, const at::Tensor& target) {
+        const at::Tensor logits = at::linear(patches, parameters_[std::string(name) + ".weight"],
+                                             parameters_[std::string(name) + ".bias"]);
+        return maskedCrossEntropy(logits, target, weights);
+    };
+    std::map<std::string, at::Tensor> losses;
+    losses["patch_colour"] = head("head.patch_colour", colour);
+    losses["patch_shape"] = head("head.patch_shape", shape);
+    losses["patch_size"] = head("head.patch_size", size);
+    const std::int64_t b = patches.size(0);
+    const at::Tensor ones = at::ones({b, patches.size(1)});
+    losses["patch_position"] = 0.5 * (maskedCrossEntropy(at::linear(patches, parameters_["head.patch_row.weight"],
+                                                                     parameters_["head.patch_row.bias"]),
+                                                         pool_.row.unsqueeze(0).expand({b, -1}), ones) +
+                                      maskedCrossEntropy(at::linear(patches, parameters_["head.patch_column.weight"],
+                                                                    parameters_["head.patch_column.bias"]),
+                                                         pool_.column.unsqueeze(0).expand({b, -1}), ones));
+    losses["total"] = losses["patch_colour"] + losses["patch_shape"] + losses["patch_size"] + 0.2 * losses["patch_position"];
+    return losses;
+}
+
+std::map<std::string, at::Tensor> DemoTrainer::languageLosses(int step)
+{
+    const DemoGeometry& g = options_.geometry;
+    demo::SceneRandom choice(options_.seed + kChoiceSeedOffset, std::uint64_t(step) * 2 + 1);
+    demo::SceneOptions layoutOnly;
+    layoutOnly.draw = false;
+    std::vector<std::vector<std::int64_t>> rows;
+    std::vector<std::size_t> targetStart;
+    for (int i = 0; i < options_.textBatch; ++i) {
+        const demo::Scene scene = demo::generateScene(options_.seed + kTextSeedOffset, 10000 + step * options_.textBatch + i, layoutOnly);
+        // The context occupies the 32 positions the soft prompt will: the caption (or, one time
+        // in ten, nothing), filled up with <pad>. After BOS comes the text to predict, which the
+        // context often determines: the caption again, or an answer about the same scene.
+        std::vector<std::int64_t> row;
+        if (!choice.chance(0.1))
+            row = wide(bpe_->encode(scene.caption, false));
+        row.resize(std::size_t(g.queries), kOptPad);
+        row.push_back(kOptBos);
+        std::string text = scene.caption;
+        if (!choice.chance(0.4)) {
+            const auto& qa = scene.questions[std::size_t(choice.below(int(scene.questions.size())))];
+            text = questionPrompt(qa.question) + " " + qa.answer;
+        }
+        targetStart.push_back(row.size());
+        for (int id : bpe_->encode(text, false))
+            row.push_back(id);
+        row.push_back(newline_);
+        rows.push_back(row);
+    }
+    const PaddedIds batch = padRows(rows, kOptPad);
+    at::Tensor weights = batch.mask.narrow(1, 1, batch.ids.size(1) - 1).clone();
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        weights[std::int64_t(i)].narrow(0, 0, std::int64_t(targetStart[i]) - 1).zero_();
+    const at::Tensor logits = optForward(parameters_, g, {}, batch.ids);
+    std::map<std::string, at::Tensor> losses;
+    losses["lm"] = maskedCrossEntropy(logits.narrow(1, 0, logits.size(1) - 1), batch.ids.narrow(1, 1, batch.ids.size(1) - 1),
+                                      weights);
+    losses["total"] = losses["lm"];
+    return losses;
+}
+
+at::Tensor DemoTrainer::entropyPenalty(const std::vector<at::Tensor>& crossProbs) const
+{
+    // Mean normalised entropy of every query's cross-attention (1: uniform, 0: one token).
+    at::Tensor sum = at::zeros({});
+    for (const at::Tensor& p : crossProbs)
+        sum = sum - (p * at::log(p + 1e-9)).sum(-1).mean() / std::log(double(p.size(-1)));
+    return sum / double(crossProbs.size());
+}
+
+std::map<std::string, at::Tensor> DemoTrainer::representationLosses(int)
+{
+    const DemoGeometry& g = options_.geometry;
+    const int b = options_.stage1Batch;
+    const at::Tensor picked = batchIndices(b);
+    const at::Tensor image = frozenImageFeatures(picked);
+    std::vector<demo::Scene> scenes;
+    for (std::int64_t i = 0; i < b; ++i)
+        scenes.push_back(pool_.scenes[std::size_t(picked[i].item<std::int64_t>())]);
+    std::vector<std::vector<std::int64_t>> captions;
+    for (const auto& s : scenes)
+        captions.push_back(wordPiece_.encode(s.caption));
+    const PaddedIds text = padRows(captions, wordPiece_.pad());
+    const at::Tensor same = sameCaption(scenes);
+    std::map<std::string, at::Tensor> losses;
+
+    // ITC: uni-modal passes (queries see queries, text sees text); the best query per pair.
+    const QFormerPass queries = qformerForward(parameters_, g, QFormerMask::QueriesOnly, image);
+    const at::Tensor imageFeatures = at::linear(queries.hidden, parameters_["vision_projection.weight"],
+                                                parameters_["vision_projection.bias"]);
+    const at::Tensor imageEmbeds = imageFeatures / imageFeatures.norm(2, -1, true).clamp_min(1e-12);  // [B, Q, E]
+    const QFormerPass texts = qformerForward(parameters_, g, QFormerMask::TextOnly, {}, text.ids, text.mask);
+    const at::Tensor textFeatures = at::linear(texts.hidden.select(1, 0), parameters_["text_projection.weight"],
+                                               parameters_["text_projection.bias"]);
+    const at::Tensor textEmbeds = textFeatures / textFeatures.norm(2, -1, true).clamp_min(1e-12);  // [B, E]
+    const at::Tensor similarity = std::get<0>(at::matmul(imageEmbeds, textEmbeds.t()).max(1)) / kItcTemperature;  // [B, B]
+    const at::Tensor targets = same / same.sum(1, true);
+    losses["itc"] = -0.5 * ((at::log_softmax(similarity, 1) * targets).sum(1).mean() +
+                            (at::log_softmax(similarity.t(), 1) * targets).sum(1).mean());
+
+    // ITM: the bi-directional mask; each image with its caption, a hard negative caption, and
+    // each caption with a hard negative image.
+    at::Tensor negativeText, negativeImage;
+    {
+        at::NoGradGuard sampling;
+        negativeText = hardNegatives(similarity.detach(), same);
+        negativeImage = hardNegatives(similarity.detach().t(), same);
+    }
+    const at::Tensor itmImages = at::cat({image, image, image.index_select(0, negativeImage)});
+    const at::Tensor itmIds = at::cat({text.ids, text.ids.index_select(0, negativeText), text.ids});
+    const at::Tensor itmMask = at::cat({text.mask, text.mask.index_select(0, negativeText), text.mask});
+    const QFormerPass matching = qformerForward(parameters_, g, QFormerMask::Bidirectional, itmImages, itmIds, itmMask);
+    const at::Tensor itmLogits = at::linear(matching.hidden.narrow(1, 0, g.queries), parameters_["itm_head.weight"],
+                                            parameters_["itm_head.bias"])
+                                     .mean(1);  // [3B, 2]
+    const at::Tensor itmLabels = at::cat({at::ones({b}, at::kLong), at::zeros({2 * b}, at::kLong)});
+    losses["itm"] = at::cross_entropy_loss(itmLogits, itmLabels);
+
+    // ITG: the multimodal causal mask; [DEC] replaces [CLS] as the first text token.
+    at::Tensor decoderIds = text.ids.clone();
+    decoderIds.select(1, 0).fill_(wordPiece_.dec());
+    const QFormerPass grounded = qformerForward(parameters_, g, QFormerMask::MultimodalCausal, image, decoderIds, text.mask);
+    const at::Tensor textRows = grounded.hidden.narrow(1, g.queries, decoderIds.size(1));
+    const at::Tensor transformed = at::layer_norm(
+        at::gelu(at::linear(textRows, parameters_["head.itg.transform.weight"], parameters_["head.itg.transform.bias"])),
+        {g.qformerHidden}, parameters_["head.itg.norm.weight"], parameters_["head.itg.norm.bias"], 1e-12);
+    const at::Tensor wordLogits = at::linear(transformed, parameters_["embeddings.word_embeddings.weight"],
+                                             parameters_["head.itg.bias"]);
+    const std::int64_t l = decoderIds.size(1);
+    losses["itg"] = maskedCrossEntropy(wordLogits.narrow(1, 0, l - 1), decoderIds.narrow(1, 1, l - 1),
+                                       text.mask.narrow(1, 1, l - 1));
+
+    const at::Tensor entropy = entropyPenalty(queries.crossProbs);
+    losses["cross_attention_entropy"] = entropy.detach();
+    losses["total"] = losses["itc"] + losses["itm"] + losses["itg"];
+    if (options_.entropyWeight > 0)
+        losses["total"] = losses["total"] + options_.entropyWeight * entropy;
+    return losses;
+}
+
+std::map<std::string, at::Tensor> DemoTrainer::generationLosses(int step)
+{
+    const DemoGeometry& g = options_.geometry;
+    const int b = options_.stage2Batch;
+    const at::Tensor picked = batchIndices(b);
+    const at::Tensor image = frozenImageFeatures(picked);
+    std::vector<demo::Scene> scenes;
+    for (std::int64_t i = 0; i < b; ++i)
+        scenes.push_back(pool_.scenes[std::size_t(picked[i].item<std::int64_t>())]);
+    const QFormerPass queries = qformerForward(parameters_, g, QFormerMask::QueriesOnly, image);
+    const at::Tensor prefix = projectQueries(parameters_, queries.hidden);
+
+    demo::SceneRandom choice(options_.seed + kChoiceSeedOffset, std::uint64_t(step) * 2);
+    std::vector<std::vector<std::int64_t>> rows;
+    std::vector<std::size_t> targetStart;
+    for (const auto& scene : scenes) {
+        // A caption (prompt: BOS alone, as BLIP-2 captions) or an answer, question types in equal shares.
+        std::vector<std::int64_t> row{kOptBos};
+        std::vector<int> target;
+        if (choice.chance(0.35)) {
+            target = bpe_->encode(scene.caption, false);
+        } else {
+            static const char* types[] = {"colour", "shape", "count", "exists", "where"};
+            std::vector<const demo::QuestionAnswer*> pool;
+            while (pool.empty()) {
+                const std::string type = types[choice.below(5)];
+                for (const auto& qa : scene.questions)
+                    if (qa.type == type)
+                        pool.push_back(&qa);
+            }
+            const demo::QuestionAnswer& qa = *pool[std::size_t(choice.below(int(pool.size())))];
+            for (int id : bpe_->encode(questionPrompt(qa.question), false))
+                row.push_back(id);
+            target = bpe_->encode(" " + qa.answer, false);
+        }
+        targetStart.push_back(row.size());
+        row.insert(row.end(), target.begin(), target.end());
+        row.push_back(newline_);
+        rows.push_back(row);
+    }
+    const PaddedIds batch = padRows(rows, kOptPad);
+    const std::int64_t l = batch.ids.size(1);
+    at::Tensor weights = batch.mask.narrow(1, 1, l - 1).clone();
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        weights[std::int64_t(i)].narrow(0, 0, std::int64_t(targetStart[i]) - 1).zero_();
+    const at::Tensor logits = optForward(parameters_, g, prefix, batch.ids);  // [B, Q + L, V]
+    std::map<std::string, at::Tensor> losses;
+    losses["lm"] = maskedCrossEntropy(logits.narrow(1, g.queries, l - 1), batch.ids.narrow(1, 1, l - 1), weights);
+    const at::Tensor entropy = entropyPenalty(queries.crossProbs);
+    losses["cross_attention_entropy"] = entropy.detach();
+    losses["total"] = losses["lm"];
+    if (options_.entropyWeight > 0)
+        losses["total"] = losses["total"] + options_.entropyWeight * entropy;
+    return losses;
+}
+
+StageResult DemoTrainer::trainVision(int steps, const StageLog& log)
+{
+    return runStage("stage 0: vision encoder", steps, options_.visionRate, {"vision_model.", "head.patch"},
+                    [this](int step) { return visionLosses(step); }, log);
+}
+
+StageResult DemoTrainer::trainLanguageModel(int steps, const StageLog& log)
+{
+    return runStage("stage 0: language model", steps, options_.textRate, {"language_model."},
+                    [this](int step) { return languageLosses(step); }, log);
+}
+
+StageResult DemoTrainer::trainRepresentation(int steps, const StageLog& log)
+{
+    return runStage("stage 1: Q-Former (ITC, ITM, ITG)", steps, options_.stage1Rate,
+                    {"query_tokens", "qformer.", "embeddings.", "vision_projection", "text_projection", "itm_head", "head.itg"},
+                    [this](int step) { return representationLosses(step); }, log);
+}
+
+StageResult DemoTrainer::trainGeneration(int steps, const StageLog& log)
+{
+    return runStage("stage 2: Q-Former + projection into the frozen OPT", steps, options_.stage2Rate,
+                    {"query_tokens", "qformer.", "language_projection"},
+                    [this](int step) { return generationLosses(step); }, log);
+}
+
+at::Tensor DemoTrainer::generationLogits(const at::Tensor& pixels, const std::vector<std::int64_t>& ids) const
+{
+    at::NoGradGuard inference;
+    const DemoGeometry& g = options_.geometry;
+    const QFormerPass queries = qformerForward(parameters_, g, QFormerMask::QueriesOnly, visionForward(parameters_, g, pixels));
+    return optForward(parameters_, g, projectQueries(parameters_, queries.hidden),
+                      at::tensor(ids, at::kLong).unsqueeze(0).expand({pixels.size(0), -1}));
+}
+
+}  // namespace querylens::train

@@ -1,0 +1,108 @@
+#pragma once
+// BLIP-2's training recipe in miniature, on generated scenes:
+//   stage 0: the parts BLIP-2 takes frozen from elsewhere — a small ViT pre-trained on the
+//            scenes (what each patch shows and where it is) and a small OPT pre-trained on the
+//            grammar's text with a byte-level BPE trained on it;
+//   stage 1: the Q-Former on the frozen ViT with image-text contrastive (ITC), matching with
+//            hard negatives (ITM) and image-grounded generation (ITG), each with its mask;
+//   stage 2: Q-Former and language projection into the frozen OPT, language-modelling loss on
+//            captions and on answers after "Question: {q} Answer:".
+// Each stage can run for any number of steps, so tests run a few on a tiny geometry.
+
+#include "querylens/progress.h"
+#include "text/bpe_tokenizer.h"
+#include "train/demo_batches.h"
+#include "train/demo_networks.h"
+#include "train/demo_text.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace querylens::train {
+
+struct TrainerOptions {
+    DemoGeometry geometry;
+    std::uint64_t seed = 1;     // training scenes; the evaluation draws from other seeds
+    int visionBatch = 32, textBatch = 32, stage1Batch = 24, stage2Batch = 24;
+    double visionRate = 1e-3, textRate = 1e-3, stage1Rate = 5e-4, stage2Rate = 5e-4;
+    double weightDecay = 0.01;
+    // Weight of the mean normalised entropy of the Q-Former's cross-attention in stages 1 and
+    // 2 (0: the paper's losses alone).
+    double entropyWeight = 0;
+    int bpeVocabulary = 1000;   // an upper bound: the BPE stops when no pair occurs twice
+    int poolSize = 8000;        // scenes drawn once and shared by the stages
+};
+
+struct LossPoint {
+    int step = 0;
+    double seconds = 0;
+    std::map<std::string, double> losses;  // by name; "total" is what was minimised
+};
+
+struct StageResult {
+    std::string name;
+    int steps = 0;
+    double seconds = 0;
+    std::vector<LossPoint> curve;  // means over windows of steps
+    std::map<std::string, double> first, last;  // means over the first and the last window
+};
+
+// Called with each logged point; returning false stops (Cancelled).
+using StageLog = std::function<bool(const std::string& stage, const LossPoint& point)>;
+
+class DemoTrainer {
+public:
+    // Trains the BPE on the grammar's text and writes it to `tokenizerFolder` (vocab.json,
+    // merges.txt, ...), then sizes and initialises every network.
+    DemoTrainer(const TrainerOptions& options, const std::string& tokenizerFolder);
+
+    StageResult trainVision(int steps, const StageLog& log = {});
+    StageResult trainLanguageModel(int steps, const StageLog& log = {});
+    StageResult trainRepresentation(int steps, const StageLog& log = {});
+    StageResult trainGeneration(int steps, const StageLog& log = {});
+
+    const ParameterSet& parameters() const { return parameters_; }
+    const TrainerOptions& options() const { return options_; }
+    const DemoGeometry& geometry() const { return options_.geometry; }
+    const WordPieceVocabulary& wordPiece() const { return wordPiece_; }
+    const text::BpeTokenizer& bpe() const { return *bpe_; }
+    const std::string& tokenizerFolder() const { return tokenizerFolder_; }
+    int newlineId() const { return newline_; }
+
+    // The stage-2 language-model loss of scenes [first, first + count) of `seed`, without
+    // gradients: how the trainer's own modules score (tests compare it with core's model).
+    at::Tensor generationLogits(const at::Tensor& pixels, const std::vector<std::int64_t>& ids) const;
+
+private:
+    struct Optimiser;
+    StageResult runStage(const std::string& name, int steps, double rate, const std::vector<std::string>& trainable,
+                         const std::function<std::map<std::string, at::Tensor>(int step)>& lossOf, const StageLog& log);
+    std::map<std::string, at::Tensor> visionLosses(int step);
+    std::map<std::string, at::Tensor> languageLosses(int step);
+    std::map<std::string, at::Tensor> representationLosses(int step);
+    std::map<std::string, at::Tensor> generationLosses(int step);
+    at::Tensor entropyPenalty(const std::vector<at::Tensor>& crossProbs) const;
+
+    TrainerOptions options_;
+    std::string tokenizerFolder_;
+    ParameterSet parameters_;
+    WordPieceVocabulary wordPiece_;
+    std::unique_ptr<text::BpeTokenizer> bpe_;
+    int newline_ = 0;
+    void ensurePool();
+    // Rows of the pool for a step (a fresh permutation each pass over the pool).
+    at::Tensor batchIndices(int count);
+    // The frozen vision encoder's output for pool rows, computed once after stage 0.
+    at::Tensor frozenImageFeatures(const at::Tensor& indices);
+
+    ScenePool pool_;
+    at::Tensor order_;          // the current pass's permutation of the pool
+    std::int64_t cursor_ = 0;
+    std::uint64_t passes_ = 0;
+    at::Tensor features_;       // [N, tokens, visionHidden]
+};
+
+}  // namespace querylens::train

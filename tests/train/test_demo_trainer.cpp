@@ -1,0 +1,163 @@
+// The demo trainer on a tiny geometry: a few steps of each stage lower that stage's loss, the
+// parts BLIP-2 freezes do not move in stages 1 and 2, and the checkpoints it writes load through
+// the ordinary loader and give the trainer's own logits.
+
+#include "model/blip2.h"
+#include "querylens/demo_scenes.h"
+#include "train/demo_batches.h"
+#include "train/demo_checkpoint.h"
+#include "train/demo_trainer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <nlohmann/json.hpp>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <fstream>
+
+using namespace querylens;
+using namespace querylens::train;
+
+namespace {
+
+TrainerOptions tinyOptions()
+{
+    TrainerOptions o;
+    DemoGeometry& g = o.geometry;
+    g.imageSize = 48;
+    g.patchSize = 12;
+    g.visionHidden = g.qformerHidden = g.optHidden = 32;
+    g.visionLayers = g.qformerLayers = g.optLayers = 2;
+    g.visionHeads = g.qformerHeads = g.optHeads = 2;
+    g.visionMlp = g.qformerIntermediate = g.optFfn = 64;
+    g.embedDim = 16;
+    o.visionBatch = o.textBatch = o.stage1Batch = o.stage2Batch = 8;
+    o.poolSize = 48;
+    o.visionRate = o.textRate = o.stage1Rate = o.stage2Rate = 3e-3;
+    return o;
+}
+
+std::map<std::string, at::Tensor> snapshot(const ParameterSet& p, const std::string& prefix)
+{
+    std::map<std::string, at::Tensor> copy;
+    for (const auto& name : p.names())
+        if (name.rfind(prefix, 0) == 0)
+            copy[name] = p[name].detach().clone();
+    return copy;
+}
+
+bool unchanged(const ParameterSet& p, const std::map<std::string, at::Tensor>& before)
+{
+    for (const auto& [name, tensor] : before)
+        if (!at::equal(p[name].detach(), tensor))
+            return false;
+    return true;
+}
+
+}  // namespace
+
+class TestDemoTrainer : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase()
+    {
+        at::set_num_threads(1);
+        QVERIFY(dir_.isValid());
+        trainer_ = std::make_unique<DemoTrainer>(tinyOptions(), dir_.filePath(QStringLiteral("model")).toStdString());
+    }
+
+    void stagesLowerTheirLossAndKeepFrozenPartsStill()
+    {
+        // Stage 0: each part learns on its own.
+        const StageResult vision = trainer_->trainVision(30);
+        QVERIFY2(vision.last.at("total") < vision.first.at("total"), "vision loss did not fall");
+        const StageResult language = trainer_->trainLanguageModel(30);
+        QVERIFY2(language.last.at("lm") < language.first.at("lm"), "language-model loss did not fall");
+
+        // Stage 1: the Q-Former learns; the ViT and the OPT do not move.
+        const auto vit = snapshot(trainer_->parameters(), "vision_model.");
+        const auto opt = snapshot(trainer_->parameters(), "language_model.");
+        const auto queries = snapshot(trainer_->parameters(), "query_tokens");
+        const StageResult representation = trainer_->trainRepresentation(30);
+        QVERIFY2(representation.last.at("total") < representation.first.at("total"), "stage 1 loss did not fall");
+        QVERIFY(representation.first.count("itc") && representation.first.count("itm") && representation.first.count("itg"));
+        QVERIFY(unchanged(trainer_->parameters(), vit));
+        QVERIFY(unchanged(trainer_->parameters(), opt));
+        QVERIFY(!unchanged(trainer_->parameters(), queries));
+
+        // Stage 2: Q-Former and projection learn through the frozen OPT.
+        const auto projection = snapshot(trainer_->parameters(), "language_projection.");
+        const StageResult generation = trainer_->trainGeneration(40);
+        QVERIFY2(generation.last.at("lm") < generation.first.at("lm"), "stage 2 loss did not fall");
+        QVERIFY(unchanged(trainer_->parameters(), vit));
+        QVERIFY(unchanged(trainer_->parameters(), opt));
+        QVERIFY(!unchanged(trainer_->parameters(), projection));
+    }
+
+    void generationCheckpointReloadsWithTheSameLogits()
+    {
+        const std::string folder = dir_.filePath(QStringLiteral("model")).toStdString();
+        writeGenerationCheckpoint(*trainer_, folder);
+        c10::InferenceMode inference;
+        const auto model = model::Blip2Model::load(folder, {}, at::kCPU);  // the ordinary loader, no special case
+        const demo::Scene scene = demo::generateScene(5, 0);
+        const ScenePool pool = drawPool(5, 2, trainer_->geometry().imageSize, trainer_->geometry().grid(), {});
+        const at::Tensor pixels = pixelValues(pool, at::arange(1, at::kLong));
+        std::vector<int> ids{2};
+        for (int id : trainer_->bpe().encode(scene.caption, false))
+            ids.push_back(id);
+        const at::Tensor expected = trainer_->generationLogits(pixels, {ids.begin(), ids.end()});
+        const model::ImageFeatures features = model->encode(pixels);
+        const at::Tensor logits = model->languageModel().forwardLogits(features.projected, ids, {});
+        QCOMPARE(logits.sizes(), expected.sizes());
+        const double difference = (logits - expected).abs().max().item<double>();
+        QVERIFY2(difference < 1e-4, qPrintable(QString::number(difference)));
+    }
+
+    void retrievalCheckpointHasTheItmLayout()
+    {
+        const QString folder = dir_.filePath(QStringLiteral("itm"));
+        writeRetrievalCheckpoint(*trainer_, folder.toStdString());
+        // BERT's conventions, as the fixture's vocab.txt: [PAD]=0, [UNK]=11, [CLS]=12, [SEP]=13, [MASK]=14.
+        std::ifstream vocab((folder + QStringLiteral("/vocab.txt")).toStdString());
+        std::vector<std::string> lines;
+        for (std::string line; std::getline(vocab, line);)
+            lines.push_back(line);
+        QCOMPARE(lines.at(0), std::string("[PAD]"));
+        QCOMPARE(lines.at(11), std::string("[UNK]"));
+        QCOMPARE(lines.at(12), std::string("[CLS]"));
+        QCOMPARE(lines.at(13), std::string("[SEP]"));
+        QCOMPARE(lines.at(14), std::string("[MASK]"));
+        for (const char* word : {"red", "circle", "left", "above"})
+            QVERIFY(std::find(lines.begin(), lines.end(), word) != lines.end());
+        std::ifstream added((folder + QStringLiteral("/added_tokens.json")).toStdString());
+        QCOMPARE(nlohmann::json::parse(added).at("[DEC]").get<std::size_t>(), lines.size());
+        std::ifstream configFile((folder + QStringLiteral("/config.json")).toStdString());
+        const nlohmann::json config = nlohmann::json::parse(configFile);
+        QCOMPARE(config.at("architectures")[0].get<std::string>(), std::string("Blip2ForImageTextRetrieval"));
+        QCOMPARE(config.at("qformer_config").at("vocab_size").get<std::size_t>(), lines.size() + 1);
+        // The weights: the tiny-itm fixture's names (Q-Former with both branches, projections, ITM head).
+        for (const char* name : {"embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+                                 "qformer.encoder.layer.0.crossattention.attention.key.weight",
+                                 "qformer.encoder.layer.1.intermediate.dense.weight",
+                                 "qformer.encoder.layer.1.output_query.LayerNorm.bias", "vision_projection.weight",
+                                 "text_projection.bias", "itm_head.weight", "query_tokens",
+                                 "vision_model.encoder.layers.0.self_attn.qkv.bias"})
+            QVERIFY2(isRetrievalWeight(name) && trainer_->parameters().contains(name), name);
+        QVERIFY(!isRetrievalWeight("language_projection.weight"));
+        QVERIFY(!isRetrievalWeight("head.itg.bias"));
+        QVERIFY(!isGenerationWeight("qformer.encoder.layer.1.intermediate.dense.weight"));
+        QVERIFY(isGenerationWeight("qformer.encoder.layer.1.intermediate_query.dense.weight"));
+        QVERIFY(isGenerationWeight("qformer.encoder.layer.0.attention.output.dense.weight"));
+    }
+
+private:
+    QTemporaryDir dir_;
+    std::unique_ptr<DemoTrainer> trainer_;
+};
+
+QTEST_APPLESS_MAIN(TestDemoTrainer)
+#include "test_demo_trainer.moc"

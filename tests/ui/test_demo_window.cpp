@@ -1,0 +1,119 @@
+// The window a new user sees with the shipped demo model: the empty window offers the sample
+// scenes, a click on one gives the right caption, the explorer's query maps are peaked and
+// different, a colour word's map lies on its object, and the query catalogue lists every query.
+// With QUERYLENS_SCREENSHOTS=DIR set, it saves each view as a PNG.
+
+#include "caption_panel.h"
+#include "explorer/explorer_panel.h"
+#include "explorer/query_catalogue_view.h"
+#include "main_window.h"
+#include "message_bar.h"
+#include "querylens/demo_model.h"
+#include "querylens/demo_scenes.h"
+#include "sample_scenes.h"
+#include "screenshots.h"
+
+#include <QApplication>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QToolButton>
+#include <QtTest>
+
+#include <set>
+
+using namespace querylens;
+using namespace querylens::ui;
+
+namespace {
+constexpr int kTimeoutMs = 120000;  // a generous bound for a loaded CI machine, not a speed limit
+}
+
+class TestDemoWindow : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QSettings().clear();
+        QVERIFY2(!bundledResourceFolder("demo-model").empty(), "resources/demo-model not found");
+        QVERIFY2(sampleScenePaths().size() >= 4, "resources/demo-scenes has too few scenes");
+    }
+
+    void firstClickOnASampleScene()
+    {
+        MainWindow window;
+        window.resize(1280, 800);
+        window.show();
+        QSignalSpy ready(&window, &MainWindow::modelReady);
+        LoadOptions load;
+        load.folder = bundledResourceFolder("demo-model");
+        window.loadModel(load);
+        QVERIFY(ready.wait(kTimeoutMs));
+        QVERIFY(window.messageBar()->text().contains(QStringLiteral("trained on synthetic shapes, not a real BLIP-2")));
+
+        // The empty window offers the samples; one click opens the first.
+        QVERIFY(window.sampleScenes()->isVisible());
+        saveScreenshot(window, QStringLiteral("demo-empty"));
+        const QString path = sampleScenePaths().front();
+        auto* button = window.sampleScenes()->findChild<QToolButton*>(QStringLiteral("sample-") + QFileInfo(path).baseName());
+        QVERIFY(button);
+        QSignalSpy captioned(&window, &MainWindow::captionFinished);
+        QTest::mouseClick(button, Qt::LeftButton);
+        QVERIFY(captioned.wait(kTimeoutMs));
+        QVERIFY(!window.sampleScenes()->isVisible());
+
+        // The caption names every object of the scene (its ground truth lies beside it).
+        QFile truthFile(QString(path).replace(QStringLiteral(".png"), QStringLiteral(".json")));
+        QVERIFY(truthFile.open(QIODevice::ReadOnly));
+        const std::string truth = QJsonDocument::fromJson(truthFile.readAll()).object().value(QStringLiteral("caption")).toString().toStdString();
+        const std::string caption = window.captionPanel()->text().toStdString();
+        auto named = [](const std::string& text) {
+            std::set<std::pair<int, int>> objects;
+            for (const auto& m : demo::mentionedObjects(text))
+                objects.insert({int(m.colour), int(m.shape)});
+            return objects;
+        };
+        QVERIFY2(named(caption) == named(truth), (caption + " | " + truth).c_str());
+        saveScreenshot(window, QStringLiteral("demo-caption"));
+
+        // The grid: peaked maps that look at different places.
+        window.tabs()->setCurrentWidget(window.explorer());
+        ExplorerPanel* explorer = window.explorer();
+        QTRY_VERIFY_WITH_TIMEOUT(explorer->maps().queries > 0, kTimeoutMs);
+        const auto stats = queryStatistics(explorer->maps());
+        double entropy = 0;
+        std::set<int> peaks;
+        for (const auto& s : stats) {
+            entropy += s.normalizedEntropy / double(stats.size());
+            peaks.insert(s.peakPatch);
+        }
+        QVERIFY2(entropy < 0.8, qPrintable(QString::number(entropy)));
+        QVERIFY2(peaks.size() >= 4, qPrintable(QString::number(peaks.size())));
+        saveScreenshot(window, QStringLiteral("demo-grid"));
+
+        // A colour word's map peaks on its object's patches.
+        int colourWord = -1;
+        for (int i = 0; i < int(explorer->words().size()); ++i)
+            if (demo::parseColour(explorer->words()[std::size_t(i)].text.trimmed().toLower().toStdString()))
+                colourWord = i;
+        QVERIFY(colourWord >= 0);
+        explorer->selectWord(colourWord);
+        QVERIFY(!explorer->wordWeights().empty());
+        saveScreenshot(window, QStringLiteral("demo-word-map"));
+
+        // The catalogue: one row per query.
+        explorer->chartTabs()->setCurrentWidget(explorer->catalogueView());
+        QCOMPARE(explorer->catalogueView()->table()->rowCount(), explorer->maps().queries);
+        saveScreenshot(window, QStringLiteral("demo-catalogue"));
+    }
+};
+
+QTEST_MAIN(TestDemoWindow)
+#include "test_demo_window.moc"
