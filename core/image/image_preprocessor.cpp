@@ -60,6 +60,22 @@ PreprocessorConfig PreprocessorConfig::fromFolder(const std::string& folder, int
     return c;
 }
 
+std::string PreprocessorConfig::toJson() const
+{
+    return nlohmann::json{{"image_processor_type", "BlipImageProcessor"},
+                          {"do_resize", doResize},
+                          {"size", {{"height", height}, {"width", width}}},
+                          {"resample", 3},
+                          {"do_rescale", doRescale},
+                          {"rescale_factor", rescaleFactor},
+                          {"do_normalize", doNormalize},
+                          {"image_mean", {double(mean[0]), double(mean[1]), double(mean[2])}},
+                          {"image_std", {double(std[0]), double(std[1]), double(std[2])}},
+                          {"do_convert_rgb", true}}
+               .dump(2) +
+           "\n";
+}
+
 std::vector<float> preprocess(const RgbImage& image, const PreprocessorConfig& config)
 {
     if (image.empty() || image.pixels.size() != std::size_t(image.width) * image.height * 3)

@@ -23,6 +23,8 @@ struct PreprocessorConfig {
     // preprocessor_config.json of `folder` when present, else the defaults at `imageSize`
     // (vision_config.image_size). Throws Error naming the file and key when it is malformed.
     static PreprocessorConfig fromFolder(const std::string& folder, int imageSize);
+    // preprocessor_config.json as Hugging Face writes it for BLIP-2 (bicubic, these values).
+    std::string toJson() const;
 };
 
 // pixel_values [3][height][width] as float32, exactly as the reference computes them: uint8

@@ -1,5 +1,6 @@
 #include "querylens/demo_model.h"
 
+#include "image/image_preprocessor.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/text_file.h"
@@ -169,18 +170,7 @@ void writeDemoModel(const std::string& folder, const ProgressCallback& progress)
     const nlohmann::json config = demoConfig(tokenizer->vocabSize(), newline.front());
     const fs::path configPath = fs::path(folder) / "config.json";
     io::writeTextFile(configPath.string(), config.dump(2) + "\n");
-    io::writeTextFile((fs::path(folder) / "preprocessor_config.json").string(),
-              nlohmann::json{{"image_processor_type", "BlipImageProcessor"},
-                             {"do_resize", true},
-                             {"size", {{"height", 224}, {"width", 224}}},
-                             {"resample", 3},
-                             {"do_rescale", true},
-                             {"rescale_factor", 1.0 / 255.0},
-                             {"do_normalize", true},
-                             {"image_mean", {0.48145466, 0.4578275, 0.40821073}},
-                             {"image_std", {0.26862954, 0.26130258, 0.27577711}},
-                             {"do_convert_rgb", true}}
-                      .dump(2) + "\n");
+    io::writeTextFile((fs::path(folder) / "preprocessor_config.json").string(), image::PreprocessorConfig{}.toJson());
     io::writeTextFile((fs::path(folder) / "README.md").string(),
               "# QueryLens demo model\n\nA BLIP-2 (OPT) checkpoint with RANDOM weights, written by "
               "`querylens make-demo-model`.\nIts captions and answers are random words: it exists so that the "

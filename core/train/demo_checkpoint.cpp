@@ -1,5 +1,6 @@
 #include "train/demo_checkpoint.h"
 
+#include "image/image_preprocessor.h"
 #include "io/safetensors.h"
 #include "io/text_file.h"
 #include "querylens/error.h"
@@ -65,18 +66,9 @@ nlohmann::json qformerConfig(const DemoGeometry& g)
 
 void writePreprocessor(const DemoGeometry& g, const std::string& folder)
 {
-    io::writeTextFile((fs::path(folder) / "preprocessor_config.json").string(),
-                      nlohmann::json{{"image_processor_type", "BlipImageProcessor"},
-                                     {"do_resize", true},
-                                     {"size", {{"height", g.imageSize}, {"width", g.imageSize}}},
-                                     {"resample", 3},
-                                     {"do_rescale", true},
-                                     {"rescale_factor", 1.0 / 255.0},
-                                     {"do_normalize", true},
-                                     {"image_mean", {0.48145466, 0.4578275, 0.40821073}},
-                                     {"image_std", {0.26862954, 0.26130258, 0.27577711}},
-                                     {"do_convert_rgb", true}}
-                              .dump(2) + "\n");
+    image::PreprocessorConfig config;
+    config.width = config.height = g.imageSize;
+    io::writeTextFile((fs::path(folder) / "preprocessor_config.json").string(), config.toJson());
 }
 
 }  // namespace

@@ -59,6 +59,23 @@ double seconds(std::chrono::steady_clock::time_point since)
 
 }  // namespace
 
+TrainerOptions TrainerOptions::tiny()
+{
+    TrainerOptions o;
+    DemoGeometry& g = o.geometry;
+    g.imageSize = 48;
+    g.patchSize = 12;
+    g.visionHidden = g.qformerHidden = g.optHidden = 32;
+    g.visionLayers = g.qformerLayers = g.optLayers = 2;
+    g.visionHeads = g.qformerHeads = g.optHeads = 2;
+    g.visionMlp = g.qformerIntermediate = g.optFfn = 64;
+    g.embedDim = 16;
+    o.visionBatch = o.textBatch = o.stage1Batch = o.stage2Batch = 8;
+    o.poolSize = 48;
+    o.visionRate = o.textRate = o.stage1Rate = o.stage2Rate = 3e-3;
+    return o;
+}
+
 DemoTrainer::DemoTrainer(const TrainerOptions& options, const std::string& tokenizerFolder)
     : options_(options), tokenizerFolder_(tokenizerFolder)
 {
@@ -131,6 +148,14 @@ at::Tensor DemoTrainer::frozenImageFeatures(const at::Tensor& indices)
         }
     }
     return features_.index_select(0, indices);
+}
+
+std::vector<demo::Scene> DemoTrainer::pooledScenes(const at::Tensor& indices) const
+{
+    std::vector<demo::Scene> scenes;
+    for (std::int64_t i = 0; i < indices.size(0); ++i)
+        scenes.push_back(pool_.scenes[std::size_t(indices[i].item<std::int64_t>())]);
+    return scenes;
 }
 
 StageResult DemoTrainer::runStage(const std::string& name, int steps, double rate,
@@ -276,9 +301,7 @@ std::map<std::string, at::Tensor> DemoTrainer::representationLosses(int)
     const int b = options_.stage1Batch;
     const at::Tensor picked = batchIndices(b);
     const at::Tensor image = frozenImageFeatures(picked);
-    std::vector<demo::Scene> scenes;
-    for (std::int64_t i = 0; i < b; ++i)
-        scenes.push_back(pool_.scenes[std::size_t(picked[i].item<std::int64_t>())]);
+    const std::vector<demo::Scene> scenes = pooledScenes(picked);
     std::vector<std::vector<std::int64_t>> captions;
     for (const auto& s : scenes)
         captions.push_back(wordPiece_.encode(s.caption));
@@ -346,9 +369,7 @@ std::map<std::string, at::Tensor> DemoTrainer::generationLosses(int step)
     const int b = options_.stage2Batch;
     const at::Tensor picked = batchIndices(b);
     const at::Tensor image = frozenImageFeatures(picked);
-    std::vector<demo::Scene> scenes;
-    for (std::int64_t i = 0; i < b; ++i)
-        scenes.push_back(pool_.scenes[std::size_t(picked[i].item<std::int64_t>())]);
+    const std::vector<demo::Scene> scenes = pooledScenes(picked);
     const QFormerPass queries = qformerForward(parameters_, g, QFormerMask::QueriesOnly, image);
     const at::Tensor prefix = projectQueries(parameters_, queries.hidden);
 

@@ -34,6 +34,9 @@ struct TrainerOptions {
     double entropyWeight = 0;
     int bpeVocabulary = 1000;   // an upper bound: the BPE stops when no pair occurs twice
     int poolSize = 8000;        // scenes drawn once and shared by the stages
+
+    // A geometry small enough to train in seconds (tests, `train-demo --tiny`).
+    static TrainerOptions tiny();
 };
 
 struct LossPoint {
@@ -97,6 +100,7 @@ private:
     at::Tensor batchIndices(int count);
     // The frozen vision encoder's output for pool rows, computed once after stage 0.
     at::Tensor frozenImageFeatures(const at::Tensor& indices);
+    std::vector<demo::Scene> pooledScenes(const at::Tensor& indices) const;
 
     ScenePool pool_;
     at::Tensor order_;          // the current pass's permutation of the pool

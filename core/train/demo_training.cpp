@@ -60,22 +60,11 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
 {
     runtime::setThreadCount(options.threads);
     const auto start = std::chrono::steady_clock::now();
-    train::TrainerOptions trainerOptions;
+    train::TrainerOptions trainerOptions = options.tiny ? train::TrainerOptions::tiny() : train::TrainerOptions{};
     trainerOptions.seed = options.seed;
     trainerOptions.entropyWeight = options.entropyWeight;
-    trainerOptions.poolSize = options.poolSize;
-    if (options.tiny) {
-        train::DemoGeometry& g = trainerOptions.geometry;
-        g.imageSize = 48;
-        g.patchSize = 12;
-        g.visionHidden = g.qformerHidden = g.optHidden = 32;
-        g.visionLayers = g.qformerLayers = g.optLayers = 2;
-        g.visionHeads = g.qformerHeads = g.optHeads = 2;
-        g.visionMlp = g.qformerIntermediate = g.optFfn = 64;
-        g.embedDim = 16;
-        trainerOptions.visionBatch = trainerOptions.textBatch = trainerOptions.stage1Batch = trainerOptions.stage2Batch = 8;
-        trainerOptions.poolSize = 64;
-    }
+    if (!options.tiny)
+        trainerOptions.poolSize = options.poolSize;
     const fs::path root(options.folder);
     const std::string tokenizer = (root / "demo-model").string();
     fs::create_directories(tokenizer);

@@ -23,23 +23,6 @@ using namespace querylens::train;
 
 namespace {
 
-TrainerOptions tinyOptions()
-{
-    TrainerOptions o;
-    DemoGeometry& g = o.geometry;
-    g.imageSize = 48;
-    g.patchSize = 12;
-    g.visionHidden = g.qformerHidden = g.optHidden = 32;
-    g.visionLayers = g.qformerLayers = g.optLayers = 2;
-    g.visionHeads = g.qformerHeads = g.optHeads = 2;
-    g.visionMlp = g.qformerIntermediate = g.optFfn = 64;
-    g.embedDim = 16;
-    o.visionBatch = o.textBatch = o.stage1Batch = o.stage2Batch = 8;
-    o.poolSize = 48;
-    o.visionRate = o.textRate = o.stage1Rate = o.stage2Rate = 3e-3;
-    return o;
-}
-
 std::map<std::string, at::Tensor> snapshot(const ParameterSet& p, const std::string& prefix)
 {
     std::map<std::string, at::Tensor> copy;
@@ -66,7 +49,7 @@ private Q_SLOTS:
     {
         at::set_num_threads(1);
         QVERIFY(dir_.isValid());
-        trainer_ = std::make_unique<DemoTrainer>(tinyOptions(), dir_.filePath(QStringLiteral("model")).toStdString());
+        trainer_ = std::make_unique<DemoTrainer>(TrainerOptions::tiny(), dir_.filePath(QStringLiteral("model")).toStdString());
     }
 
     void stagesLowerTheirLossAndKeepFrozenPartsStill()
