@@ -14,7 +14,8 @@ args=("$@")
 if [[ " $* " != *" --model "* && -z "${QUERYLENS_MODEL:-}" ]]; then
   if [ -z "$("$app" models --quiet 2>/dev/null)" ]; then
     demo="${XDG_DATA_HOME:-$HOME/.local/share}/querylens/demo-model"
-    [ -f "$demo/config.json" ] || "$app" make-demo-model "$demo"
+    # (Re)install it when missing or when an older, random-weight one is there.
+    grep -q '"querylens_trained_demo": true' "$demo/config.json" 2>/dev/null || "$app" make-demo-model "$demo"
     args=(--model "$demo" "${args[@]}")
   fi
 fi

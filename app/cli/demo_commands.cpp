@@ -104,9 +104,12 @@ int runTrainDemo(const QStringList& arguments)
     parser.addOption({QStringLiteral("stage1-steps"), QStringLiteral("Stage 1 steps (default 1500)."), QStringLiteral("N")});
     parser.addOption({QStringLiteral("stage2-steps"), QStringLiteral("Stage 2 steps (default 2500)."), QStringLiteral("N")});
     parser.addOption({QStringLiteral("entropy-weight"),
-                      QStringLiteral("Weight of a cross-attention entropy regulariser in stages 1 and 2 (default 0)."),
+                      QStringLiteral("Weight of a cross-attention entropy regulariser in stage 1 (default 0)."),
                       QStringLiteral("W")});
     parser.addOption({QStringLiteral("pool"), QStringLiteral("Scenes drawn for training (default 8000)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("resume"),
+                      QStringLiteral("Take stage 0 (the frozen ViT and OPT) from an earlier run's folder and skip it."),
+                      QStringLiteral("DIR")});
     parser.addOption({QStringLiteral("tiny"), QStringLiteral("A tiny geometry, for trying the trainer in seconds.")});
     parser.addOption({QStringLiteral("threads"), QStringLiteral("Threads (default 2)."), QStringLiteral("N")});
     return runCommand(parser, arguments, [&] {
@@ -122,6 +125,7 @@ int runTrainDemo(const QStringList& arguments)
         options.generationSteps = intOption(parser, QStringLiteral("stage2-steps"), options.generationSteps, 1);
         options.poolSize = intOption(parser, QStringLiteral("pool"), options.poolSize, 16);
         options.tiny = parser.isSet(QStringLiteral("tiny"));
+        options.resume = parser.value(QStringLiteral("resume")).toStdString();
         options.threads = intOption(parser, QStringLiteral("threads"), 2, 1);
         if (parser.isSet(QStringLiteral("entropy-weight"))) {
             bool ok = false;

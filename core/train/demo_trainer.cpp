@@ -1,5 +1,6 @@
 #include "train/demo_trainer.h"
 
+#include "io/safetensors.h"
 #include "querylens/error.h"
 #include "text/bpe_trainer.h"
 #include "train/scene_random.h"
@@ -156,6 +157,27 @@ std::vector<demo::Scene> DemoTrainer::pooledScenes(const at::Tensor& indices) co
     for (std::int64_t i = 0; i < indices.size(0); ++i)
         scenes.push_back(pool_.scenes[std::size_t(indices[i].item<std::int64_t>())]);
     return scenes;
+}
+
+void DemoTrainer::loadParameters(const std::string& checkpointFolder, const std::vector<std::string>& prefixes)
+{
+    const std::string path = (std::filesystem::path(checkpointFolder) / "model.safetensors").string();
+    const auto file = io::SafetensorsFile::open(path);
+    at::NoGradGuard copying;
+    for (const std::string& name : parameters_.names()) {
+        if (std::none_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) { return name.rfind(p, 0) == 0; }))
+            continue;
+        const io::TensorRecord* record = file->find(name);
+        const at::Tensor& target = parameters_[name];
+        if (!record || record->dtype != io::DType::F32 || record->shape != target.sizes().vec())
+            throw Error("missing, or not float32 of shape " + [&] {
+                std::string text;
+                for (auto d : target.sizes())
+                    text += (text.empty() ? "" : "x") + std::to_string(d);
+                return text;
+            }(), path, name);
+        target.copy_(at::from_blob(const_cast<std::byte*>(file->data(*record)), target.sizes(), at::kFloat));
+    }
 }
 
 StageResult DemoTrainer::runStage(const std::string& name, int steps, double rate,
@@ -412,8 +434,6 @@ std::map<std::string, at::Tensor> DemoTrainer::generationLosses(int step)
     const at::Tensor entropy = entropyPenalty(queries.crossProbs);
     losses["cross_attention_entropy"] = entropy.detach();
     losses["total"] = losses["lm"];
-    if (options_.entropyWeight > 0)
-        losses["total"] = losses["total"] + options_.entropyWeight * entropy;
     return losses;
 }
 

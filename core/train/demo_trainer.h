@@ -27,10 +27,11 @@ struct TrainerOptions {
     DemoGeometry geometry;
     std::uint64_t seed = 1;     // training scenes; the evaluation draws from other seeds
     int visionBatch = 32, textBatch = 32, stage1Batch = 24, stage2Batch = 24;
-    double visionRate = 1e-3, textRate = 1e-3, stage1Rate = 5e-4, stage2Rate = 5e-4;
+    double visionRate = 1e-3, textRate = 1e-3, stage1Rate = 5e-4, stage2Rate = 1e-3;
     double weightDecay = 0.01;
-    // Weight of the mean normalised entropy of the Q-Former's cross-attention in stages 1 and
-    // 2 (0: the paper's losses alone).
+    // Weight of the mean normalised entropy of the Q-Former's cross-attention in stage 1 (0: the
+    // paper's losses alone). Not in stage 2: there it drove every query onto a single token
+    // (entropy 0.03) and starved the language model.
     double entropyWeight = 0;
     int bpeVocabulary = 1000;   // an upper bound: the BPE stops when no pair occurs twice
     int poolSize = 8000;        // scenes drawn once and shared by the stages
@@ -66,6 +67,10 @@ public:
     StageResult trainLanguageModel(int steps, const StageLog& log = {});
     StageResult trainRepresentation(int steps, const StageLog& log = {});
     StageResult trainGeneration(int steps, const StageLog& log = {});
+
+    // Takes the tensors whose names start with one of `prefixes` from a checkpoint this trainer
+    // wrote (resuming after stage 0: the frozen ViT and OPT). Throws Error naming the key.
+    void loadParameters(const std::string& checkpointFolder, const std::vector<std::string>& prefixes);
 
     const ParameterSet& parameters() const { return parameters_; }
     const TrainerOptions& options() const { return options_; }

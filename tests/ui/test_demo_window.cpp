@@ -15,6 +15,7 @@
 
 #include <QApplication>
 #include <QFile>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
@@ -72,7 +73,8 @@ private slots:
         // The caption names every object of the scene (its ground truth lies beside it).
         QFile truthFile(QString(path).replace(QStringLiteral(".png"), QStringLiteral(".json")));
         QVERIFY(truthFile.open(QIODevice::ReadOnly));
-        const std::string truth = QJsonDocument::fromJson(truthFile.readAll()).object().value(QStringLiteral("caption")).toString().toStdString();
+        const QByteArray truthJson = truthFile.readAll();
+        const std::string truth = QJsonDocument::fromJson(truthJson).object().value(QStringLiteral("caption")).toString().toStdString();
         const std::string caption = window.captionPanel()->text().toStdString();
         auto named = [](const std::string& text) {
             std::set<std::pair<int, int>> objects;
@@ -106,6 +108,36 @@ private slots:
         QVERIFY(colourWord >= 0);
         explorer->selectWord(colourWord);
         QVERIFY(!explorer->wordWeights().empty());
+        std::vector<int> indices(explorer->wordWeights().size());
+        for (std::size_t i = 0; i < indices.size(); ++i)
+            indices[i] = int(i);
+        const std::vector<float> wordMap = weightedPatchMap(explorer->maps(), explorer->wordWeights(), indices);
+        const int peak = int(std::max_element(wordMap.begin(), wordMap.end()) - wordMap.begin());
+        // The object of that colour in the ground truth: its mask (run-length code) under the peak patch.
+        const std::string colour = explorer->words()[std::size_t(colourWord)].text.trimmed().toLower().toStdString();
+        const QJsonObject scene = QJsonDocument::fromJson(truthJson).object();
+        const int width = scene.value(QStringLiteral("width")).toInt(), height = scene.value(QStringLiteral("height")).toInt();
+        const int grid = explorer->maps().gridSize;
+        double covered = 0;
+        for (const auto& value : scene.value(QStringLiteral("objects")).toArray()) {
+            const QJsonObject object = value.toObject();
+            if (object.value(QStringLiteral("colour")).toString().toStdString() != colour)
+                continue;
+            std::vector<std::uint8_t> mask;
+            int bit = 0;
+            for (const auto& count : object.value(QStringLiteral("mask_rle")).toObject().value(QStringLiteral("counts")).toArray()) {
+                mask.insert(mask.end(), std::size_t(count.toInt()), std::uint8_t(bit));
+                bit = 1 - bit;
+            }
+            const int r = peak / grid, c = peak % grid;
+            int inside = 0, all = 0;
+            for (int y = r * height / grid; y < (r + 1) * height / grid; ++y)
+                for (int x = c * width / grid; x < (c + 1) * width / grid; ++x, ++all)
+                    inside += mask[std::size_t(y) * width + x];
+            covered = std::max(covered, double(inside) / all);
+        }
+        QVERIFY2(covered >= 0.1, qPrintable(QStringLiteral("the map of \"%1\" peaks at patch %2, %3 on the object")
+                                                .arg(QString::fromStdString(colour)).arg(peak).arg(covered)));
         saveScreenshot(window, QStringLiteral("demo-word-map"));
 
         // The catalogue: one row per query.
