@@ -101,7 +101,9 @@ int runTrainDemo(const QStringList& arguments)
     parser.addOption({QStringLiteral("seed"), QStringLiteral("Training scenes (default 1)."), QStringLiteral("S")});
     parser.addOption({QStringLiteral("vision-steps"), QStringLiteral("Stage 0 ViT steps (default 1500)."), QStringLiteral("N")});
     parser.addOption({QStringLiteral("language-steps"), QStringLiteral("Stage 0 OPT steps (default 1500)."), QStringLiteral("N")});
-    parser.addOption({QStringLiteral("stage1-steps"), QStringLiteral("Stage 1 steps (default 1500)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("stage1-steps"),
+                      QStringLiteral("Stage 1 steps (default 400; 0 with --resume: take stage 1 from there too)."),
+                      QStringLiteral("N")});
     parser.addOption({QStringLiteral("stage2-steps"), QStringLiteral("Stage 2 steps (default 2500)."), QStringLiteral("N")});
     parser.addOption({QStringLiteral("entropy-weight"),
                       QStringLiteral("Weight of a cross-attention entropy regulariser in stage 1 (default 0)."),
@@ -121,7 +123,8 @@ int runTrainDemo(const QStringList& arguments)
         options.seed = std::uint64_t(intOption(parser, QStringLiteral("seed"), 1, 0));
         options.visionSteps = intOption(parser, QStringLiteral("vision-steps"), options.visionSteps, 1);
         options.languageSteps = intOption(parser, QStringLiteral("language-steps"), options.languageSteps, 1);
-        options.representationSteps = intOption(parser, QStringLiteral("stage1-steps"), options.representationSteps, 1);
+        options.representationSteps = intOption(parser, QStringLiteral("stage1-steps"), options.representationSteps,
+                                                parser.isSet(QStringLiteral("resume")) ? 0 : 1);
         options.generationSteps = intOption(parser, QStringLiteral("stage2-steps"), options.generationSteps, 1);
         options.poolSize = intOption(parser, QStringLiteral("pool"), options.poolSize, 16);
         options.tiny = parser.isSet(QStringLiteral("tiny"));

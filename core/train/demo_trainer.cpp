@@ -458,8 +458,12 @@ StageResult DemoTrainer::trainRepresentation(int steps, const StageLog& log)
 
 StageResult DemoTrainer::trainGeneration(int steps, const StageLog& log)
 {
-    return runStage("stage 2: Q-Former + projection into the frozen OPT", steps, options_.stage2Rate,
-                    {"query_tokens", "qformer.", "language_projection"},
+    std::vector<std::string> trainable{"query_tokens", "qformer.", "language_projection"};
+    if (options_.tuneLanguageModel)
+        trainable.push_back("language_model.");
+    return runStage(options_.tuneLanguageModel ? "stage 2: Q-Former + projection, OPT fine-tuned"
+                                               : "stage 2: Q-Former + projection into the frozen OPT",
+                    steps, options_.stage2Rate, trainable,
                     [this](int step) { return generationLosses(step); }, log);
 }
 
