@@ -159,7 +159,8 @@ std::vector<demo::Scene> DemoTrainer::pooledScenes(const at::Tensor& indices) co
     return scenes;
 }
 
-void DemoTrainer::loadParameters(const std::string& checkpointFolder, const std::vector<std::string>& prefixes)
+void DemoTrainer::loadParameters(const std::string& checkpointFolder, const std::vector<std::string>& prefixes,
+                                 bool required)
 {
     const std::string path = (std::filesystem::path(checkpointFolder) / "model.safetensors").string();
     const auto file = io::SafetensorsFile::open(path);
@@ -168,6 +169,8 @@ void DemoTrainer::loadParameters(const std::string& checkpointFolder, const std:
         if (std::none_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) { return name.rfind(p, 0) == 0; }))
             continue;
         const io::TensorRecord* record = file->find(name);
+        if (!record && !required)
+            continue;
         const at::Tensor& target = parameters_[name];
         if (!record || record->dtype != io::DType::F32 || record->shape != target.sizes().vec())
             throw Error("missing, or not float32 of shape " + [&] {

@@ -74,7 +74,9 @@ public:
 
     // Takes the tensors whose names start with one of `prefixes` from a checkpoint this trainer
     // wrote (resuming after stage 0: the frozen ViT and OPT). Throws Error naming the key.
-    void loadParameters(const std::string& checkpointFolder, const std::vector<std::string>& prefixes);
+    // With `required` false, names the checkpoint does not hold are left as they are.
+    void loadParameters(const std::string& checkpointFolder, const std::vector<std::string>& prefixes,
+                        bool required = true);
 
     const ParameterSet& parameters() const { return parameters_; }
     const TrainerOptions& options() const { return options_; }

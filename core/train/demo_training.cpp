@@ -88,8 +88,11 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
         // And stage 1 too: the Q-Former as the earlier run's retrieval checkpoint holds it.
         trainer.loadParameters((fs::path(options.resume) / "demo-itm").string(),
                                {"query_tokens", "qformer.", "embeddings.", "vision_projection", "text_projection", "itm_head"});
+        // Where the earlier run got to in stage 2 (its Q-Former and projection), stage 2 goes on from.
+        trainer.loadParameters((fs::path(options.resume) / "demo-model").string(),
+                               {"query_tokens", "qformer.", "language_projection"}, false);
         if (log)
-            log("stage 1 taken from " + options.resume);
+            log("stage 1 taken from " + options.resume + ", and stage 2 goes on from where it ended");
     }
     if (options.representationSteps > 0 || options.resume.empty())
         result.stages.push_back(summarise(trainer.trainRepresentation(options.representationSteps, stageLog)));
