@@ -159,7 +159,7 @@ DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, cons
     const auto start = std::chrono::steady_clock::now();
     const ModelInfo& info = model->info();
     const int grid = info.gridSize;
-    std::vector<MapMethod> methods = options.methods.empty() ? explorerMapMethods(info) : options.methods;
+    std::vector<EvaluatedMapMethod> methods = options.methods.empty() ? explorerMapMethods(info) : options.methods;
     const std::size_t randomIndex = methods.size();
     std::vector<MethodTally> tallies(methods.size() + 1);
 

@@ -26,7 +26,7 @@ MapSelection selection(LayerAggregation layers, int layer = 0)
     return s;
 }
 
-MapMethod topQueryMethod(const std::string& name, const MapSelection& chosen)
+EvaluatedMapMethod topQueryMethod(const std::string& name, const MapSelection& chosen)
 {
     return {name, [chosen](const WordMapContext& context) {
                 const QueryMaps maps =
@@ -37,9 +37,9 @@ MapMethod topQueryMethod(const std::string& name, const MapSelection& chosen)
 
 }  // namespace
 
-std::vector<MapMethod> explorerMapMethods(const ModelInfo& info)
+std::vector<EvaluatedMapMethod> explorerMapMethods(const ModelInfo& info)
 {
-    std::vector<MapMethod> methods;
+    std::vector<EvaluatedMapMethod> methods;
     methods.push_back(topQueryMethod("top query, mean of layers", selection(LayerAggregation::Mean)));
     for (std::size_t i = 0; i < info.crossAttentionLayers.size(); ++i)
         methods.push_back(topQueryMethod("top query, layer " + std::to_string(info.crossAttentionLayers[i]),

@@ -35,9 +35,10 @@ struct WordMapContext {
     std::vector<int> queryIndices;
 };
 
-// An explanation method: a map over the patch grid ([grid * grid], row-major, any scale) for a
+// An explanation method under evaluation (not querylens::MapMethod, the enum of explain-words):
+// a map over the patch grid ([grid * grid], row-major, any scale) for a
 // word. Gradient methods (GradCAM, relevancy) can be added to the list the evaluation takes.
-struct MapMethod {
+struct EvaluatedMapMethod {
     std::string name;
     std::function<std::vector<float>(const WordMapContext&)> map;
 };
@@ -45,13 +46,13 @@ struct MapMethod {
 // The maps the attention explorer offers for a word: the most weighted query's map under the
 // mean of layers, under each cross-attention layer and under the query flow, and the word ->
 // queries -> image map (the queries' mean-of-layers maps weighted by the word's bars).
-std::vector<MapMethod> explorerMapMethods(const ModelInfo& info);
+std::vector<EvaluatedMapMethod> explorerMapMethods(const ModelInfo& info);
 
 struct DemoEvaluationOptions {
     int scenes = 50;
     std::uint64_t seed = 2;        // held out: the demo model trained on seed 1
     int deletionScenes = 10;       // the deletion curves' share (each costs many encodes)
-    std::vector<MapMethod> methods;  // empty: explorerMapMethods
+    std::vector<EvaluatedMapMethod> methods;  // empty: explorerMapMethods
     int imageSize = 224;           // scenes are drawn at this size; the model resizes them
 };
 
