@@ -367,6 +367,7 @@ void MainWindow::showCurrentImage()
     imageView_->setPlaceholder(document && document->image.isNull()
                                    ? tr("This conversation's image is missing:\n%1").arg(document->path)
                                    : tr("Drop an image here\nor open one with Ctrl+O, or paste with Ctrl+V"));
+    samples_->setVisible(!document && !samples_->isEmpty());
     if (!document) {
         captionPanel_->clear(modelLoaded_ ? tr("Drop an image to caption it.") : tr("Open a model, then drop an image."));
         explorer_->clearImage();
