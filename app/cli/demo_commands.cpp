@@ -99,12 +99,20 @@ int runTrainDemo(const QStringList& arguments)
         "the losses stream to stdout."));
     parser.addOption({QStringLiteral("out"), QStringLiteral("Folder to write."), QStringLiteral("DIR")});
     parser.addOption({QStringLiteral("seed"), QStringLiteral("Training scenes (default 1)."), QStringLiteral("S")});
-    parser.addOption({QStringLiteral("vision-steps"), QStringLiteral("Stage 0 ViT steps (default 1500)."), QStringLiteral("N")});
-    parser.addOption({QStringLiteral("language-steps"), QStringLiteral("Stage 0 OPT steps (default 1500)."), QStringLiteral("N")});
-    parser.addOption({QStringLiteral("stage1-steps"),
-                      QStringLiteral("Stage 1 steps (default 400; 0 with --resume: take stage 1 from there too)."),
+    const DemoTrainingOptions defaults;
+    parser.addOption({QStringLiteral("vision-steps"), QStringLiteral("Stage 0 ViT steps (default %1).").arg(defaults.visionSteps),
                       QStringLiteral("N")});
-    parser.addOption({QStringLiteral("stage2-steps"), QStringLiteral("Stage 2 steps (default 2500)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("language-steps"),
+                      QStringLiteral("Stage 0 OPT steps (default %1).").arg(defaults.languageSteps), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("stage1-steps"),
+                      QStringLiteral("Stage 1 steps (default %1; 0 with --resume: take stage 1 from there too).")
+                          .arg(defaults.representationSteps),
+                      QStringLiteral("N")});
+    parser.addOption({QStringLiteral("stage2-steps"),
+                      QStringLiteral("Stage 2 steps (default %1).").arg(defaults.generationSteps), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("stage0-only"),
+                      QStringLiteral("Train the frozen parts only (ViT and OPT), print the ViT's accuracy on held-out "
+                                     "scenes, and write them for a later --resume.")});
     parser.addOption({QStringLiteral("entropy-weight"),
                       QStringLiteral("Weight of a cross-attention entropy regulariser in stage 1 (default 0)."),
                       QStringLiteral("W")});
@@ -128,6 +136,9 @@ int runTrainDemo(const QStringList& arguments)
         options.generationSteps = intOption(parser, QStringLiteral("stage2-steps"), options.generationSteps, 1);
         options.poolSize = intOption(parser, QStringLiteral("pool"), options.poolSize, 16);
         options.tiny = parser.isSet(QStringLiteral("tiny"));
+        options.stage0Only = parser.isSet(QStringLiteral("stage0-only"));
+        if (options.stage0Only && parser.isSet(QStringLiteral("resume")))
+            throw UsageError{QStringLiteral("--stage0-only trains what --resume would take: use one of them")};
         options.resume = parser.value(QStringLiteral("resume")).toStdString();
         options.threads = intOption(parser, QStringLiteral("threads"), 2, 1);
         if (parser.isSet(QStringLiteral("entropy-weight"))) {
@@ -140,8 +151,10 @@ int runTrainDemo(const QStringList& arguments)
             std::cout << line << std::endl;
             return !interrupted();
         });
-        std::cout << "Trained in " << result.seconds << " s. Wrote " << result.generationFolder << " and "
-                  << result.retrievalFolder << "\n";
+        std::cout << "Trained in " << result.seconds << " s. Wrote " << result.generationFolder;
+        if (!result.retrievalFolder.empty())
+            std::cout << " and " << result.retrievalFolder;
+        std::cout << "\n";
         return 0;
     });
 }

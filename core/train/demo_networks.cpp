@@ -4,6 +4,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -69,6 +70,34 @@ struct Initialiser {
     }
 };
 
+// 2D sine-cosine positions (MAE's fixed embedding, here only the start of a trained one)
+// [1, 1 + grid^2, d]: the first half of the width codes the row, the second the column, the
+// class token gets zeros. Started at N(0, 0.02) instead, the positions are ~20x weaker than a
+// patch's content and AdamW grows them by ~lr a step: the ViT could not tell where a patch was
+// for its first ~200 steps (the position head stayed at ln 10), nor learn shapes, which are
+// arrangements of patches.
+at::Tensor gridPositions(std::int64_t grid, std::int64_t d, std::int64_t tokens)
+{
+    at::Tensor table = at::zeros({1, tokens, d});
+    auto a = table.accessor<float, 3>();
+    const std::int64_t quarter = d / 4;
+    for (std::int64_t r = 0; r < grid; ++r)
+        for (std::int64_t c = 0; c < grid; ++c)
+            for (std::int64_t k = 0; k < quarter; ++k) {
+                // Periods from 3 patches to twice the grid, spaced geometrically (MAE's base
+                // 10000 would leave most of them nearly constant over a 10-patch grid).
+                const double shortest = 2 * 3.14159265358979 / 3, longest = 3.14159265358979 / double(grid);
+                const double omega = shortest * std::pow(longest / shortest,
+                                                         double(k) / double(std::max<std::int64_t>(1, quarter - 1)));
+                const std::int64_t t = 1 + r * grid + c;
+                a[0][t][k] = float(std::sin(double(r) * omega));
+                a[0][t][quarter + k] = float(std::cos(double(r) * omega));
+                a[0][t][2 * quarter + k] = float(std::sin(double(c) * omega));
+                a[0][t][3 * quarter + k] = float(std::cos(double(c) * omega));
+            }
+    return table;
+}
+
 }  // namespace
 
 void ParameterSet::add(const std::string& name, at::Tensor value)
@@ -115,7 +144,7 @@ ParameterSet initialParameters(const DemoGeometry& g, std::uint64_t seed)
     init.tensor("vision_model.embeddings.class_embedding", {1, 1, dv});
     set.add("vision_model.embeddings.patch_embedding.weight", at::empty({dv, 3, p, p}).normal_(0.0, 0.02, init.generator));
     set.add("vision_model.embeddings.patch_embedding.bias", at::zeros({dv}));
-    init.tensor("vision_model.embeddings.position_embedding", {1, g.tokens(), dv});
+    set.add("vision_model.embeddings.position_embedding", gridPositions(g.grid(), dv, g.tokens()));
     for (int i = 0; i < g.visionLayers; ++i) {
         const std::string l = "vision_model.encoder.layers." + std::to_string(i);
         init.norm(l + ".layer_norm1", dv);

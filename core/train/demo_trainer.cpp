@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>  // AdamW and gradient clipping: the only reason this file needs torch
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <filesystem>
 #include <cmath>
@@ -56,6 +58,16 @@ at::Tensor hardNegatives(const at::Tensor& similarity, const at::Tensor& same)
 double seconds(std::chrono::steady_clock::time_point since)
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// CPU time of this process, all threads: against the wall clock, the share of the cores a
+// stage really got on a shared machine.
+double processCpuSeconds()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           1e-6 * double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
 }
 
 }  // namespace
@@ -159,6 +171,49 @@ std::vector<demo::Scene> DemoTrainer::pooledScenes(const at::Tensor& indices) co
     return scenes;
 }
 
+VisionAccuracy DemoTrainer::visionAccuracy(std::uint64_t seed, int count) const
+{
+    const DemoGeometry& g = options_.geometry;
+    const ScenePool heldOut = drawPool(seed, count, g.imageSize, g.grid(), {});
+    at::NoGradGuard measuring;
+    auto predict = [&](const at::Tensor& patches, const char* head) {
+        return at::linear(patches, parameters_[std::string(head) + ".weight"], parameters_[std::string(head) + ".bias"])
+            .argmax(-1);
+    };
+    std::vector<at::Tensor> colour, shape, size;
+    for (std::int64_t first = 0; first < heldOut.count(); first += 64) {
+        const at::Tensor rows = at::arange(first, std::min<std::int64_t>(first + 64, heldOut.count()), at::kLong);
+        const at::Tensor patches = visionForward(parameters_, g, pixelValues(heldOut, rows)).narrow(1, 1, g.grid() * g.grid());
+        colour.push_back(predict(patches, "head.patch_colour"));
+        shape.push_back(predict(patches, "head.patch_shape"));
+        size.push_back(predict(patches, "head.patch_size"));
+    }
+    const at::Tensor predictedShape = at::cat(shape);  // [N, grid^2]
+    const at::Tensor object = heldOut.colour.gt(0);
+    VisionAccuracy a;
+    a.patches = object.sum().item<std::int64_t>();
+    auto share = [&](const std::vector<at::Tensor>& predicted, const at::Tensor& truth) {
+        return at::cat(predicted).eq(truth).logical_and(object).sum().item<double>() / double(std::max<std::int64_t>(1, a.patches));
+    };
+    a.colour = share(colour, heldOut.colour);
+    a.shape = share(shape, heldOut.shape);
+    a.size = share(size, heldOut.size);
+    // An object is the set of patches labelled with its colour and shape in one scene (the
+    // generator never repeats a colour-shape pair in a scene).
+    std::int64_t right = 0;
+    for (std::int64_t i = 0; i < heldOut.count(); ++i)
+        for (const demo::SceneObject& o : heldOut.scenes[std::size_t(i)].objects) {
+            const at::Tensor mine = heldOut.colour[i].eq(1 + int(o.colour)).logical_and(heldOut.shape[i].eq(1 + int(o.shape)));
+            if (mine.sum().item<std::int64_t>() == 0)
+                continue;  // hidden, or smaller than a patch's 30 %
+            ++a.objects;
+            const at::Tensor votes = at::bincount(predictedShape[i].masked_select(mine), {}, kPatchShapeClasses);
+            right += votes.argmax().item<std::int64_t>() == 1 + int(o.shape);
+        }
+    a.objectShape = double(right) / double(std::max<std::int64_t>(1, a.objects));
+    return a;
+}
+
 void DemoTrainer::loadParameters(const std::string& checkpointFolder, const std::vector<std::string>& prefixes,
                                  bool required)
 {
@@ -202,6 +257,7 @@ StageResult DemoTrainer::runStage(const std::string& name, int steps, double rat
     std::map<std::string, double> sums;
     int inWindow = 0;
     const auto start = std::chrono::steady_clock::now();
+    const double cpuStart = processCpuSeconds();
     for (int step = 0; step < steps; ++step) {
         // Linear warm-up, then cosine decay to a tenth.
         const double progress = double(step - warmup) / std::max(1, steps - warmup);
@@ -234,6 +290,7 @@ StageResult DemoTrainer::runStage(const std::string& name, int steps, double rat
         }
     }
     result.seconds = seconds(start);
+    result.cpuSeconds = processCpuSeconds() - cpuStart;
     parameters_.setTrainable({""}, false);
     return result;
 }

@@ -54,8 +54,17 @@ struct StageResult {
     std::string name;
     int steps = 0;
     double seconds = 0;
+    double cpuSeconds = 0;  // this process's CPU time over the stage (all threads)
     std::vector<LossPoint> curve;  // means over windows of steps
     std::map<std::string, double> first, last;  // means over the first and the last window
+};
+
+// How well the pre-trained ViT's patch heads name what each patch of held-out scenes shows:
+// the share of object patches (those the training labels give an object) whose colour, shape
+// and size are right, and of objects whose patches' majority vote names their shape.
+struct VisionAccuracy {
+    double colour = 0, shape = 0, size = 0, objectShape = 0;
+    std::int64_t patches = 0, objects = 0;
 };
 
 // Called with each logged point; returning false stops (Cancelled).
@@ -71,6 +80,9 @@ public:
     StageResult trainLanguageModel(int steps, const StageLog& log = {});
     StageResult trainRepresentation(int steps, const StageLog& log = {});
     StageResult trainGeneration(int steps, const StageLog& log = {});
+
+    // Stage 0's ViT on `count` scenes of another seed (no gradients).
+    VisionAccuracy visionAccuracy(std::uint64_t seed, int count) const;
 
     // Takes the tensors whose names start with one of `prefixes` from a checkpoint this trainer
     // wrote (resuming after stage 0: the frozen ViT and OPT). Throws Error naming the key.

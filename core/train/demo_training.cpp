@@ -36,6 +36,7 @@ DemoStageSummary summarise(const train::StageResult& result)
     s.name = result.name;
     s.steps = result.steps;
     s.seconds = result.seconds;
+    s.cpuSeconds = result.cpuSeconds;
     s.firstLosses.assign(result.first.begin(), result.first.end());
     s.lastLosses.assign(result.last.begin(), result.last.end());
     std::ostringstream csv;
@@ -75,14 +76,33 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
     };
     DemoTrainingResult result;
     result.entropyWeight = options.entropyWeight;
+    result.threads = options.threads;
     if (options.resume.empty()) {
         result.stages.push_back(summarise(trainer.trainVision(options.visionSteps, stageLog)));
+        // What the frozen ViT hands the Q-Former: measured on scenes it never saw.
+        const train::VisionAccuracy a = trainer.visionAccuracy(options.seed + 1, options.tiny ? 16 : 300);
+        std::ostringstream line;
+        line << std::fixed;
+        line.precision(1);
+        line << "ViT on " << a.patches << " object patches of held-out scenes: colour " << 100 * a.colour << " %, shape "
+             << 100 * a.shape << " %, size " << 100 * a.size << " %; shape of " << a.objects
+             << " objects by their patches' vote " << 100 * a.objectShape << " %";
+        result.visionAccuracy = line.str();
+        if (log)
+            log(result.visionAccuracy);
         result.stages.push_back(summarise(trainer.trainLanguageModel(options.languageSteps, stageLog)));
     } else {
         // Stage 0's parts are frozen from then on: an earlier run's checkpoint holds them exactly.
         trainer.loadParameters((fs::path(options.resume) / "demo-model").string(), {"vision_model.", "language_model."});
         if (log)
             log("stage 0 taken from " + options.resume);
+    }
+    if (options.stage0Only) {
+        // The frozen parts alone, in the stage-2 layout (its Q-Former untrained): what --resume takes.
+        result.generationFolder = tokenizer;
+        train::writeGenerationCheckpoint(trainer, result.generationFolder);
+        result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return result;
     }
     if (!options.resume.empty() && options.representationSteps == 0) {
         // And stage 1 too: the Q-Former as the earlier run's retrieval checkpoint holds it.
@@ -175,10 +195,16 @@ std::string demoModelCard(const DemoTrainingResult& result, const std::string& g
              << " x the mean normalised entropy of the Q-Former's cross-attention, so that queries settle on "
                 "objects rather than spreading over the picture (the explorer's maps are then about something).\n";
     card << "\n"
-         << "Total " << int(result.seconds) << " s on " << cpu << " (one thread; the machine was shared).\n\n";
+         << "Total " << int(result.seconds) << " s on " << cpu << " (" << result.threads
+         << " threads; the machine was shared, each stage says the share of the cores it got).\n\n";
+    if (!result.visionAccuracy.empty())
+        card << "After stage 0, the " << result.visionAccuracy << ".\n\n";
     for (const DemoStageSummary& stage : result.stages) {
-        card << "### " << stage.name << "\n\n" << stage.steps << " steps, " << int(stage.seconds) << " s. Loss (first "
-             << "window -> last window): ";
+        card << "### " << stage.name << "\n\n" << stage.steps << " steps, " << int(stage.seconds) << " s";
+        if (stage.seconds > 0 && result.threads > 0)
+            card << " (" << int(stage.cpuSeconds) << " CPU s: " << int(100 * stage.cpuSeconds / (stage.seconds * result.threads))
+                 << " % of " << result.threads << " cores)";
+        card << ". Loss (first window -> last window): ";
         bool first = true;
         for (std::size_t i = 0; i < stage.lastLosses.size(); ++i) {
             card << (first ? "" : ", ") << stage.lastLosses[i].first << " " << stage.firstLosses[i].second << " -> "

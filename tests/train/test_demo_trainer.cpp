@@ -55,9 +55,16 @@ private Q_SLOTS:
 
     void stagesLowerTheirLossAndKeepFrozenPartsStill()
     {
-        // Stage 0: each part learns on its own.
+        // Stage 0: each part learns on its own; the ViT names held-out patches' colours better.
+        const VisionAccuracy untrained = trainer_->visionAccuracy(7, 24);
         const StageResult vision = trainer_->trainVision(30);
         QVERIFY2(vision.last.at("total") < vision.first.at("total"), "vision loss did not fall");
+        QVERIFY(vision.cpuSeconds > 0);
+        const VisionAccuracy trained = trainer_->visionAccuracy(7, 24);
+        QVERIFY(trained.patches > 0 && trained.patches == untrained.patches && trained.objects > 0);
+        QVERIFY2(trained.colour > untrained.colour + 0.1,
+                 qPrintable(QStringLiteral("%1 -> %2").arg(untrained.colour).arg(trained.colour)));
+        QVERIFY(trained.shape >= 0 && trained.shape <= 1 && trained.objectShape >= 0 && trained.objectShape <= 1);
         const StageResult language = trainer_->trainLanguageModel(30);
         QVERIFY2(language.last.at("lm") < language.first.at("lm"), "language-model loss did not fall");
 

@@ -17,6 +17,7 @@ struct DemoTrainingOptions {
     std::string resume;           // an earlier run's FOLDER: its frozen ViT and OPT, stage 0 skipped
     int poolSize = 8000;          // scenes drawn once and shared by all stages
     bool tiny = false;            // a tiny geometry (tests, smoke runs)
+    bool stage0Only = false;      // stop after stage 0 (its checkpoint is a later run's --resume)
     int evaluationScenes = 50;    // held-out scenes evaluated at the end (model card, query catalogue); 0: none
     int threads = 2;
 };
@@ -25,6 +26,7 @@ struct DemoStageSummary {
     std::string name;
     int steps = 0;
     double seconds = 0;
+    double cpuSeconds = 0;        // this process's CPU time in the stage (seconds x cores it got)
     std::vector<std::pair<std::string, double>> firstLosses, lastLosses;
     std::string curveCsv;         // step,seconds,loss columns...
 };
@@ -34,6 +36,8 @@ struct DemoTrainingResult {
     double seconds = 0;
     std::string generationFolder, retrievalFolder;
     std::string evaluationTable;  // empty when not evaluated
+    std::string visionAccuracy;   // stage 0's ViT on held-out scenes, one line (empty when resumed)
+    int threads = 1;
     double entropyWeight = 0;     // the regulariser's weight, as trained
 };
 
