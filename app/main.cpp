@@ -4,15 +4,19 @@
 
 #include "cli/command_runner.h"
 #include "cli/commands.h"
+#include "cli/unknown_command.h"
 #include "desktop.h"
 
 #include <QCoreApplication>
 #include <QGuiApplication>
 
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -86,6 +90,16 @@ int main(int argc, char** argv)
         if (!std::strcmp(argv[1], "--version")) {
             std::cout << "querylens " << QUERYLENS_VERSION << "\n";
             return 0;
+        }
+        // The window takes options and existing images; any other first word is a mistyped
+        // command, said as such (exit 2), not a window that cannot open two missing images.
+        std::error_code ignored;
+        if (argv[1][0] != '-' && !std::filesystem::exists(argv[1], ignored)) {
+            std::vector<std::string> names;
+            for (const auto& [name, command] : commands())
+                names.push_back(name);
+            std::cerr << querylens::cli::unknownCommandMessage(argv[1], names);
+            return 2;
         }
     }
     return querylens::runDesktop(argc, argv);

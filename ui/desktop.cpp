@@ -12,11 +12,63 @@
 #include <QProcessEnvironment>
 #include <QSettings>
 
+#include <cstdlib>
+#include <iostream>
+#include <utility>
+
 namespace querylens {
+
+namespace {
+
+const char* const kNoDisplay =
+    "the window needs a desktop session.\nThe command line works without one: querylens --help\n";
+
+// Qt ends the process with qFatal (abort, exit 134, a core dump) when no platform plugin can
+// start, e.g. DISPLAY names an X server that is gone. While the application is made, its
+// messages are held back; a fatal one becomes the message above and exit code 1.
+QtMessageHandler g_previousHandler = nullptr;
+QList<std::pair<QtMsgType, QString>> g_heldMessages;
+
+void startupMessageHandler(QtMsgType type, const QMessageLogContext& context, const QString& message)
+{
+    if (type != QtFatalMsg) {
+        g_heldMessages.append({type, message});
+        return;
+    }
+    std::cerr << "querylens: cannot open the window: " << message.section(QLatin1Char('\n'), 0, 0).toStdString()
+              << "\n";
+    for (const auto& [heldType, held] : g_heldMessages)
+        if (heldType != QtDebugMsg)
+            std::cerr << "  " << held.toStdString() << "\n";
+    std::cerr << "querylens: " << kNoDisplay;
+    std::cerr.flush();
+    (void)context;
+    std::_Exit(1);
+}
+
+bool hasDisplay()
+{
+    return !qEnvironmentVariableIsEmpty("DISPLAY") || !qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY") ||
+           !qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
+}
+
+}  // namespace
 
 int runDesktop(int argc, char** argv)
 {
+    if (!hasDisplay()) {
+        std::cerr << "querylens: no display found (DISPLAY and WAYLAND_DISPLAY are unset): " << kNoDisplay;
+        return 1;
+    }
+    g_previousHandler = qInstallMessageHandler(startupMessageHandler);
     QApplication app(argc, argv);
+    qInstallMessageHandler(g_previousHandler);
+    for (const auto& [type, message] : g_heldMessages)
+        if (g_previousHandler)
+            g_previousHandler(type, QMessageLogContext(), message);
+        else
+            std::cerr << message.toStdString() << "\n";
+    g_heldMessages.clear();
     QApplication::setApplicationName(QStringLiteral("QueryLens"));
     QApplication::setOrganizationName(QStringLiteral("QueryLens"));
     QApplication::setApplicationVersion(QStringLiteral(QUERYLENS_VERSION));

@@ -4,11 +4,17 @@
 #include <QFileInfo>
 #include <QImageReader>
 
+#include <cstdint>
+
 namespace querylens::ui {
 
 namespace {
 // A 100-megapixel photo decodes to 400 MB; refuse beyond that instead of exhausting memory.
 constexpr int kAllocationLimitMb = 1024;
+
+// What a decoder allocates for an image of this size: four bytes a pixel (Qt decodes to 32-bit
+// formats, as its allocation limit assumes).
+std::uint64_t decodedBytes(QSize size) { return std::uint64_t(size.width()) * std::uint64_t(size.height()) * 4; }
 }
 
 RgbImage toRgbImage(const QImage& image)
@@ -64,6 +70,18 @@ DecodedImage readImage(QImageReader& reader, const QString& name)
     static const bool limited = (QImageReader::setAllocationLimit(kAllocationLimitMb), true);
     (void)limited;
     reader.setAutoTransform(true);  // EXIF orientation, as phones record it
+    // The size the header claims, checked before decoding against the allocation limit (Qt's
+    // readers would refuse it too, but only as "Unable to read image data").
+    const QSize claimed = reader.size();
+    if (claimed.isValid() && decodedBytes(claimed) > std::uint64_t(kAllocationLimitMb) * 1024 * 1024) {
+        DecodedImage decoded;
+        decoded.error = name + QStringLiteral(": too large to decode: %1 x %2 (%3 MB of pixels; the limit is %4 MB)")
+                                   .arg(claimed.width())
+                                   .arg(claimed.height())
+                                   .arg(decodedBytes(claimed) / (1024 * 1024))
+                                   .arg(kAllocationLimitMb);
+        return decoded;
+    }
     QImage image;
     if (!reader.read(&image)) {
         const QString format = QString::fromLatin1(reader.format());

@@ -34,7 +34,7 @@ std::vector<protocol::TreeEntry> listTree(HubConnection& hub, const std::string&
         const std::string body = hub.getText(url, repo, "", false, &headers);
         for (auto& entry : protocol::parseTreePage(body, url)) {
             if (!seen.insert(entry.path).second)
-                throw HubError(HubErrorCode::Protocol, "the tree listing names '" + entry.path + "' twice", url);
+                throw HubError(HubErrorCode::Protocol, "the tree listing names '" + printableText(entry.path) + "' twice", url);
             entries.push_back(std::move(entry));
         }
         if (entries.size() > protocol::kMaxTreeEntries)

@@ -292,7 +292,7 @@ std::vector<TreeEntry> parseTreePage(std::string_view body, const std::string& s
         if (!isSafeRepoPath(entry.path))
             throw HubError(HubErrorCode::Protocol,
                            "unsafe path in the tree listing (absolute, '..', backslash or control character): '" +
-                               entry.path.substr(0, 200) + "'",
+                               printableText(entry.path) + "'",
                            source);
         if (entry.type == "directory")
             continue;
@@ -301,14 +301,14 @@ std::vector<TreeEntry> parseTreePage(std::string_view body, const std::string& s
         entry.size = unsignedField(item, "size", source);
         entry.oid = stringField(item, "oid", source);
         if (!isHex(entry.oid, 40))
-            throw HubError(HubErrorCode::Protocol, "'" + entry.path + "' has no git object id", source);
+            throw HubError(HubErrorCode::Protocol, "'" + printableText(entry.path) + "' has no git object id", source);
         if (const auto lfs = item.find("lfs"); lfs != item.end() && !lfs->is_null()) {
             if (!lfs->is_object())
-                throw HubError(HubErrorCode::Protocol, "'" + entry.path + "': 'lfs' is not an object", source);
+                throw HubError(HubErrorCode::Protocol, "'" + printableText(entry.path) + "': 'lfs' is not an object", source);
             entry.lfsOid = stringField(*lfs, "oid", source);
             entry.lfsSize = unsignedField(*lfs, "size", source);
             if (!isHex(entry.lfsOid, 64))
-                throw HubError(HubErrorCode::Protocol, "'" + entry.path + "': lfs.oid is not a sha256", source);
+                throw HubError(HubErrorCode::Protocol, "'" + printableText(entry.path) + "': lfs.oid is not a sha256", source);
             entry.size = entry.lfsSize;  // the file's size, not the pointer's
         }
         entries.push_back(std::move(entry));
@@ -337,7 +337,7 @@ std::vector<std::string> parseIndexShards(std::string_view body, const std::stri
     for (const auto& [tensor, shard] : map->items()) {
         if (!shard.is_string() || !isSafeRepoPath(shard.get<std::string>()) ||
             !endsWith(shard.get<std::string>(), ".safetensors"))
-            throw HubError(HubErrorCode::Protocol, "weight_map['" + tensor + "'] is not a safetensors file name", source);
+            throw HubError(HubErrorCode::Protocol, "weight_map['" + printableText(tensor) + "'] is not a safetensors file name", source);
         shards.insert(shard.get<std::string>());
     }
     return {shards.begin(), shards.end()};

@@ -2,6 +2,7 @@
 
 #include "querylens/error.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -9,13 +10,49 @@ namespace querylens::io {
 
 using nlohmann::json;
 
+void checkFileSize(const std::string& path, std::uintmax_t maxBytes)
+{
+    std::error_code error;
+    const std::uintmax_t size = std::filesystem::file_size(path, error);
+    if (!error && size > maxBytes)
+        throw Error("is " + std::to_string(size >> 20) + " MB; files of this kind are read up to " +
+                        std::to_string(maxBytes >> 20) + " MB",
+                    path);
+}
+
+void checkJsonNesting(std::string_view text, const std::string& source, int maxDepth)
+{
+    int depth = 0;
+    bool inString = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (inString) {
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                inString = false;
+        } else if (c == '"') {
+            inString = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > maxDepth)
+                throw Error("arrays and objects nest more than " + std::to_string(maxDepth) + " levels deep (byte " +
+                                std::to_string(i + 1) + ")",
+                            source);
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+}
+
 json readJsonFile(const std::string& path)
 {
+    checkFileSize(path, kMaxJsonFileBytes);
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw Error("cannot open file", path);
     std::stringstream buffer;
     buffer << in.rdbuf();
+    checkJsonNesting(buffer.str(), path);
     try {
         return json::parse(buffer.str());
     } catch (const json::parse_error& e) {
@@ -45,7 +82,7 @@ const json* ConfigReader::find(const std::string& key) const
 
 void ConfigReader::wrongType(const std::string& key, const char* expected) const
 {
-    throw Error(std::string("expected ") + expected + ", found " + find(key)->dump(), file_, keyPath(key));
+    throw Error(std::string("expected ") + expected + ", found " + printableText(find(key)->dump(), 80), file_, keyPath(key));
 }
 
 bool ConfigReader::has(const std::string& key) const { return find(key) != nullptr; }

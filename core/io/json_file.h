@@ -4,14 +4,29 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace querylens::io {
 
-// Parses a JSON file; a missing file or bad JSON is an Error naming the file (and the byte
-// where parsing stopped).
+// Bounds on what the readers accept, so that a hostile or broken file is refused with a
+// message instead of exhausting memory or the stack. Real BLIP-2 files are far inside them:
+// tokenizer.json ~2 MB, vocab.json ~1 MB, spiece.model ~0.8 MB, configs nest 3 levels.
+constexpr std::uintmax_t kMaxJsonFileBytes = std::uintmax_t(64) << 20;
+constexpr std::uintmax_t kMaxTokenizerFileBytes = std::uintmax_t(64) << 20;
+constexpr int kMaxJsonDepth = 64;
+
+// Throws Error naming `path` when the file is larger than `maxBytes` (a missing file passes:
+// the reader says so in its own words).
+void checkFileSize(const std::string& path, std::uintmax_t maxBytes);
+// Throws Error naming `source` when arrays and objects nest deeper than `maxDepth`.
+void checkJsonNesting(std::string_view text, const std::string& source, int maxDepth = kMaxJsonDepth);
+
+// Parses a JSON file; a missing file, bad JSON, a file over kMaxJsonFileBytes or nesting past
+// kMaxJsonDepth is an Error naming the file (and the byte where parsing stopped).
 nlohmann::json readJsonFile(const std::string& path);
 
 // A view of one JSON object of a config file. Keys that are absent or null take the default

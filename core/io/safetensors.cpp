@@ -72,7 +72,7 @@ TensorRecord parseRecord(const std::string& name, const json& entry, std::size_t
     record.name = name;
     const auto dtype = parseDType(dtypeIt->get<std::string>());
     if (!dtype)
-        throw Error("unknown dtype '" + dtypeIt->get<std::string>() + "'", path, name);
+        throw Error("unknown dtype '" + printableText(dtypeIt->get<std::string>()) + "'", path, name);
     record.dtype = *dtype;
     for (const auto& dim : *shapeIt) {
         if (!dim.is_number_integer())
@@ -155,7 +155,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path)
         const auto& current = tensors_[i];
         if (current.offset < previous.offset + previous.nbytes && current.nbytes > 0 && previous.nbytes > 0)
             throw Error("data_offsets " + rangeText(current.offset - dataStart, current.offset - dataStart + current.nbytes) +
-                            " overlap those of '" + previous.name + "' " +
+                            " overlap those of '" + printableText(previous.name) + "' " +
                             rangeText(previous.offset - dataStart, previous.offset - dataStart + previous.nbytes),
                         path, current.name);
     }

@@ -51,7 +51,7 @@ WeightArchive WeightArchive::openFolder(const std::string& dir)
         for (const auto& [shardName, names] : byShard) {
             const fs::path shardPath = folder / shardName;
             if (!fs::exists(shardPath))
-                throw Error("names shard '" + shardName + "', which is not in the folder", index.string(),
+                throw Error("names shard '" + printableText(shardName) + "', which is not in the folder", index.string(),
                             names.front());
             auto file = SafetensorsFile::open(shardPath.string());
             for (const auto& name : names)

@@ -57,7 +57,7 @@ Blip2Config Blip2Config::fromJson(const nlohmann::json& root, const std::string&
 
     const std::string modelType = json.getString("model_type", "");
     if (modelType != "blip-2")
-        throw Error("model_type is '" + modelType + "', expected 'blip-2' (a BLIP-2 checkpoint)", path, "model_type");
+        throw Error("model_type is '" + printableText(modelType) + "', expected 'blip-2' (a BLIP-2 checkpoint)", path, "model_type");
 
     Blip2Config c;
     const auto architectures = root.find("architectures");
@@ -88,7 +88,7 @@ Blip2Config Blip2Config::fromJson(const nlohmann::json& root, const std::string&
     else if (c.text_model_type == "t5")
         c.t5 = T5Config::fromJson(text);
     else
-        throw Error("language model '" + c.text_model_type + "' is not supported (OPT and T5 are)", path,
+        throw Error("language model '" + printableText(c.text_model_type) + "' is not supported (OPT and T5 are)", path,
                     "text_config.model_type");
     return c;
 }

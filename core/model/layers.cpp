@@ -49,7 +49,7 @@ Activation parseActivation(const std::string& name, const std::string& file, con
         return Activation::Relu;
     if (name == "silu" || name == "swish")
         return Activation::Silu;
-    throw Error("activation '" + name + "' is not supported", file, key);
+    throw Error("activation '" + printableText(name) + "' is not supported", file, key);
 }
 
 at::Tensor apply(Activation activation, const at::Tensor& x)

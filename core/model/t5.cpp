@@ -27,7 +27,7 @@ T5Config T5Config::fromJson(const io::ConfigReader& json)
     const std::string proj = json.getString("feed_forward_proj", "relu");
     const auto dash = proj.find('-');
     if (dash != std::string::npos && (proj.substr(0, dash) != "gated" || proj.find('-', dash + 1) != std::string::npos))
-        throw Error("'" + proj + "' is not a feed-forward kind ('relu', 'gated-gelu', ...)", json.file(),
+        throw Error("'" + printableText(proj) + "' is not a feed-forward kind ('relu', 'gated-gelu', ...)", json.file(),
                     json.keyPath("feed_forward_proj"));
     c.is_gated_act = dash != std::string::npos;
     c.dense_act_fn = dash == std::string::npos ? proj : proj.substr(dash + 1);

@@ -293,6 +293,7 @@ Conversation sessionFromJson(const std::string& text, const std::string& file)
 {
     const Reader r(file);
     json root;
+    io::checkJsonNesting(text, file);
     try {
         root = json::parse(text);
     } catch (const json::parse_error& e) {
@@ -302,7 +303,7 @@ Conversation sessionFromJson(const std::string& text, const std::string& file)
         throw Error("is not a QueryLens session (no \"format\")", file);
     const std::string format = root.at("format").get<std::string>();
     if (format.rfind(kFormatPrefix, 0) != 0)
-        throw Error("is not a QueryLens session (format \"" + format + "\")", file);
+        throw Error("is not a QueryLens session (format \"" + printableText(format) + "\")", file);
     const int version = std::atoi(format.c_str() + std::string(kFormatPrefix).size());
     if (version > kSessionFormatVersion)
         throw Error("was written by a newer QueryLens (" + format + "; this one reads up to " + kFormatPrefix +

@@ -51,6 +51,7 @@ std::string tokenBytes(const std::string& token)
 // line number of each merge, for errors.
 std::vector<std::pair<std::string, std::string>> readMergesText(const std::string& path, std::vector<int>& lines)
 {
+    io::checkFileSize(path, io::kMaxTokenizerFileBytes);
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw Error("cannot read the file", path);
@@ -66,7 +67,7 @@ std::vector<std::pair<std::string, std::string>> readMergesText(const std::strin
         const auto space = line.find(' ');
         if (space == std::string::npos || space == 0 || space + 1 == line.size() ||
             line.find(' ', space + 1) != std::string::npos)
-            throw Error("line " + std::to_string(number) + " is not a merge of two symbols: '" + line + "'", path);
+            throw Error("line " + std::to_string(number) + " is not a merge of two symbols: '" + printableText(line) + "'", path);
         merges.emplace_back(line.substr(0, space), line.substr(space + 1));
         lines.push_back(number);
     }
@@ -83,7 +84,7 @@ void checkMergesAgainstVocab(const std::vector<std::pair<std::string, std::strin
         const auto& [a, b] = merges[i];
         for (const std::string& symbol : {a, b, a + b})
             if (!vocab.count(symbol))
-                throw Error("line " + std::to_string(lines[i]) + " merges '" + a + "' and '" + b + "', but '" + symbol +
+                throw Error("line " + std::to_string(lines[i]) + " merges '" + printableText(a) + "' and '" + printableText(b) + "', but '" + printableText(symbol) +
                                 "' is not in vocab.json",
                             path);
     }
@@ -149,7 +150,7 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::fromFolder(const std::string& dir, B
                 const std::string text = merge.get<std::string>();
                 const auto space = text.find(' ');
                 if (space == std::string::npos)
-                    throw Error("a merge is not two symbols: '" + text + "'", source, "model.merges");
+                    throw Error("a merge is not two symbols: '" + printableText(text) + "'", source, "model.merges");
                 merges.emplace_back(text.substr(0, space), text.substr(space + 1));
             } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
                 merges.emplace_back(merge[0].get<std::string>(), merge[1].get<std::string>());
@@ -195,7 +196,7 @@ BpeTokenizer::BpeTokenizer(std::unordered_map<std::string, int> vocab,
     for (std::size_t rank = 0; rank < merges.size(); ++rank) {
         const auto& [a, b] = merges[rank];
         if (!vocab_.count(a) || !vocab_.count(b) || !vocab_.count(a + b))
-            throw Error("merge " + std::to_string(rank + 1) + " ('" + a + " " + b +
+            throw Error("merge " + std::to_string(rank + 1) + " ('" + printableText(a) + " " + printableText(b) +
                             "') uses a symbol that is not in the vocabulary",
                         source);
         // A merge listed twice keeps its last rank, as GPT-2's dict(zip(merges, range(...))) does.

@@ -27,6 +27,7 @@ std::string tokenName(const nlohmann::json& value, const std::string& fallback)
 
 std::vector<std::string> readVocab(const std::string& path)
 {
+    io::checkFileSize(path, io::kMaxTokenizerFileBytes);
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw Error("cannot read the WordPiece vocabulary", path);
@@ -101,7 +102,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromFolder(const std::st
                 try {
                     id = std::stoi(key);
                 } catch (const std::exception&) {
-                    throw Error("'" + key + "' is not a token id", configPath.string(), "added_tokens_decoder");
+                    throw Error("'" + printableText(key) + "' is not a token id", configPath.string(), "added_tokens_decoder");
                 }
                 const std::string content = tokenName(token, "");
                 if (content.empty())
@@ -135,7 +136,7 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, std::map<
         vocab_[idToToken_[id]] = int(id);  // a repeated line: the later id wins, as in the reference
     for (const auto& [token, id] : added) {
         if (id < 0 || id > 10'000'000)
-            throw Error("added token '" + token + "' has the id " + std::to_string(id), source_);
+            throw Error("added token '" + printableText(token) + "' has the id " + std::to_string(id), source_);
         if (std::size_t(id) >= idToToken_.size())
             idToToken_.resize(std::size_t(id) + 1);
         idToToken_[std::size_t(id)] = token;
@@ -167,7 +168,7 @@ int WordPieceTokenizer::requireId(const std::string& token, const char* role) co
 {
     const auto it = vocab_.find(token);
     if (it == vocab_.end())
-        throw Error("the " + std::string(role) + " '" + token + "' is not in the vocabulary", source_);
+        throw Error("the " + std::string(role) + " '" + printableText(token) + "' is not in the vocabulary", source_);
     return it->second;
 }
 

@@ -3,11 +3,12 @@
 #include <QProcess>
 #include <QProcessEnvironment>
 
-CliRun runQuerylens(const QStringList& arguments, const QByteArray& input, const QString& workingDirectory)
+namespace {
+
+CliRun runIn(const QProcessEnvironment& env, const QStringList& arguments, const QByteArray& input,
+             const QString& workingDirectory)
 {
     QProcess process;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.remove(QStringLiteral("QUERYLENS_MODEL"));  // every test names its model
     process.setProcessEnvironment(env);
     if (!workingDirectory.isEmpty())
         process.setWorkingDirectory(workingDirectory);
@@ -17,11 +18,25 @@ CliRun runQuerylens(const QStringList& arguments, const QByteArray& input, const
         process.write(input);
     process.closeWriteChannel();
     process.waitForFinished(-1);
-    CliRun run;
-    run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
+    CliRun result;
+    result.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+    result.out = process.readAllStandardOutput();
+    result.err = process.readAllStandardError();
+    return result;
+}
+
+}  // namespace
+
+CliRun runQuerylens(const QStringList& arguments, const QByteArray& input, const QString& workingDirectory)
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(QStringLiteral("QUERYLENS_MODEL"));  // every test names its model
+    return runIn(env, arguments, input, workingDirectory);
+}
+
+CliRun runQuerylensIn(const QProcessEnvironment& environment, const QStringList& arguments)
+{
+    return runIn(environment, arguments, {}, {});
 }
 
 nlohmann::json CliRun::lastJsonLine() const

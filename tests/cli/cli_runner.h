@@ -2,6 +2,7 @@
 // Runs the querylens binary and collects what a person would see.
 
 #include <QByteArray>
+#include <QProcessEnvironment>
 #include <QStringList>
 
 #include <nlohmann/json.hpp>
@@ -17,3 +18,5 @@ struct CliRun {
 };
 
 CliRun runQuerylens(const QStringList& arguments, const QByteArray& input = {}, const QString& workingDirectory = {});
+// The same in a given environment (e.g. without DISPLAY, as over SSH).
+CliRun runQuerylensIn(const QProcessEnvironment& environment, const QStringList& arguments);
