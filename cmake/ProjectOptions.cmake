@@ -2,7 +2,19 @@
 # so that nothing is set directory-wide.
 add_library(querylens_options INTERFACE)
 target_compile_options(querylens_options INTERFACE -Wall -Wextra -Wshadow=local -Wnon-virtual-dtor)
+# Undefined behaviour stops the program (-fno-sanitize-recover): a report is a failed test, not a
+# line in a log nobody reads.
 if(QUERYLENS_SANITIZE)
-  target_compile_options(querylens_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
+  target_compile_options(querylens_options INTERFACE -fsanitize=address,undefined -fno-sanitize-recover=undefined
+                         -fno-omit-frame-pointer)
+  target_link_options(querylens_options INTERFACE -fsanitize=address,undefined)
+endif()
+if(QUERYLENS_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "QUERYLENS_FUZZ needs clang's libFuzzer: configure with -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  # Every library gets libFuzzer's coverage instrumentation; only the fuzz_* executables link its main.
+  target_compile_options(querylens_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+                         -fno-sanitize-recover=undefined -fno-omit-frame-pointer -gline-tables-only)
   target_link_options(querylens_options INTERFACE -fsanitize=address,undefined)
 endif()

@@ -21,10 +21,20 @@ QUERYLENS_PACKAGES=(
   fonts-dejavu-core
   libcurl4-openssl-dev python3
 )
+# What the checks beyond the test suites need (scripts/fuzz.sh, scripts/sanitize.sh,
+# packaging/release-check.sh): clang with libFuzzer and its OpenMP, and debootstrap for a fresh
+# Debian root.
+QUERYLENS_CHECK_PACKAGES=(
+  clang-14 libclang-rt-14-dev libomp-14-dev
+  debootstrap
+)
 
+# querylens_install_packages [PACKAGE...]: those (default: QUERYLENS_PACKAGES) that are missing.
 querylens_install_packages() {
+  local wanted=("$@")
+  [ ${#wanted[@]} -gt 0 ] || wanted=("${QUERYLENS_PACKAGES[@]}")
   local missing=()
-  for package in "${QUERYLENS_PACKAGES[@]}"; do
+  for package in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
   done
   if [ ${#missing[@]} -eq 0 ]; then
@@ -35,6 +45,20 @@ querylens_install_packages() {
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# The clang build with AddressSanitizer + UBSan and libFuzzer's coverage instrumentation
+# (-DQUERYLENS_FUZZ=ON): scripts/sanitize.sh runs the test suites in it, scripts/fuzz.sh the
+# fuzz targets, so one build serves both. Arguments go to `cmake --build` (e.g. --target X).
+QUERYLENS_SANITIZED_BUILD=${QUERYLENS_SANITIZED_BUILD:-$QUERYLENS_ROOT/build-fuzz}
+querylens_build_sanitized() {
+  querylens_install_packages
+  querylens_install_packages "${QUERYLENS_CHECK_PACKAGES[@]}"
+  local launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S "$QUERYLENS_ROOT" -B "$QUERYLENS_SANITIZED_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_COMPILER=clang++-14 -DQUERYLENS_FUZZ=ON "${launcher[@]}" >/dev/null
+  cmake --build "$QUERYLENS_SANITIZED_BUILD" --parallel "${QUERYLENS_JOBS:-$(nproc)}" "$@"
 }
 
 querylens_build() {

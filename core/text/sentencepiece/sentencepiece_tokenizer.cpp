@@ -1,5 +1,6 @@
 #include "text/sentencepiece/sentencepiece_tokenizer.h"
 
+#include "io/json_file.h"
 #include "querylens/error.h"
 #include "text/sentencepiece/sentencepiece_backend.h"
 
@@ -16,6 +17,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// GCC defines __SANITIZE_ADDRESS__ under -fsanitize=address; clang says so through __has_feature.
+#if defined(__SANITIZE_ADDRESS__)
+#define QUERYLENS_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define QUERYLENS_ADDRESS_SANITIZER 1
+#endif
+#endif
+
 const char* const kPluginName = "libquerylens_sentencepiece.so";
 
 // The module is opened once and stays loaded for the life of the process.
@@ -25,7 +35,7 @@ QuerylensSentencePieceCreate openPlugin()
     static QuerylensSentencePieceCreate create = nullptr;
     static std::string failure;
     std::call_once(once, [] {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(QUERYLENS_ADDRESS_SANITIZER)
         // AddressSanitizer kills the process on any dlopen with RTLD_DEEPBIND, and without it
         // the plugin's protobuf binds to libtorch's and aborts: say so instead of dying.
         failure = "AddressSanitizer builds (QUERYLENS_SANITIZE) cannot open it: it needs RTLD_DEEPBIND";
@@ -74,11 +84,17 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromFolder(const
     const std::string path = (fs::path(dir) / "spiece.model").string();
     if (!fs::exists(path))
         throw Error("the tokenizer is missing: no spiece.model", path);
+    io::checkFileSize(path, io::kMaxTokenizerFileBytes);
     const auto create = openPlugin();
     std::string error;
     std::unique_ptr<SentencePieceBackend> backend(create(path.c_str(), &error));
     if (!backend)
         throw Error("not a readable SentencePiece model (" + error + ")", path);
+    return fromBackend(std::move(backend));
+}
+
+std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromBackend(std::unique_ptr<SentencePieceBackend> backend)
+{
     return std::unique_ptr<SentencePieceTokenizer>(new SentencePieceTokenizer(std::move(backend)));
 }
 

@@ -16,6 +16,9 @@ public:
     // Throws Error naming spiece.model when it is missing or unreadable, or the plugin when it
     // cannot be opened.
     static std::unique_ptr<SentencePieceTokenizer> fromFolder(const std::string& dir);
+    // Around a backend made in this process (the fuzz targets and their replay suite link the
+    // plugin's code directly, having no libtorch whose protobuf would clash).
+    static std::unique_ptr<SentencePieceTokenizer> fromBackend(std::unique_ptr<SentencePieceBackend> backend);
     ~SentencePieceTokenizer() override;
 
     std::vector<int> encode(const std::string& text, bool addSpecialTokens = true) const override;
