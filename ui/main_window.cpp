@@ -74,9 +74,13 @@ MainWindow::MainWindow(QWidget* parent)
 MainWindow::~MainWindow()
 {
     saveLayout();
-    worker_->cancelUpTo(INT_MAX);
-    workerThread_.quit();
-    workerThread_.wait();
+    // A closed window has stopped its thread already, and the worker was deleted with it
+    // (deleteLater on QThread::finished): touching it here was a use after free.
+    if (workerThread_.isRunning()) {
+        worker_->cancelUpTo(INT_MAX);
+        workerThread_.quit();
+        workerThread_.wait();
+    }
 }
 
 void MainWindow::buildActions()
@@ -427,10 +431,13 @@ void MainWindow::updateActions()
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
-    // Stop whatever runs (it checks between tokens and layers), then let the thread end.
-    worker_->cancelUpTo(INT_MAX);
-    workerThread_.quit();
-    workerThread_.wait();
+    // Stop whatever runs (it checks between tokens and layers), then let the thread end; the
+    // worker is deleted with it, so a second close must not touch it.
+    if (workerThread_.isRunning()) {
+        worker_->cancelUpTo(INT_MAX);
+        workerThread_.quit();
+        workerThread_.wait();
+    }
     chat_->flushSaves();
     saveLayout();
     event->accept();
