@@ -65,8 +65,10 @@ MainWindow::MainWindow(QWidget* parent)
     chat_ = new ChatController(library_, chatPane_, this);
     buildActions();
     buildLayout();
+    buildExplainViews();
     connectWorker();
     connectChat();
+    connectExplainWorker();
     showCurrentImage();
     updateActions();
 }
@@ -341,6 +343,7 @@ void MainWindow::onGenerationFinished(int jobId, const GenerationResult& result)
 
 void MainWindow::onJobFailed(int jobId, const QString& message, bool cancelled)
 {
+    explainJobFailed(jobId, message, cancelled);
     const auto it = generations_.find(jobId);
     if (it != generations_.end()) {
         const PendingGeneration pending = it->second;
@@ -383,6 +386,7 @@ void MainWindow::showCurrentImage()
         else
             captionPanel_->clear(modelLoaded_ ? QString() : tr("Open a model to caption this image (Ctrl+M)."));
         refreshExplorer();
+        refreshExplainViews();
         for (int row = 0; row < library_->documents().size(); ++row)
             if (library_->documents()[row].id == document->id)
                 thumbnails_->setCurrentRow(row);
@@ -427,6 +431,7 @@ void MainWindow::updateActions()
     captionPanel_->setCanGenerate(modelLoaded_ && haveImage);
     captionPanel_->setBusy(pendingJobs_ > 0);
     chat_->setBusy(pendingJobs_ > 0);
+    updateExplainActions();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

@@ -23,6 +23,9 @@ class BatchWindow;
 class CaptionPanel;
 class ChatController;
 class ChatPane;
+class LocalizePanel;
+class SearchPanel;
+class WordGradientsView;
 class DecodingPanel;
 class ExplorerPanel;
 class ImageView;
@@ -71,6 +74,10 @@ public:
     DecodingPanel* decodingPanel() const { return decoding_; }
     QTabWidget* tabs() const { return tabs_; }
     ExplorerPanel* explorer() const { return explorer_; }
+    LocalizePanel* localizePanel() const { return localize_; }
+    SearchPanel* searchPanel() const { return search_; }
+    WordGradientsView* wordGradients() const { return wordGradients_; }
+    QTabWidget* sideTabs() const { return sideTabs_; }
     ImageLibrary* library() const { return library_; }
     SampleScenes* sampleScenes() const { return samples_; }
     bool isBusy() const { return pendingJobs_ > 0; }
@@ -83,6 +90,10 @@ signals:
     void ablationFinished(int imageId);
     void imagesOpened();
     void jobEnded();
+    void wordsExplained();
+    void textLocalized();
+    void faithfulnessShown();
+    void searchShown();
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -114,6 +125,18 @@ private:
                      const std::vector<int>& disabled = {}, int turnId = 0, const std::vector<ChatTurn>& history = {},
                      const std::optional<DecodingOptions>& options = {});
 
+    // Explanations, localisation and search (main_window_explain.cpp).
+    void buildExplainViews();
+    void connectExplainWorker();
+    // What a new image or a new model starts: a caption, or for a matching model an encoding.
+    void startImageWork(int imageId);
+    void applyModelCapabilities();
+    void refreshExplainViews();
+    void updateExplainActions();
+    // Routes a failed explanation job to its view; false when the job is not one of them.
+    bool explainJobFailed(int jobId, const QString& message, bool cancelled);
+    template <typename Call>
+    int sendExplainJob(int kind, const Call& call);
     // Worker results.
     void onModelLoaded(int jobId, const ModelInfo& info);
     void onImageEncoded(int jobId, int imageId, const ImageEncodingPtr& encoding);
@@ -139,6 +162,10 @@ private:
     QTabWidget* sideTabs_;     // under the image: the caption and the decoding settings
     QSplitter* describeSplitter_ = nullptr;  // image | conversation
     QSplitter* imageSplitter_ = nullptr;     // image over caption
+    LocalizePanel* localize_ = nullptr;
+    SearchPanel* search_ = nullptr;
+    WordGradientsView* wordGradients_ = nullptr;
+    std::map<int, int> explainJobs_;  // job id -> what it is (main_window_explain.cpp)
     QMenu* recentMenu_ = nullptr;
     QAction* openAction_ = nullptr;
     QAction* pasteAction_ = nullptr;

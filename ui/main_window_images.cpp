@@ -145,8 +145,7 @@ int MainWindow::addDecodedImage(const QString& label, const DecodedImage& decode
     QMetaObject::invokeMethod(worker_, [this, id, rgb] { worker_->addImage(id, rgb); }, Qt::QueuedConnection);
     thumbnails_->setCurrentRow(thumbnails_->count() - 1);
     library_->setCurrent(id);
-    if (modelLoaded_)
-        generateFor(id, GenerationKind::Caption);
+    startImageWork(id);  // a caption, or for a matching model its encoding
     return id;
 }
 

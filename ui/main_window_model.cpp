@@ -53,8 +53,9 @@ void MainWindow::onModelLoaded(int jobId, const ModelInfo& info)
     library_->resetResults();  // captions of the previous model do not carry over; conversations go on
     chat_->setModel(&info);
     showCurrentImage();
+    applyModelCapabilities();
     if (ImageDocument* document = library_->current())
-        generateFor(document->id, GenerationKind::Caption);
+        startImageWork(document->id);
     emit modelReady();
 }
 

@@ -59,6 +59,7 @@ nlohmann::json faithfulnessJson(const FaithfulnessReport& report)
     return {{"score", report.score},
             {"original", report.original},
             {"baseline", report.baseline},
+            {"baseline_kind", baselineName(report.baselineKind)},
             {"deletion", curve(report.deletion)},
             {"insertion", curve(report.insertion)},
             {"random_deletion", curve(report.randomDeletion)},

@@ -105,6 +105,7 @@ FaithfulnessReport faithfulnessCurves(const std::vector<float>& map, const Faith
 
     FaithfulnessReport report;
     report.score = scoreName;
+    report.baselineKind = options.baseline;
     std::vector<double> fractions;
     for (int count : counts)
         fractions.push_back(double(count) / double(patches));

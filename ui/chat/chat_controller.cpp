@@ -116,7 +116,7 @@ void ChatController::showCurrent()
     ImageDocument* document = current();
     const int generating = streaming_ && document && streaming_->imageId == document->id ? streaming_->turnId : 0;
     pane_->showConversation(document ? document->conversation.get() : nullptr, generating, !writable(document),
-                            document && model_ && !document->image.isNull());
+                            document && model_ && model_->canGenerate && !document->image.isNull());
     if (generating)
         pane_->appendAnswer(generating, streaming_->text);
     if (document && document->conversation)
@@ -170,6 +170,8 @@ void ChatController::updateCanAsk()
         why = tr("Open an image (Ctrl+O), or drop one here.");
     else if (!model_)
         why = tr("Open a model first (Ctrl+M).");
+    else if (!model_->canGenerate)  // an image-text matching model has no language model
+        why = QString::fromStdString(capabilitySummary(*model_));
     else if (document->image.isNull())
         why = tr("The image is missing.");
     else if (!writable(document))

@@ -431,8 +431,10 @@ void ExplorerPanel::selectWord(int index)
     const std::vector<float> map = weightedPatchMap(maps_, wordWeights_, indices);
     mapView_->setMap(image_, map, maps_.gridSize, tr("Where “%1” came from").arg(words_[std::size_t(index)].text),
                      opacity_->value() / 100.0);
-    chartTabs_->setCurrentIndex(3);
+    if (chartTabs_->currentIndex() < 5)  // a page added after the explorer's own five (gradient maps) stays
+        chartTabs_->setCurrentIndex(3);
     showWords();
+    emit wordSelected(imageId_, result, words_[std::size_t(index)].tokens, words_[std::size_t(index)].text);
 }
 
 void ExplorerPanel::toggleQuery(int query)

@@ -90,6 +90,9 @@ public:
 
 signals:
     void ablationRequested(int imageId, const std::vector<int>& disabledQueries);
+    // A word of a generated text was clicked (its tokens index result.sequences.front()).
+    void wordSelected(int imageId, const querylens::GenerationResult& result, const std::vector<int>& tokens,
+                      const QString& word);
 
 private:
     void buildControls();

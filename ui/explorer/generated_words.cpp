@@ -1,6 +1,7 @@
 // Words of generated text, and word-level differences, for the explorer.
 
 #include "explorer/explorer_panel.h"
+#include "querylens/word_maps.h"
 
 #include <numeric>
 
@@ -8,24 +9,10 @@ namespace querylens::ui {
 
 std::vector<GeneratedWord> wordsOf(const GeneratedSequence& sequence)
 {
-    // A word starts at a token that begins with a space (BPE "Ġ", SentencePiece "▁" both show
-    // as a space); tokens that are only white space or a special token end the current word.
+    // Core's rule (querylens/word_maps.h), so that the window and `explain-words` agree on words.
     std::vector<GeneratedWord> words;
-    bool open = false;
-    for (std::size_t i = 0; i < sequence.tokens.size(); ++i) {
-        const QString text = QString::fromStdString(sequence.tokens[i].text);
-        if (text.trimmed().isEmpty() || (text.startsWith(QLatin1Char('<')) && text.endsWith(QLatin1Char('>')))) {
-            open = false;
-            continue;
-        }
-        if (!open || text.front().isSpace()) {
-            words.push_back({text.trimmed(), {int(i)}});
-            open = true;
-        } else {
-            words.back().text += text.trimmed();
-            words.back().tokens.push_back(int(i));
-        }
-    }
+    for (const GeneratedWordSpan& span : generatedWords(sequence))
+        words.push_back({QString::fromStdString(span.text), span.tokens});
     return words;
 }
 

@@ -36,6 +36,7 @@ void ModelWorker::loadModel(int jobId, const LoadOptions& options)
             slot.ablation.reset();
         }
         model_.reset();
+        indexes_.clear();
         model_ = Model::load(resolved, [&](double fraction, const std::string& stage) {
             emit progress(jobId, QString::fromStdString(stage), fraction);
             return !cancelled(jobId);
@@ -70,8 +71,10 @@ ModelWorker::ImageSlot& ModelWorker::encodedSlot(int jobId, int imageId)
             emit progress(jobId, QString::fromStdString(stage), fraction);
             return !cancelled(jobId);
         });
-        slot.session = model_->newSession(slot.encoding);
-        slot.ablation = model_->newSession(slot.encoding);
+        if (model_->info().canGenerate) {  // a matching model has no language model to talk to
+            slot.session = model_->newSession(slot.encoding);
+            slot.ablation = model_->newSession(slot.encoding);
+        }
         emit imageEncoded(jobId, imageId, slot.encoding);
     }
     return slot;
@@ -102,6 +105,8 @@ void ModelWorker::generate(int jobId, const GenerationRequest& request)
         if (cancelled(jobId))
             throw Cancelled();
         ImageSlot& slot = encodedSlot(jobId, request.imageId);
+        if (!slot.session)
+            throw Error(capabilitySummary(model_->info()));
         auto onToken = [&](const GeneratedToken& token, const std::string& delta) {
             emit tokenGenerated(jobId, token, QString::fromStdString(delta));
             return !cancelled(jobId);

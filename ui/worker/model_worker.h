@@ -5,6 +5,7 @@
 // another thread, and it only sets a flag the running job checks between layers and tokens.
 
 #include "batch/batch_types.h"
+#include "worker/explain_types.h"
 #include "worker/worker_types.h"
 
 #include <QObject>
@@ -44,6 +45,12 @@ public slots:
     // Captions (or asks about) every image of a folder into a results file, resuming it
     // (model_worker_batch.cpp).
     void runBatch(int jobId, const querylens::ui::BatchRequest& request);
+    // Explanations, matching and search (model_worker_explain.cpp).
+    void encodeImage(int jobId, int imageId);
+    void explainWords(int jobId, const querylens::ui::WordGradientRequest& request);
+    void checkFaithfulness(int jobId, const querylens::ui::FaithfulnessRequest& request);
+    void localize(int jobId, int imageId, const QString& text);
+    void searchFolder(int jobId, const querylens::ui::SearchRequest& request);
 
 signals:
     void progress(int jobId, const QString& stage, double fraction);
@@ -61,6 +68,11 @@ signals:
     void batchRowDone(int jobId, const querylens::ui::BatchRow& row);
     void batchProgress(int jobId, const querylens::BatchProgress& progress);
     void batchEnded(int jobId, querylens::ui::BatchEnd end);
+    void jobDone(int jobId);  // a job with no result of its own (encodeImage)
+    void wordsExplained(int jobId, int imageId, const querylens::ui::WordExplanations& words);
+    void faithfulnessChecked(int jobId, int imageId, const querylens::FaithfulnessReport& report);
+    void localized(int jobId, int imageId, const querylens::PhraseLocalization& result);
+    void searchFinished(int jobId, const querylens::ui::SearchOutcome& outcome);
 
 private:
     struct ImageSlot {
@@ -71,9 +83,11 @@ private:
     };
     bool cancelled(int jobId) const { return jobId <= cancelledUpTo_.load(); }
     ImageSlot& encodedSlot(int jobId, int imageId);
+    ProgressCallback progressFor(int jobId);
 
     std::shared_ptr<const Model> model_;
     std::map<int, ImageSlot> images_;
+    std::map<std::string, ImageIndex> indexes_;  // search indexes of this model, by folder
     std::atomic<int> cancelledUpTo_{0};
     enum class BatchControl { Run, Pause, Stop };
     std::atomic<BatchControl> batchControl_{BatchControl::Run};

@@ -1,5 +1,7 @@
 #include "worker/worker_types.h"
 
+#include "worker/explain_types.h"
+
 namespace querylens::ui {
 
 void registerWorkerTypes()
@@ -13,6 +15,7 @@ void registerWorkerTypes()
     qRegisterMetaType<RgbImage>();
     qRegisterMetaType<ImageEncodingPtr>();
     qRegisterMetaType<GenerationRequest>();
+    registerExplainTypes();
 }
 
 }  // namespace querylens::ui

@@ -42,6 +42,7 @@ struct FaithfulnessReport {
     std::string score;        // what was tracked: "log p(word)" or "ITM match logit"
     double original = 0;      // the score on the unchanged image
     double baseline = 0;      // on the baseline image (every patch replaced)
+    PerturbationBaseline baselineKind = PerturbationBaseline::Blur;
     FaithfulnessCurve deletion, insertion;              // in the map's order
     FaithfulnessCurve randomDeletion, randomInsertion;  // mean of the random orders
 };
