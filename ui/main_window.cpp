@@ -76,13 +76,20 @@ MainWindow::MainWindow(QWidget* parent)
 MainWindow::~MainWindow()
 {
     saveLayout();
-    // A closed window has stopped its thread already, and the worker was deleted with it
-    // (deleteLater on QThread::finished): touching it here was a use after free.
-    if (workerThread_.isRunning()) {
-        worker_->cancelUpTo(INT_MAX);
-        workerThread_.quit();
-        workerThread_.wait();
-    }
+    stopWorker();
+}
+
+void MainWindow::stopWorker()
+{
+    // The worker is deleted when its thread finishes (deleteLater on finished): once the thread
+    // has stopped (the window was closed before it was destroyed), worker_ points at freed
+    // memory and must not be touched.
+    if (!workerThread_.isRunning())
+        return;
+    // Stop whatever runs (it checks between tokens and layers), then let the thread end.
+    worker_->cancelUpTo(INT_MAX);
+    workerThread_.quit();
+    workerThread_.wait();
 }
 
 void MainWindow::buildActions()
@@ -436,13 +443,7 @@ void MainWindow::updateActions()
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
-    // Stop whatever runs (it checks between tokens and layers), then let the thread end; the
-    // worker is deleted with it, so a second close must not touch it.
-    if (workerThread_.isRunning()) {
-        worker_->cancelUpTo(INT_MAX);
-        workerThread_.quit();
-        workerThread_.wait();
-    }
+    stopWorker();
     chat_->flushSaves();
     saveLayout();
     event->accept();

@@ -101,6 +101,7 @@ protected:
     void dropEvent(QDropEvent* event) override;
 
 private:
+    void stopWorker();  // cancels, ends the worker thread and with it the worker (once)
     void buildActions();
     void buildConversationActions(QMenu* generate);
     void buildLayout();

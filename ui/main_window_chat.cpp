@@ -192,8 +192,7 @@ void MainWindow::giveImage(ImageDocument& document, const DecodedImage& decoded,
     const int id = document.id;
     const RgbImage rgb = decoded.rgb;
     QMetaObject::invokeMethod(worker_, [this, id, rgb] { worker_->addImage(id, rgb); }, Qt::QueuedConnection);
-    if (modelLoaded_)
-        generateFor(id, GenerationKind::Caption);
+    startImageWork(id);  // a caption, or for a matching model its encoding
 }
 
 void MainWindow::showShortcuts()

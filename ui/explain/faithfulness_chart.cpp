@@ -3,6 +3,8 @@
 #include <QChart>
 #include <QChartView>
 #include <QLabel>
+#include <QLegend>
+#include <QLegendMarker>
 #include <QLineSeries>
 #include <QValueAxis>
 #include <QVBoxLayout>
@@ -48,15 +50,16 @@ void FaithfulnessChart::showReport(const FaithfulnessReport& report, const QStri
     clear({});
     hasReport_ = true;
     QChart* chart = view_->chart();
-    chart->setTitle(tr("Deletion and insertion · %1 map").arg(mapName));
+    // The score names the curves' y axis in the title: beside a short plot (the Localize panel
+    // is narrow) a rotated axis title would be cut.
+    chart->setTitle(tr("%1 · %2 map").arg(QString::fromStdString(report.score), mapName));
     chart->setTitleBrush(palette().color(QPalette::Text));
     chart->legend()->setLabelColor(palette().color(QPalette::Text));
     auto* x = new QValueAxis;
     x->setRange(0, 1);
-    x->setTitleText(tr("share of patches removed / revealed"));
+    x->setTitleText(tr("share of patches changed"));
     x->setLabelFormat(QStringLiteral("%.1f"));
     auto* y = new QValueAxis;
-    y->setTitleText(QString::fromStdString(report.score));
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);
     double low = 0, high = 0;
@@ -79,6 +82,10 @@ void FaithfulnessChart::showReport(const FaithfulnessReport& report, const QStri
         chart->addSeries(series);
         series->attachAxis(x);
         series->attachAxis(y);
+        // Two legend entries fit a narrow panel, four do not: the random orders are the
+        // dashed lines of the same colour, as the summary says.
+        for (QLegendMarker* marker : chart->legend()->markers(series))
+            marker->setVisible(!dashed);
     };
     const QColor deletion(0xd6, 0x27, 0x28), insertion(0x1f, 0x77, 0xb4);
     add(report.deletion, tr("deletion"), deletion, false);
@@ -104,7 +111,7 @@ void FaithfulnessChart::showReport(const FaithfulnessReport& report, const QStri
         verdict = tr("The map beats random orders one way only: trust it with care on this image");
     else
         verdict = tr("The map does no better than random orders: do not trust it on this image");
-    summary_->setText(tr("Area under the curve — deletion: %1 (random %2, lower is better); insertion: %3 (random %4, "
+    summary_->setText(tr("Dashed: the same in random orders. Area under the curve — deletion: %1 (random %2, lower is better); insertion: %3 (random %4, "
                          "higher is better). Unchanged image %5, baseline %6 (%7). %8.")
                           .arg(report.deletion.area, 0, 'g', 4)
                           .arg(report.randomDeletion.area, 0, 'g', 4)

@@ -8,6 +8,8 @@
 #include <QValueAxis>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace querylens::ui {
 
 BarChart::BarChart(const QString& valueName, QWidget* parent)
@@ -49,8 +51,19 @@ void BarChart::setBars(const QStringList& labels, const std::vector<double>& val
     chart->addSeries(series);
 
     auto* categories = new QBarCategoryAxis;
-    categories->append(labels);
-    categories->setLabelsAngle(labels.size() > 12 ? -90 : 0);
+    // Many long labels (tokens) stand upright. Many short ones (query numbers) lie down, one in
+    // four written: upright in a short chart, or all of them side by side, Qt cuts them to an
+    // ellipsis. The unwritten ones are runs of zero-width spaces, since categories must differ.
+    const bool longLabels = std::any_of(labels.begin(), labels.end(), [](const QString& l) { return l.size() > 2; });
+    if (labels.size() > 16 && !longLabels) {
+        QStringList sparse;
+        for (int i = 0; i < labels.size(); ++i)
+            sparse << (i % 4 == 0 ? labels[i] : QString(i + 1, QChar(0x200B)));
+        categories->append(sparse);
+    } else {
+        categories->append(labels);
+    }
+    categories->setLabelsAngle(labels.size() > 12 && longLabels ? -90 : 0);
     categories->setLabelsBrush(palette().color(QPalette::Text));
     chart->addAxis(categories, Qt::AlignBottom);
     series->attachAxis(categories);
