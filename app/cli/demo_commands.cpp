@@ -164,8 +164,9 @@ int runEvalDemo(const QStringList& arguments)
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Evaluate the demo model on held-out generated scenes: captions (every object's colour and shape named), "
-        "answers per question type, and for each of the explorer's maps of a caption's colour and shape words the "
-        "pointing game, the energy in the object's mask and a deletion curve against a random order, with a "
+        "answers per question type, and for each map of a caption's colour and shape words (the explorer's attention "
+        "maps, and explain-words' GradCAM, relevancy and input x gradient) the pointing game, the energy in the "
+        "object's mask and a deletion curve against a random order, with a "
         "random-map baseline. Writes the query catalogue (what each query learned) with --catalogue."));
     parser.addOption({QStringLiteral("model"), QStringLiteral("Checkpoint folder (default: the installed demo model)."),
                       QStringLiteral("DIR")});

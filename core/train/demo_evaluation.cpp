@@ -159,7 +159,12 @@ DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, cons
     const auto start = std::chrono::steady_clock::now();
     const ModelInfo& info = model->info();
     const int grid = info.gridSize;
-    std::vector<EvaluatedMapMethod> methods = options.methods.empty() ? explorerMapMethods(info) : options.methods;
+    std::vector<EvaluatedMapMethod> methods = options.methods;
+    if (methods.empty()) {
+        methods = explorerMapMethods(info);
+        for (auto& m : gradientMapMethods())
+            methods.push_back(std::move(m));
+    }
     const std::size_t randomIndex = methods.size();
     std::vector<MethodTally> tallies(methods.size() + 1);
 
@@ -244,6 +249,7 @@ DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, cons
         context.model = model.get();
         context.encoding = encoding.get();
         context.image = &scene.image;
+        context.generation = &caption;
         context.promptIds = model->tokenize(model->captionPrompt());
         context.generatedIds = sequence.ids;
         context.queryIndices = caption.queryIndices;

@@ -25,6 +25,7 @@ struct WordMapContext {
     const Model* model = nullptr;
     const ImageEncoding* encoding = nullptr;
     const RgbImage* image = nullptr;
+    const GenerationResult* generation = nullptr;  // the caption (what the explain pass re-runs)
     std::vector<int> promptIds;        // the caption's input: BOS (and the caption prompt)
     std::vector<int> generatedIds;     // the caption's tokens
     std::vector<int> wordTokens;       // indices into generatedIds of the word's tokens
@@ -36,8 +37,7 @@ struct WordMapContext {
 };
 
 // An explanation method under evaluation (not querylens::MapMethod, the enum of explain-words):
-// a map over the patch grid ([grid * grid], row-major, any scale) for a
-// word. Gradient methods (GradCAM, relevancy) can be added to the list the evaluation takes.
+// a map over the patch grid ([grid * grid], row-major, any scale) for a word.
 struct EvaluatedMapMethod {
     std::string name;
     std::function<std::vector<float>(const WordMapContext&)> map;
@@ -48,11 +48,17 @@ struct EvaluatedMapMethod {
 // queries -> image map (the queries' mean-of-layers maps weighted by the word's bars).
 std::vector<EvaluatedMapMethod> explorerMapMethods(const ModelInfo& info);
 
+// The gradient maps of explain-words (querylens/word_maps.h) for a word: GradCAM, relevancy and
+// input x gradient. The three share one explain pass per word (kept for the last word asked
+// about, keyed on the encoding, its pixels and the word's tokens), so each word costs one
+// teacher-forced forward and one backward per token, whatever the number of methods.
+std::vector<EvaluatedMapMethod> gradientMapMethods();
+
 struct DemoEvaluationOptions {
     int scenes = 50;
     std::uint64_t seed = 2;        // held out: the demo model trained on seed 1
     int deletionScenes = 10;       // the deletion curves' share (each costs many encodes)
-    std::vector<EvaluatedMapMethod> methods;  // empty: explorerMapMethods
+    std::vector<EvaluatedMapMethod> methods;  // empty: explorerMapMethods, then gradientMapMethods
     int imageSize = 224;           // scenes are drawn at this size; the model resizes them
 };
 
