@@ -2,6 +2,7 @@
 
 #include "cli/command_runner.h"
 #include "cli/commands.h"
+#include "image_folder.h"
 #include "querylens/demo_evaluation.h"
 #include "querylens/demo_model.h"
 #include "querylens/demo_scenes.h"
@@ -9,8 +10,10 @@
 #include "querylens/error.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QImage>
 #include <QSaveFile>
+#include <QTemporaryDir>
 
 #include <iostream>
 
@@ -35,6 +38,40 @@ void saveImage(const RgbImage& image, const QString& path, int quality)
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly) || !view.save(&file, nullptr, quality) || !file.commit())
         throw Error("cannot write the image: " + file.errorString().toStdString(), path.toStdString());
+}
+
+// The matching model of the same training run (train-demo writes DIR/demo-model and DIR/demo-itm),
+// else the bundled one; empty when there is none.
+QString siblingItm(const std::string& modelFolder)
+{
+    const QString beside = QFileInfo(QString::fromStdString(modelFolder)).dir().filePath(QStringLiteral("demo-itm"));
+    if (QFileInfo(beside + QStringLiteral("/config.json")).isFile())
+        return beside;
+    return QString::fromStdString(bundledResourceFolder("demo-itm"));
+}
+
+// Search measured on a temporary folder of scene files (PNG) with its own embedding cache.
+DemoSearchEvaluation evaluateSearch(const QString& itmFolder, int threads, const DemoSearchOptions& options,
+                                    const ProgressCallback& progress)
+{
+    LoadOptions load;
+    load.folder = itmFolder.toStdString();
+    load.threads = threads;
+    const auto itm = Model::load(load);
+    if (!itm->info().canMatch)
+        throw Error(capabilitySummary(itm->info()));
+    QTemporaryDir folder;
+    if (!folder.isValid())
+        throw Error("cannot create a temporary folder for the searched scenes: " + folder.errorString().toStdString());
+    const auto write = [&](const demo::Scene& scene, int index) {
+        const QString path = folder.filePath(QStringLiteral("scene-%1.png").arg(index, 5, 10, QLatin1Char('0')));
+        saveImage(scene.image, path, -1);
+        return path.toStdString();
+    };
+    const DemoSearchEvaluation result = evaluateDemoSearch(*itm, options, write, ui::imageFileDecoder(),
+                                                           folder.filePath(QStringLiteral("cache")).toStdString(), progress);
+    std::cerr << "\n";
+    return result;
 }
 
 void saveText(const std::string& text, const QString& path)
@@ -167,7 +204,14 @@ int runEvalDemo(const QStringList& arguments)
         "answers per question type, and for each map of a caption's colour and shape words (the explorer's attention "
         "maps, and explain-words' GradCAM, relevancy and input x gradient) the pointing game, the energy in the "
         "object's mask and a deletion curve against a random order, with a "
-        "random-map baseline. Writes the query catalogue (what each query learned) with --catalogue."));
+        "random-map baseline; then search by text with the matching model (--itm). Writes the query catalogue (what "
+        "each query learned) with --catalogue.\n\n"
+        "With --json stdout is one JSON object: scenes, seed, caption_accuracy, vqa_accuracy, vqa_by_type (per type "
+        "right, asked, accuracy), mean_query_entropy, seconds, failures, methods (per map's name: words, "
+        "pointing_game, pointing_game_colour, pointing_game_shape, energy_in_mask, deletion_words, deletion_auc, "
+        "random_deletion_auc) and search (scenes, top, rerank, itc_precision, itm_precision, random_precision, "
+        "chance_precision, index_seconds, search_seconds, queries: per text its text, relevant, itc_precision, "
+        "itm_precision, random_precision)."));
     parser.addOption({QStringLiteral("model"), QStringLiteral("Checkpoint folder (default: the installed demo model)."),
                       QStringLiteral("DIR")});
     parser.addOption({QStringLiteral("scenes"), QStringLiteral("Scenes to evaluate (default 50)."), QStringLiteral("N")});
@@ -176,6 +220,13 @@ int runEvalDemo(const QStringList& arguments)
     parser.addOption({QStringLiteral("deletion-scenes"),
                       QStringLiteral("Scenes whose words get deletion curves (default 10; each costs many encodes)."),
                       QStringLiteral("N")});
+    parser.addOption({QStringLiteral("itm"),
+                      QStringLiteral("Matching model whose search by text is measured (precision at 5 of \"a red circle\" "
+                                     "and the like on generated scenes, against random rankings; default: demo-itm beside "
+                                     "the model, else the bundled one)."),
+                      QStringLiteral("DIR")});
+    parser.addOption({QStringLiteral("search-scenes"),
+                      QStringLiteral("Scenes in the searched folder (default 100; 0: no search)."), QStringLiteral("N")});
     parser.addOption({QStringLiteral("catalogue"),
                       QStringLiteral("Write query_catalogue.json into the model folder.")});
     parser.addOption({QStringLiteral("json"), QStringLiteral("Print one JSON object instead of the table.")});
@@ -191,11 +242,20 @@ int runEvalDemo(const QStringList& arguments)
         options.scenes = intOption(parser, QStringLiteral("scenes"), options.scenes, 1);
         options.seed = std::uint64_t(intOption(parser, QStringLiteral("seed"), 2, 0));
         options.deletionScenes = intOption(parser, QStringLiteral("deletion-scenes"), options.deletionScenes, 0);
-        const DemoEvaluation evaluation = evaluateDemoModel(model, options, [](double, const std::string& stage) {
-            std::cerr << "\r" << stage << std::flush;
+        const auto progress = [](double, const std::string& stage) {
+            std::cerr << "\r\033[K" << stage << std::flush;
             return !interrupted();
-        });
+        };
+        DemoEvaluation evaluation = evaluateDemoModel(model, options, progress);
         std::cerr << "\n";
+        DemoSearchOptions search;
+        search.scenes = intOption(parser, QStringLiteral("search-scenes"), search.scenes, 0);
+        search.seed = options.seed;
+        const QString itm = parser.isSet(QStringLiteral("itm")) ? parser.value(QStringLiteral("itm")) : siblingItm(load.folder);
+        if (search.scenes > 0 && itm.isEmpty())
+            std::cerr << "querylens: no demo-itm found beside the model nor bundled: search not measured (--itm DIR)\n";
+        if (search.scenes > 0 && !itm.isEmpty())
+            evaluation.search = evaluateSearch(itm, load.threads, search, progress);
         if (parser.isSet(QStringLiteral("catalogue")))
             writeQueryCatalogue(evaluation.catalogue, load.folder);
         if (parser.isSet(QStringLiteral("json")))

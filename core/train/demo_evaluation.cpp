@@ -403,6 +403,8 @@ std::string evaluationTable(const DemoEvaluation& e)
     if (!e.methods.empty())
         out << "(deletion: area under the word's probability as patches are removed in the map's order, on "
             << e.methods.front().deletionWords << " words; random: the same words in a random order; lower is better)\n";
+    if (e.search)
+        out << "\n" << searchEvaluationTable(*e.search);
     return out.str();
 }
 
@@ -428,6 +430,8 @@ std::string evaluationJson(const DemoEvaluation& e)
                                    {"deletion_auc", m.deletionAuc},
                                    {"random_deletion_auc", m.randomDeletionAuc}};
     root["failures"] = e.failures;
+    if (e.search)
+        root["search"] = nlohmann::json::parse(searchEvaluationJson(*e.search));
     return root.dump();
 }
 

@@ -65,6 +65,7 @@ private slots:
         QTest::newRow("localize") << "localize" << "word_maps";
         QTest::newRow("search") << "search" << "itc_rank";
         QTest::newRow("explain-words") << "explain-words" << "query_weights";
+        QTest::newRow("eval-demo") << "eval-demo" << "itm_precision";
     }
     void helpDocumentsTheJson()
     {
@@ -74,6 +75,40 @@ private slots:
         QCOMPARE(run.exitCode, 0);
         QVERIFY2(run.out.contains(mentions.toUtf8()), run.out.constData());
         QVERIFY(runQuerylens({QStringLiteral("--help")}).out.contains(command.toUtf8() + ' '));
+    }
+
+    // The shipped demo (generation and matching) scored by eval-demo: the gradient maps sit in
+    // the methods beside the attention maps and the random map, and the search's figures follow.
+    void evalDemoScoresGradientMapsAndSearch()
+    {
+        const QString resources = QStringLiteral(QUERYLENS_RESOURCES_DIR);
+        const CliRun run = runQuerylens({QStringLiteral("eval-demo"), QStringLiteral("--model"),
+                                         resources + QStringLiteral("/demo-model"), QStringLiteral("--itm"),
+                                         resources + QStringLiteral("/demo-itm"), QStringLiteral("--scenes"),
+                                         QStringLiteral("4"), QStringLiteral("--deletion-scenes"), QStringLiteral("4"),
+                                         QStringLiteral("--search-scenes"), QStringLiteral("60"), QStringLiteral("--json")});
+        QCOMPARE(run.exitCode, 0);
+        const json report = run.lastJsonLine();
+        QCOMPARE(report["scenes"], 4);
+        for (const char* name : {"word map, mean of layers", "GradCAM (cross-attention)", "relevancy (Q-Former + LM)",
+                                 "input x gradient", "random map"}) {
+            QVERIFY2(report["methods"].contains(name), name);
+            const json& m = report["methods"][name];
+            QCOMPARE(m["words"], report["methods"]["random map"]["words"]);
+            QVERIFY(m["pointing_game"].get<double>() >= 0 && m["pointing_game"].get<double>() <= 1);
+            QVERIFY2(m["deletion_words"].get<int>() > 0, name);
+            QVERIFY(m["deletion_auc"].get<double>() > 0);
+        }
+        const json& search = report["search"];
+        QCOMPARE(search["scenes"], 60);
+        QCOMPARE(search["top"], 5);
+        QVERIFY(!search["queries"].empty());
+        for (const auto& q : search["queries"]) {
+            QVERIFY(q["relevant"].get<int>() >= 5);
+            QVERIFY(q["text"].get<std::string>().rfind("a ", 0) == 0);
+        }
+        for (const char* field : {"itc_precision", "itm_precision", "random_precision", "chance_precision"})
+            QVERIFY2(search[field].get<double>() >= 0 && search[field].get<double>() <= 1, field);
     }
 
     void localizeWritesMapsAndCurves()

@@ -6,6 +6,7 @@
 // random order, with a random-map baseline from the same run.
 
 #include "querylens/demo_scenes.h"
+#include "querylens/demo_search_evaluation.h"
 #include "querylens/generation.h"
 #include "querylens/image_encoding.h"
 #include "querylens/model.h"
@@ -15,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,12 +86,15 @@ struct DemoEvaluation {
     QueryCatalogue catalogue;
     double seconds = 0;
     std::vector<std::string> failures;  // examples of wrong captions and answers, for people
+    std::optional<DemoSearchEvaluation> search;  // the matching model's search, when it was measured
 };
 
 DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, const DemoEvaluationOptions& options,
                                  const ProgressCallback& progress = {});
 
-std::string evaluationTable(const DemoEvaluation& evaluation);  // plain text, one table
-std::string evaluationJson(const DemoEvaluation& evaluation);   // one JSON object
+// Plain text: the captions' and answers' figures, the maps' table, then the search table if any.
+std::string evaluationTable(const DemoEvaluation& evaluation);
+// One JSON object (with `search`, searchEvaluationJson's object, when it was measured).
+std::string evaluationJson(const DemoEvaluation& evaluation);
 
 }  // namespace querylens
