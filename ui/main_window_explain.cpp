@@ -156,9 +156,11 @@ void MainWindow::applyModelCapabilities()
     localize_->setCanLocalize(modelInfo_.canMatch, summary);
     search_->setCanSearch(modelInfo_.canMatch, summary);
     wordGradients_->setCanExplain(modelInfo_.canGenerate, summary);
-    // Decoding settings mean nothing to a model that does not generate.
-    if (QWidget* decodingGroup = decoding_->parentWidget())
-        decodingGroup->setVisible(modelInfo_.canGenerate);
+    // Decoding settings mean nothing to a model that does not generate. The tab is hidden, not
+    // its page: a page shown by hand is drawn over the current one (the Caption tab showed the
+    // decoding form on top of the caption).
+    if (const int decodingTab = sideTabs_->indexOf(decoding_->parentWidget()); decodingTab >= 0)
+        sideTabs_->setTabVisible(decodingTab, modelInfo_.canGenerate);
     if (!modelInfo_.canGenerate) {
         // Say it where the user looks, and show what the model is for.
         messageBar_->show(MessageBar::Kind::Info, summary);

@@ -105,8 +105,13 @@ private slots:
                 QVERIFY(label && label->wordWrap());
                 QVERIFY(label->textInteractionFlags() & Qt::TextSelectableByMouse);
                 QVERIFY(label->width() <= view->viewport()->width());
+                // As tall as its text at its width: no blank line under "You" from a height
+                // guessed at another width.
+                QVERIFY2(label->height() == label->heightForWidth(label->width()),
+                         qPrintable(QStringLiteral("%1: %2 px for %3").arg(label->text()).arg(label->height())
+                                        .arg(label->heightForWidth(label->width()))));
                 if (label->fontMetrics().horizontalAdvance(label->text()) > label->width()) {
-                    QVERIFY2(label->height() >= 2 * label->fontMetrics().lineSpacing(), qPrintable(label->text()));
+                    QVERIFY2(label->height() >= 2 * label->fontMetrics().height(), qPrintable(label->text()));
                     ++wrapped;
                 }
             }

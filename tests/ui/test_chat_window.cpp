@@ -18,6 +18,9 @@
 #include <QClipboard>
 #include <QComboBox>
 #include <QDialogButtonBox>
+#include <QChart>
+#include <QGraphicsScene>
+#include <QGraphicsTextItem>
 #include <QLabel>
 #include <QTreeWidget>
 #include <QLineEdit>
@@ -44,6 +47,17 @@ void onNextModal(std::function<void(QWidget*)> act)
         if (modal)
             act(modal);
     });
+}
+
+// The text QtCharts draws in a chart (title, axis labels), as written on screen: an elided
+// label shows as "...".
+QStringList drawnTexts(BarChart& chart)
+{
+    QStringList texts;
+    for (QGraphicsItem* item : chart.chart()->scene()->items())
+        if (auto* text = dynamic_cast<QGraphicsTextItem*>(item); text && text->isVisible())
+            texts << text->toPlainText();
+    return texts;
 }
 
 QMenu* menuNamed(QMainWindow& window, const QString& title)
@@ -413,12 +427,59 @@ private slots:
         QCOMPARE(bars.size(), std::size_t(32));
         QCOMPARE(bars[5], double(compare->queryWeights(0)[5]) - compare->queryWeights(1)[5]);
         QVERIFY2(compare->summaryText().contains(QStringLiteral("cosine")), qPrintable(compare->summaryText()));
+        // Every query bar chart, at the width the dialog gives it, writes its query numbers whole
+        // (every fourth here), each under its bar, and no label cut to an ellipsis.
+        for (int column = 0; column < 3; ++column) {
+            BarChart& chart = *compare->barChart(column);
+            QTRY_VERIFY(drawnTexts(chart).contains(QStringLiteral("28")));
+            const QStringList drawn = drawnTexts(chart);
+            QVERIFY2(std::none_of(drawn.begin(), drawn.end(), [](const QString& t) { return t.contains(QStringLiteral("...")); }),
+                     qPrintable(drawn.join(QLatin1Char('|'))));
+            QVERIFY2(chart.labelStep() <= 4, qPrintable(QString::number(chart.labelStep())));
+            for (const QString& label : chart.writtenLabels())
+                QVERIFY2(drawn.contains(label), qPrintable(label + QStringLiteral(" not in ") + drawn.join(QLatin1Char('|'))));
+        }
         saveScreenshot(*compare, QStringLiteral("22-compare-answers"));
 
         // Another answer from the chooser.
         QComboBox* chooserB = compare->answerChooser(1);
         QCOMPARE(chooserB->count(), 2);
         compare->close();
+    }
+
+    // 32 query bars at any width: the numbers written are whole and under their bars, fewer of
+    // them as the chart narrows, never an ellipsis.
+    void queryBarsStayReadableAtAnyWidth_data()
+    {
+        QTest::addColumn<int>("width");
+        QTest::addColumn<int>("mostStep");
+        QTest::newRow("explorer side panel, 220 px") << 220 << 16;
+        QTest::newRow("compare column, 424 px") << 424 << 4;
+        QTest::newRow("wide, 900 px") << 900 << 2;
+    }
+    void queryBarsStayReadableAtAnyWidth()
+    {
+        QFETCH(int, width);
+        QFETCH(int, mostStep);
+        BarChart chart(QStringLiteral("weight"));
+        QStringList labels;
+        std::vector<double> values;
+        for (int q = 0; q < 32; ++q) {
+            labels << QString::number(q);
+            values.push_back(0.01 * (q % 7));
+        }
+        chart.setBars(labels, values, QStringLiteral("weight of each query"), 0.1);
+        chart.resize(width, 200);
+        chart.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&chart));
+        QTRY_VERIFY(drawnTexts(chart).contains(QStringLiteral("0")));
+        QTRY_VERIFY(drawnTexts(chart).contains(chart.writtenLabels().back()));
+        const QStringList drawn = drawnTexts(chart);
+        QVERIFY2(!drawn.join(QLatin1Char('|')).contains(QStringLiteral("...")), qPrintable(drawn.join(QLatin1Char('|'))));
+        for (const QString& label : chart.writtenLabels())
+            QVERIFY2(drawn.contains(label), qPrintable(label + QStringLiteral(" not in ") + drawn.join(QLatin1Char('|'))));
+        QVERIFY2(chart.labelStep() <= mostStep, qPrintable(QString::number(chart.labelStep())));
+        QCOMPARE(chart.writtenLabels().size(), (32 + chart.labelStep() - 1) / chart.labelStep());
     }
 
 private:

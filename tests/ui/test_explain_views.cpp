@@ -82,6 +82,12 @@ private slots:
         // The window says what this model is for, where the caption would be.
         QVERIFY(window.messageBar()->text().contains(QStringLiteral("cannot caption or chat")));
         QCOMPARE(window.sideTabs()->currentWidget(), window.localizePanel());
+        // No decoding settings for a model that does not generate: the tab goes, its page is not
+        // drawn over another.
+        auto* decoding = window.findChild<DecodingPanel*>();
+        QVERIFY(decoding);
+        QVERIFY(!window.sideTabs()->isTabVisible(window.sideTabs()->indexOf(decoding->parentWidget())));
+        QVERIFY(!decoding->isVisible());
         w.open(fixture("image.png"));
         w.waitIdle();
         QVERIFY(window.captionPanel()->text().contains(QStringLiteral("cannot caption")));

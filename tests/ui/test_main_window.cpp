@@ -144,6 +144,17 @@ private slots:
         const QString kernels = window.statusPanel()->kernelsToolTip();
         for (const char* regime : {"images: ", "prompts: ", "decode: ", "attention: "})
             QVERIFY2(kernels.contains(QLatin1String(regime)), qPrintable(kernels));
+        // One page of the side tabs at a time: the decoding form is not drawn over the caption.
+        auto* decoding = window.findChild<DecodingPanel*>();
+        QVERIFY(decoding);
+        QCOMPARE(window.sideTabs()->currentWidget(), static_cast<QWidget*>(window.captionPanel()));
+        QVERIFY(window.captionPanel()->isVisible());
+        QVERIFY(!decoding->isVisible());
+        window.sideTabs()->setCurrentWidget(decoding->parentWidget());
+        QVERIFY(decoding->isVisible());
+        QVERIFY(!window.captionPanel()->isVisible());
+        window.sideTabs()->setCurrentWidget(window.captionPanel());
+        QVERIFY(!decoding->isVisible());
         saveScreenshot(window, QStringLiteral("02-captioned-image"));
     }
 

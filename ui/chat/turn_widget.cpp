@@ -37,8 +37,13 @@ QLabel* textLabel(const QString& text, const QString& name)
     // Preferred, not Minimum: a wrapped label's size hint is its text broken at a guessed width,
     // and as a minimum that guess (summed over a long conversation) left the scroll area taller
     // than its turns, a blank screen below the newest answer. The layout gives each label its
-    // height for the width it really has.
-    label->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Preferred);
+    // height for the width it really has — only while the policy keeps the height-for-width
+    // flag that setWordWrap set: without it a one-line question got the guess's two lines, a
+    // blank line under "You".
+    QSizePolicy policy(QSizePolicy::Preferred, QSizePolicy::Preferred);
+    policy.setHeightForWidth(true);
+    label->setSizePolicy(policy);
+    label->setAlignment(Qt::AlignLeft | Qt::AlignTop);
     return label;
 }
 
@@ -125,6 +130,7 @@ TurnWidget::TurnWidget(const Conversation& conversation, const Turn& turn, bool 
     questionHeader->addWidget(edit);
     auto* questionLayout = new QVBoxLayout(questionBox);
     questionLayout->setContentsMargins(8, 4, 8, 6);
+    questionLayout->setSpacing(0);  // the header row is as tall as its buttons: room enough
     questionLayout->addLayout(questionHeader);
     questionLayout->addWidget(question_);
 

@@ -3,6 +3,7 @@
 #include <QBarCategoryAxis>
 #include <QBarSeries>
 #include <QBarSet>
+#include <QCategoryAxis>
 #include <QChart>
 #include <QChartView>
 #include <QValueAxis>
@@ -23,6 +24,7 @@ BarChart::BarChart(const QString& valueName, QWidget* parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(view_);
     setMinimumHeight(160);
+    connect(view_->chart(), &QChart::plotAreaChanged, this, [this] { relabel(); });
 }
 
 QChart* BarChart::chart() const { return view_->chart(); }
@@ -34,8 +36,10 @@ void BarChart::setBars(const QStringList& labels, const std::vector<double>& val
     values_ = values;
     QChart* chart = view_->chart();
     chart->removeAllSeries();
-    for (QAbstractAxis* axis : chart->axes())
+    for (QAbstractAxis* axis : chart->axes()) {
         chart->removeAxis(axis);
+        delete axis;  // the chart gives up ownership of what it removes
+    }
     chart->setTitle(title);
     // Follow the window's palette (light or dark).
     chart->setBackgroundBrush(palette().color(QPalette::Base));
@@ -50,23 +54,31 @@ void BarChart::setBars(const QStringList& labels, const std::vector<double>& val
     series->setBarWidth(0.85);
     chart->addSeries(series);
 
-    auto* categories = new QBarCategoryAxis;
-    // Many long labels (tokens) stand upright. Many short ones (query numbers) lie down, one in
-    // four written: upright in a short chart, or all of them side by side, Qt cuts them to an
-    // ellipsis. The unwritten ones are runs of zero-width spaces, since categories must differ.
+    // Many long labels (tokens) stand upright under their bars. Many short ones (query numbers)
+    // cannot all be written at a narrow width (QBarCategoryAxis then cuts each to an ellipsis):
+    // they go on a value axis instead, every `step`-th one under its bar, the step chosen from
+    // the width the chart has (relabelled on resize).
     const bool longLabels = std::any_of(labels.begin(), labels.end(), [](const QString& l) { return l.size() > 2; });
-    if (labels.size() > 16 && !longLabels) {
-        QStringList sparse;
-        for (int i = 0; i < labels.size(); ++i)
-            sparse << (i % 4 == 0 ? labels[i] : QString(i + 1, QChar(0x200B)));
-        categories->append(sparse);
+    QStringList distinct = labels;
+    const bool unique = distinct.removeDuplicates() == 0;  // QCategoryAxis takes each label once
+    QAbstractAxis* horizontal = nullptr;
+    if (labels.size() > 16 && !longLabels && unique) {
+        sparseAxis_ = new QCategoryAxis;
+        sparseAxis_->setRange(-0.5, labels.size() - 0.5);
+        sparseAxis_->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
+        sparseAxis_->setGridLineVisible(false);
+        horizontal = sparseAxis_;
     } else {
+        sparseAxis_ = nullptr;
+        auto* categories = new QBarCategoryAxis;
         categories->append(labels);
+        categories->setLabelsAngle(labels.size() > 12 && longLabels ? -90 : 0);
+        horizontal = categories;
     }
-    categories->setLabelsAngle(labels.size() > 12 && longLabels ? -90 : 0);
-    categories->setLabelsBrush(palette().color(QPalette::Text));
-    chart->addAxis(categories, Qt::AlignBottom);
-    series->attachAxis(categories);
+    horizontal->setLabelsBrush(palette().color(QPalette::Text));
+    chart->addAxis(horizontal, Qt::AlignBottom);
+    series->attachAxis(horizontal);
+    relabel();
     auto* axis = new QValueAxis;
     axis->setRange(minValue, maxValue > minValue ? maxValue : minValue + 1);
     axis->setLabelFormat(QStringLiteral("%.2f"));
@@ -76,6 +88,45 @@ void BarChart::setBars(const QStringList& labels, const std::vector<double>& val
 
     connect(series, &QBarSeries::clicked, this, [this](int index, QBarSet*) { emit barClicked(index); });
     connect(series, &QBarSeries::hovered, this, [this](bool status, int index, QBarSet*) { emit barHovered(index, status); });
+}
+
+int BarChart::labelStep() const
+{
+    if (!sparseAxis_ || labels_.isEmpty())
+        return 1;
+    // The plot's width once laid out; before that, the widget's less the value axis.
+    const double plot = view_->chart()->plotArea().width() > 0 ? view_->chart()->plotArea().width() : width() - 60.0;
+    const QFontMetrics metrics(sparseAxis_->labelsFont());
+    int widest = 0;
+    for (const QString& label : labels_)
+        widest = std::max(widest, metrics.horizontalAdvance(label));
+    // QtCharts gives each label of a category axis the axis' width over (labels + 1), less a
+    // padding each side (ChartPresenter's 5 px, doubled here for the gap between neighbours),
+    // and writes an ellipsis when the text is wider.
+    constexpr double padding = 10;
+    int step = 1;
+    while (step < labels_.size() && plot / ((labels_.size() + step - 1) / step + 1) - 2 * padding < widest)
+        step *= 2;
+    return step;
+}
+
+QStringList BarChart::writtenLabels() const
+{
+    return sparseAxis_ ? sparseAxis_->categoriesLabels() : labels_;
+}
+
+void BarChart::relabel()
+{
+    if (!sparseAxis_)
+        return;
+    const int step = labelStep();
+    if (step == labelStep_ && sparseAxis_->count() > 0)
+        return;
+    labelStep_ = step;
+    for (const QString& label : sparseAxis_->categoriesLabels())
+        sparseAxis_->remove(label);
+    for (int i = 0; i < labels_.size(); i += step)
+        sparseAxis_->append(labels_[i], i);  // written at the bar's centre (AxisLabelsPositionOnValue)
 }
 
 void BarChart::setHighlighted(int index)

@@ -8,6 +8,7 @@
 #include <vector>
 
 class QBarSeries;
+class QCategoryAxis;
 class QBarSet;
 class QChart;
 class QChartView;
@@ -27,16 +28,24 @@ public:
     const std::vector<double>& values() const { return values_; }
     QStringList labels() const { return labels_; }
     QChart* chart() const;
+    // The labels written under the bars (many short ones: every labelStep()-th, as many as the
+    // width holds apart).
+    QStringList writtenLabels() const;
+    int labelStep() const;
 
 signals:
     void barClicked(int index);
     void barHovered(int index, bool entered);
 
 private:
+    void relabel();
+
     QString valueName_;
     QChartView* view_;
     QStringList labels_;
     std::vector<double> values_;
+    QCategoryAxis* sparseAxis_ = nullptr;  // owned by the chart; null when every label is written
+    int labelStep_ = 0;
 };
 
 }  // namespace querylens::ui
