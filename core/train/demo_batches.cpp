@@ -11,7 +11,8 @@ namespace querylens::train {
 namespace {
 
 // A patch shows the object that covers most of it, if that is at least 30 % of the patch.
-void labelPatches(const demo::Scene& scene, int grid, std::int64_t* colour, std::int64_t* shape, std::int64_t* size)
+void labelPatches(const demo::Scene& scene, int grid, std::int64_t* colour, std::int64_t* shape, std::int64_t* size,
+                  std::int64_t* object)
 {
     const int w = scene.image.width, h = scene.image.height;
     std::vector<int> counts(scene.objects.size());
@@ -25,10 +26,11 @@ void labelPatches(const demo::Scene& scene, int grid, std::int64_t* colour, std:
                         counts[o] += scene.objects[o].mask[std::size_t(y) * w + x];
             const auto best = std::max_element(counts.begin(), counts.end());
             const int patch = r * grid + c;
-            colour[patch] = shape[patch] = size[patch] = 0;
+            colour[patch] = shape[patch] = size[patch] = object[patch] = 0;
             if (best == counts.end() || *best * 10 < 3 * (y1 - y0) * (x1 - x0))
                 continue;
             const demo::SceneObject& o = scene.objects[std::size_t(best - counts.begin())];
+            object[patch] = 1 + (best - counts.begin());
             colour[patch] = 1 + int(o.colour);
             shape[patch] = 1 + int(o.shape);
             size[patch] = 1 + int(o.size);
@@ -46,6 +48,7 @@ ScenePool drawPool(std::uint64_t seed, int count, int imageSize, int grid, const
     pool.colour = at::empty({n, patches}, at::kLong);
     pool.shape = at::empty({n, patches}, at::kLong);
     pool.size = at::empty({n, patches}, at::kLong);
+    pool.object = at::empty({n, patches}, at::kLong);
     pool.row = at::arange(patches, at::kLong).div(grid, "floor");
     pool.column = at::arange(patches, at::kLong).remainder(grid);
     std::atomic<int> done{0};
@@ -56,7 +59,7 @@ ScenePool drawPool(std::uint64_t seed, int count, int imageSize, int grid, const
             options.varySize = i % 4 == 3;
             demo::Scene scene = demo::generateScene(seed, i, options);
             labelPatches(scene, grid, pool.colour[i].data_ptr<std::int64_t>(), pool.shape[i].data_ptr<std::int64_t>(),
-                         pool.size[i].data_ptr<std::int64_t>());
+                         pool.size[i].data_ptr<std::int64_t>(), pool.object[i].data_ptr<std::int64_t>());
             const RgbImage input = scene.image.width == imageSize ? scene.image
                                                                   : image::resizeBicubic(scene.image, imageSize, imageSize);
             std::copy(input.pixels.begin(), input.pixels.end(), pool.pixels[i].data_ptr<std::uint8_t>());

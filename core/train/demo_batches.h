@@ -18,6 +18,7 @@ struct ScenePool {
     std::vector<demo::Scene> scenes;  // objects, caption, questions (pictures and masks dropped)
     at::Tensor pixels;                // [N, S, S, 3] uint8, resized to the model's size as its processor would
     at::Tensor colour, shape, size;   // [N, grid^2] int64 patch labels: 0 background, else 1 + class
+    at::Tensor object;                // [N, grid^2] int64: 0 background, else 1 + the object's index
     at::Tensor row, column;           // [grid^2] int64
 
     std::int64_t count() const { return pixels.size(0); }

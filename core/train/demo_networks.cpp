@@ -159,6 +159,9 @@ ParameterSet initialParameters(const DemoGeometry& g, std::uint64_t seed)
     init.matrix("head.patch_colour", kPatchColourClasses, dv);
     init.matrix("head.patch_shape", kPatchShapeClasses, dv);
     init.matrix("head.patch_size", kPatchSizeClasses, dv);
+    // Per object: its patches' mean output names its shape and size (what the Q-Former will pool).
+    init.matrix("head.object_shape", kPatchShapeClasses - 1, dv);
+    init.matrix("head.object_size", kPatchSizeClasses - 1, dv);
     init.matrix("head.patch_row", g.grid(), dv);
     init.matrix("head.patch_column", g.grid(), dv);
 

@@ -86,7 +86,8 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
         line.precision(1);
         line << "ViT on " << a.patches << " object patches of held-out scenes: colour " << 100 * a.colour << " %, shape "
              << 100 * a.shape << " %, size " << 100 * a.size << " %; shape of " << a.objects
-             << " objects by their patches' vote " << 100 * a.objectShape << " %";
+             << " objects by their patches' vote " << 100 * a.objectShape << " %, by their mean output "
+             << 100 * a.pooledShape << " %";
         result.visionAccuracy = line.str();
         if (log)
             log(result.visionAccuracy);
