@@ -536,7 +536,7 @@ std::map<std::string, at::Tensor> DemoTrainer::generationLosses(int step)
 
 StageResult DemoTrainer::trainVision(int steps, const StageLog& log)
 {
-    return runStage("stage 0: vision encoder", steps, options_.visionRate, {"vision_model.", "head.patch"},
+    return runStage("stage 0: vision encoder", steps, options_.visionRate, {"vision_model.", "head.patch", "head.object"},
                     [this](int step) { return visionLosses(step); }, log);
 }
 
