@@ -92,7 +92,7 @@ TrainerOptions TrainerOptions::tiny()
     o.visionBatch = o.textBatch = o.stage1Batch = o.stage2Batch = 8;
     o.poolSize = 48;
     o.textRate = o.stage1Rate = o.stage2Rate = 3e-3;
-    o.visionRate = 6e-3;
+    o.visionRate = 3e-3;
     return o;
 }
 

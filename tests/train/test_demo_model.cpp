@@ -95,13 +95,15 @@ private slots:
         QCOMPARE(int(e.catalogue.queries.size()), model_->info().numQueries);
         entropy_ = e.meanQueryEntropy;
 
-        // The targets (#14), which this model does not reach yet: it names colours far
-        // better than shapes (its ViT had 400 pre-training steps; see the model card).
+        // The targets (#14). The word map points at the named object at least 70 % of the
+        // time; captions (82 %) and answers (75 %, "where" 24/50) are still below theirs (see the
+        // model card: binding colours to shapes and positions is what it gets wrong).
         QEXPECT_FAIL("", "captions: the shipped model is below the 90 % target (see README)", Continue);
         QVERIFY2(e.captionAccuracy >= 0.9, qPrintable(QString::number(e.captionAccuracy)));
         QEXPECT_FAIL("", "answers: the shipped model is below the 85 % target (see README)", Continue);
         QVERIFY2(e.vqaAccuracy >= 0.85, qPrintable(QString::number(e.vqaAccuracy)));
-        QEXPECT_FAIL("", "word-map pointing: the shipped model is below the 70 % target (see README)", Continue);
+        QVERIFY2(e.captionAccuracy >= 0.75 && e.vqaAccuracy >= 0.7 && e.vqaByType.at("shape").first * 10 >= e.vqaByType.at("shape").second * 9,
+                 qPrintable(QStringLiteral("captions %1, answers %2").arg(e.captionAccuracy).arg(e.vqaAccuracy)));
         QVERIFY2(word->pointingGame >= 0.7, qPrintable(QString::number(word->pointingGame)));
     }
 
@@ -179,9 +181,9 @@ private slots:
         const std::string caption = session->caption(DecodingOptions{}).sequences.front().text;
         const auto mentioned = demo::mentionedObjects(caption);
         qInfo() << "caption:" << caption.c_str();
-        // The colour drawn is the colour named, first (the model reads colours from another
-        // renderer's pictures; its shapes are weaker: the caption target is not met, see README).
+        // The colour and the shape drawn are the ones named, first.
         QVERIFY2(!mentioned.empty(), caption.c_str());
+        QVERIFY2(demo::shapeName(mentioned.front().shape) == shape.toStdString(), caption.c_str());
         QVERIFY2(demo::nominalRgb(mentioned.front().colour) ==
                      (std::array<std::uint8_t, 3>{std::uint8_t(colour.red()), std::uint8_t(colour.green()),
                                                   std::uint8_t(colour.blue())}),

@@ -57,7 +57,7 @@ private Q_SLOTS:
     {
         // Stage 0: each part learns on its own; the ViT names held-out patches' colours better.
         const VisionAccuracy untrained = trainer_->visionAccuracy(7, 24);
-        const StageResult vision = trainer_->trainVision(30);
+        const StageResult vision = trainer_->trainVision(60);
         QVERIFY2(vision.last.at("total") < vision.first.at("total"), "vision loss did not fall");
         QVERIFY(vision.cpuSeconds > 0);
         const VisionAccuracy trained = trainer_->visionAccuracy(7, 24);
