@@ -151,7 +151,7 @@ int runTrainDemo(const QStringList& arguments)
                       QStringLiteral("Train the frozen parts only (ViT and OPT), print the ViT's accuracy on held-out "
                                      "scenes, and write them for a later --resume.")});
     parser.addOption({QStringLiteral("entropy-weight"),
-                      QStringLiteral("Weight of a cross-attention entropy regulariser in stage 1 (default 0)."),
+                      QStringLiteral("Weight of a cross-attention entropy regulariser in stage 1 (default 0.5; 0: the paper's losses alone)."),
                       QStringLiteral("W")});
     parser.addOption({QStringLiteral("pool"), QStringLiteral("Scenes drawn for training (default 8000)."), QStringLiteral("N")});
     parser.addOption({QStringLiteral("resume"),
