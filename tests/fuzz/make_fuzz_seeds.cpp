@@ -14,6 +14,8 @@
 #include <QBuffer>
 #include <QImage>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -242,6 +244,51 @@ void hubSeeds()
     seed("hub_protocol", "headers-only", headers);
 }
 
+// WebDataset shards written with libarchive: samples of an image and its caption, a sample
+// without an image, metadata, and the same shard gzip-compressed.
+std::string tarOf(const std::vector<std::pair<std::string, std::string>>& members, bool gzip)
+{
+    std::vector<char> buffer(1 << 20);
+    std::size_t used = 0;
+    archive* out = archive_write_new();
+    archive_write_set_format_pax_restricted(out);
+    if (gzip)
+        archive_write_add_filter_gzip(out);
+    archive_write_open_memory(out, buffer.data(), buffer.size(), &used);
+    for (const auto& [name, bytes] : members) {
+        archive_entry* entry = archive_entry_new();
+        archive_entry_set_pathname(entry, name.c_str());
+        archive_entry_set_size(entry, la_int64_t(bytes.size()));
+        archive_entry_set_filetype(entry, AE_IFREG);
+        archive_entry_set_perm(entry, 0644);
+        archive_write_header(out, entry);
+        archive_write_data(out, bytes.data(), bytes.size());
+        archive_entry_free(entry);
+    }
+    archive_write_close(out);
+    archive_write_free(out);
+    return std::string(buffer.data(), used);
+}
+
+void webDatasetSeeds()
+{
+    QImage image(QString::fromStdString(fuzzfixtures::path("image.png")));
+    QByteArray jpeg;
+    QBuffer buffer(&jpeg);
+    buffer.open(QIODevice::WriteOnly);
+    image.scaled(24, 16).save(&buffer, "jpg");
+    const std::vector<std::pair<std::string, std::string>> members = {
+        {"__meta__/info.json", "{}"},
+        {"shard/000.jpg", jpeg.toStdString()},
+        {"shard/000.txt", "two cats on a couch"},
+        {"shard/001.seg.PNG", jpeg.toStdString()},
+        {"shard/001.json", R"({"caption": "a cat"})"},
+        {"shard/002.txt", "no image here"},
+    };
+    seed("webdataset_tar", "shard.tar", tarOf(members, false));
+    seed("webdataset_tar", "shard.tar.gz", tarOf(members, true));
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -258,6 +305,7 @@ int main(int argc, char** argv)
         sessionSeeds();
         imageSeeds();
         hubSeeds();
+        webDatasetSeeds();
     } catch (const std::exception& e) {
         std::cerr << "querylens_fuzz_seeds: " << e.what() << "\n";
         return 1;
