@@ -99,7 +99,8 @@ void safetensorsSeeds()
         for (int i = 7; i >= 0; --i)
             length = (length << 8) | static_cast<unsigned char>(bytes[std::size_t(i)]);
         std::vector<std::string> result;
-        for (const auto& [name, entry] : json::parse(bytes.substr(8, length)).items())
+        const json header = json::parse(bytes.substr(8, length));  // items() of a temporary would dangle
+        for (const auto& [name, entry] : header.items())
             if (name != "__metadata__")
                 result.push_back(name);
         return result;
@@ -128,7 +129,7 @@ void tokenizerSeeds()
         "Question: what is in the picture? Answer:",
         "two cats  sleeping on a PINK couch\n\twith remotes!!",
         "caf\xc3\xa9 na\xc3\xafve \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xf0\x9f\x90\x88 \xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a",
-        std::string("\xff\xfe\x00\x01 broken \xe2\x82 utf-8 \xc0\xaf", 27),
+        std::string("\xff\xfe\x00\x01 broken \xe2\x82 utf-8 \xc0\xaf", 23),  // its NULs counted in
         "</s><pad>[CLS] <image> [DEC] [MASK] don't it's",
     };
     const std::string vocab = fixture("tiny-opt/vocab.json");
@@ -299,6 +300,7 @@ int main(int argc, char** argv)
     }
     g_out = argv[1];
     try {
+        fs::create_directories(g_out);  // miniature() writes its temporary file there first
         safetensorsSeeds();
         configSeeds();
         tokenizerSeeds();
