@@ -44,6 +44,14 @@ void checkJsonNesting(std::string_view text, const std::string& source, int maxD
     }
 }
 
+std::string jsonProblem(const json::exception& e)
+{
+    std::string_view what = e.what();
+    if (what.rfind("[json.exception.", 0) == 0 && what.find("] ") != std::string_view::npos)
+        what.remove_prefix(what.find("] ") + 2);
+    return printableText(what, 120);
+}
+
 json readJsonFile(const std::string& path)
 {
     checkFileSize(path, kMaxJsonFileBytes);
@@ -57,6 +65,8 @@ json readJsonFile(const std::string& path)
         return json::parse(buffer.str());
     } catch (const json::parse_error& e) {
         throw Error("not valid JSON (byte " + std::to_string(e.byte) + ")", path);
+    } catch (const json::exception& e) {
+        throw Error("not valid JSON (" + jsonProblem(e) + ")", path);
     }
 }
 

@@ -25,6 +25,11 @@ void checkFileSize(const std::string& path, std::uintmax_t maxBytes);
 // Throws Error naming `source` when arrays and objects nest deeper than `maxDepth`.
 void checkJsonNesting(std::string_view text, const std::string& source, int maxDepth = kMaxJsonDepth);
 
+// What went wrong in a parse that nlohmann refused with something other than a parse_error
+// (out_of_range 406: a number past the range of a double), without nlohmann's "[json.exception...]"
+// prefix, its quoted bytes made printable.
+std::string jsonProblem(const nlohmann::json::exception& e);
+
 // Parses a JSON file; a missing file, bad JSON, a file over kMaxJsonFileBytes or nesting past
 // kMaxJsonDepth is an Error naming the file (and the byte where parsing stopped).
 nlohmann::json readJsonFile(const std::string& path);

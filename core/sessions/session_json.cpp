@@ -298,6 +298,8 @@ Conversation sessionFromJson(const std::string& text, const std::string& file)
         root = json::parse(text);
     } catch (const json::parse_error& e) {
         throw Error("is not valid JSON (byte " + std::to_string(e.byte) + "): the file is kept as it is", file);
+    } catch (const json::exception& e) {  // a number past the range of a double
+        throw Error("is not valid JSON (" + io::jsonProblem(e) + "): the file is kept as it is", file);
     }
     if (!root.is_object() || !root.contains("format") || !root.at("format").is_string())
         throw Error("is not a QueryLens session (no \"format\")", file);

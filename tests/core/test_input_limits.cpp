@@ -80,6 +80,17 @@ private Q_SLOTS:
                  qPrintable(error));
     }
 
+    // Found by fuzz_bpe_files: nlohmann reports a number past the range of a double as
+    // out_of_range, not parse_error; it escaped the reader and ended the program.
+    void numberPastADoubleIsAnError()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("vocab.json"));
+        writeFile(path, QByteArray("{\"a\": 0, \"b\": 2061e308}"));
+        const QString error = errorOf([&] { querylens::io::readJsonFile(path.toStdString()); });
+        QCOMPARE(error, path + QStringLiteral(": not valid JSON (number overflow parsing '2061e308')"));
+    }
+
     void oversizedFilesAreRefusedUnread_data()
     {
         QTest::addColumn<QString>("fixture");

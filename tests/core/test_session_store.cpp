@@ -243,6 +243,8 @@ private slots:
         };
         QTest::newRow("truncated") << QString::fromStdString(good.substr(0, good.size() / 2)) << "is not valid JSON";
         QTest::newRow("empty") << QString() << "is not valid JSON";
+        QTest::newRow("number past a double (fuzz finding)")
+            << replaced("\"parent\": 3", "\"parent\": 2061e308") << "is not valid JSON (number overflow parsing '2061e308')";
         QTest::newRow("not a session") << QStringLiteral("{\"architectures\": []}") << "is not a QueryLens session";
         QTest::newRow("other format") << replaced("querylens-session/1", "querylens-attention/1") << "is not a QueryLens session";
         QTest::newRow("future version") << replaced("querylens-session/1", "querylens-session/7")
