@@ -267,7 +267,7 @@ std::vector<int> WordPieceTokenizer::encode(const std::string& text, bool addSpe
     return encodeText(text, addSpecialTokens).ids();
 }
 
-std::string WordPieceTokenizer::decode(const std::vector<int>& ids, bool skipSpecialTokens) const
+std::string WordPieceTokenizer::decodeBytes(const std::vector<int>& ids, bool skipSpecialTokens) const
 {
     // convert_tokens_to_string: pieces joined by spaces, "##" continuations glued on; then the
     // reference's clean_up_tokenization (spaces before punctuation and contractions).
@@ -295,16 +295,19 @@ std::string WordPieceTokenizer::decode(const std::vector<int>& ids, bool skipSpe
     return text;
 }
 
-std::string WordPieceTokenizer::decodeBytes(const std::vector<int>& ids, bool skipSpecialTokens) const
+std::string WordPieceTokenizer::decode(const std::vector<int>& ids, bool skipSpecialTokens) const
 {
-    return decode(ids, skipSpecialTokens);
+    // A vocab.txt line that is not UTF-8 (the reference cannot even read such a file) comes out
+    // as U+FFFD, as Tokenizer promises (tokenText repairs each piece; joining them with spaces and
+    // the clean-up keeps that): found by fuzz_wordpiece_files; raw bytes broke JSON output.
+    return decodeBytes(ids, skipSpecialTokens);
 }
 
 std::string WordPieceTokenizer::tokenText(int id) const
 {
     if (id < 0 || std::size_t(id) >= idToToken_.size())
-        return settings_.unkToken;
-    return idToToken_[std::size_t(id)];
+        return repairUtf8(settings_.unkToken);
+    return repairUtf8(idToToken_[std::size_t(id)]);
 }
 
 bool WordPieceTokenizer::isSpecial(int id) const

@@ -135,6 +135,18 @@ private slots:
         QCOMPARE(t.decode(t.encode("photographed skyline!")), std::string("photographed skyline!"));
     }
 
+    // Found by fuzz_wordpiece_files: a vocab.txt line that is not UTF-8 came out of decode()
+    // raw (and then broke JSON output); it reads as U+FFFD, as Python's errors="replace".
+    void decodeOfAVocabularyThatIsNotUtf8IsUtf8()
+    {
+        QTemporaryDir dir;
+        writeFile(dir.filePath(QStringLiteral("vocab.txt")), "[PAD]\n[UNK]\n[CLS]\n[SEP]\nca\xff\n##t\xe2\x82\n");
+        const auto t = WordPieceTokenizer::fromFolder(dir.path().toStdString());
+        QCOMPARE(t->decode({4, 5}), std::string("ca\xef\xbf\xbd" "t\xef\xbf\xbd"));
+        QCOMPARE(t->tokenText(4), std::string("ca\xef\xbf\xbd"));
+        QCOMPARE(t->decodeBytes({4, 5}), t->decode({4, 5}));  // no byte-level pieces: the same text
+    }
+
     void characterClasses_data()
     {
         QTest::addColumn<uint>("codepoint");
