@@ -24,7 +24,9 @@ build=$QUERYLENS_SANITIZED_BUILD
 querylens_build_sanitized --target querylens_fuzzers
 
 if [ ${#targets[@]} -eq 0 ]; then
-  for binary in "$build"/tests/fuzz/fuzz_*; do targets+=("$(basename "$binary" | sed 's/^fuzz_//')"); done
+  for binary in "$build"/tests/fuzz/fuzz_*; do  # the executables, not the fuzz_*_autogen folders
+    [ -f "$binary" ] && [ -x "$binary" ] && targets+=("$(basename "$binary" | sed 's/^fuzz_//')")
+  done
 fi
 rm -rf "$build/seeds"
 "$build/tests/fuzz/querylens_fuzz_seeds" "$build/seeds"
@@ -51,9 +53,10 @@ for target in "${targets[@]}"; do
     result="FINDING (see $log)"
     status=1
   }
-  executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  coverage=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+  # (a log without these lines, e.g. of a target that did not start, must not end the loop)
+  executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1 || true)
+  coverage=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
   printf '%-20s %8s %12s %9s %6s %7s  %s\n' "$target" "$seconds" "${executions:-?}" "${rate:-?}" "${coverage:-?}" \
     "$(ls "$corpus" | wc -l)" "$result" | tee -a "$summary"
 done

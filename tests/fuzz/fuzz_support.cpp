@@ -61,7 +61,9 @@ namespace {
 
 const std::string& processFolder()
 {
-    static const std::string folder = [] {
+    // Never destroyed: the exit handler below reads it, and a static string would be destroyed
+    // first (ASan: heap use after free at exit).
+    static const std::string& folder = *new std::string([] {
         const char* tmp = std::getenv("TMPDIR");
         std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/querylens-fuzz-XXXXXX";
         if (!::mkdtemp(pattern.data())) {
@@ -73,7 +75,7 @@ const std::string& processFolder()
             fs::remove_all(processFolder(), ignored);
         });
         return pattern;
-    }();
+    }());
     return folder;
 }
 
