@@ -37,6 +37,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export QT_QPA_PLATFORM=offscreen
 status=0
+failed_logs=()
 summary="$build/fuzz-summary.txt"
 printf '%-20s %8s %12s %9s %6s %7s  %s\n' target seconds executions exec/s cov corpus result | tee "$summary"
 for target in "${targets[@]}"; do
@@ -52,6 +53,7 @@ for target in "${targets[@]}"; do
     -artifact_prefix="$build/findings/$target-" "${dict[@]}" "$corpus" "$build/seeds/$target" >"$log" 2>&1 || {
     result="FINDING (see $log)"
     status=1
+    failed_logs+=("$log")
   }
   # (a log without these lines, e.g. of a target that did not start, must not end the loop)
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
@@ -59,5 +61,9 @@ for target in "${targets[@]}"; do
   coverage=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
   printf '%-20s %8s %12s %9s %6s %7s  %s\n' "$target" "$seconds" "${executions:-?}" "${rate:-?}" "${coverage:-?}" \
     "$(ls "$corpus" | wc -l)" "$result" | tee -a "$summary"
+done
+for log in "${failed_logs[@]}"; do  # what CI shows of each finding
+  echo "--- $log"
+  grep -E 'ERROR|SUMMARY|FUZZ_CHECK|what\(\)|Test unit written' "$log" | head -8 || true
 done
 exit $status
