@@ -78,6 +78,8 @@ public:
     SearchPanel* searchPanel() const { return search_; }
     WordGradientsView* wordGradients() const { return wordGradients_; }
     QTabWidget* sideTabs() const { return sideTabs_; }
+    // The worker on its thread (tests hold it at a point with direct connections to its signals).
+    ModelWorker* worker() const { return worker_; }
     ImageLibrary* library() const { return library_; }
     SampleScenes* sampleScenes() const { return samples_; }
     bool isBusy() const { return pendingJobs_ > 0; }

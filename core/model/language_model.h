@@ -2,11 +2,14 @@
 // What generation needs of a language model, whether decoder-only (OPT) or encoder-decoder
 // (T5). The model is read-only; all that changes while generating lives in its State.
 
+#include "querylens/error.h"
 #include "querylens/progress.h"
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace querylens::model {
@@ -84,5 +87,18 @@ public:
     // which are computed once per prompt.
     virtual std::size_t stepWeightBytes() const = 0;
 };
+
+// prefillBatch's first step in every model: one prompt per soft prompt (queries [B, Q, hidden]),
+// and the longest prompt's length, to which the others are padded.
+inline std::int64_t longestBatchPrompt(const at::Tensor& queries, const std::vector<std::vector<int>>& ids)
+{
+    if (queries.size(0) != std::int64_t(ids.size()))
+        throw Error("a batch of " + std::to_string(queries.size(0)) + " soft prompts with " + std::to_string(ids.size()) +
+                    " prompts");
+    std::int64_t longest = 0;
+    for (const auto& row : ids)
+        longest = std::max<std::int64_t>(longest, std::int64_t(row.size()));
+    return longest;
+}
 
 }  // namespace querylens::model

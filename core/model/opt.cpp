@@ -313,11 +313,7 @@ StepOutput OptModel::prefillBatch(LanguageModelState& base, const at::Tensor& qu
 {
     auto& state = static_cast<State&>(base);
     const std::int64_t rows = queries.size(0), queryCount = queries.size(1);
-    if (rows != std::int64_t(ids.size()))
-        throw Error("a batch of " + std::to_string(rows) + " soft prompts with " + std::to_string(ids.size()) + " prompts");
-    std::int64_t longest = 0;
-    for (const auto& row : ids)
-        longest = std::max<std::int64_t>(longest, std::int64_t(row.size()));
+    const std::int64_t longest = longestBatchPrompt(queries, ids);
 
     // embeds [B, pad + Q + T_b = Q + longest, width]: padding (zeros), the soft prompt, the prompt.
     std::vector<at::Tensor> padded;

@@ -422,11 +422,7 @@ StepOutput T5Model::prefillBatch(LanguageModelState& base, const at::Tensor& que
 {
     auto& state = static_cast<State&>(base);
     const std::int64_t rows = queries.size(0), queryCount = queries.size(1);
-    if (rows != std::int64_t(ids.size()))
-        throw Error("a batch of " + std::to_string(rows) + " soft prompts with " + std::to_string(ids.size()) + " prompts");
-    std::int64_t longest = 0;
-    for (const auto& row : ids)
-        longest = std::max<std::int64_t>(longest, std::int64_t(row.size()));
+    const std::int64_t longest = longestBatchPrompt(queries, ids);
 
     // The encoder's input [B, Q + longest, d_model]: soft prompt, prompt, padding at the end.
     // Relative positions depend only on distances, so a row's own positions are unchanged.

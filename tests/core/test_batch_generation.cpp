@@ -3,6 +3,7 @@
 // different lengths (left padding), inputs that stop at different steps (per-row end), seeded
 // sampling, and cancellation.
 
+#include "fixture_models.h"
 #include "fixtures.h"
 #include "querylens/batch_generation.h"
 #include "querylens/error.h"
@@ -11,34 +12,13 @@
 
 #include <QtTest>
 
-#include <map>
 #include <set>
 
 using namespace querylens;
+using testsupport::fixtureEncoding;
+using testsupport::fixtureModel;
 
 namespace {
-
-std::shared_ptr<const Model> fixtureModel(const std::string& config)
-{
-    static std::map<std::string, std::shared_ptr<const Model>> loaded;
-    auto& model = loaded[config];
-    if (!model) {
-        LoadOptions options;
-        options.folder = testsupport::fixturePath(config);
-        options.threads = 1;
-        model = Model::load(options);
-    }
-    return model;
-}
-
-std::shared_ptr<const ImageEncoding> variantEncoding(const std::string& config, int index)
-{
-    static std::map<std::pair<std::string, int>, std::shared_ptr<const ImageEncoding>> encoded;
-    auto& encoding = encoded[{config, index}];
-    if (!encoding)
-        encoding = fixtureModel(config)->encode(testsupport::toRgb(testsupport::fixtureVariant(index)));
-    return encoding;
-}
 
 DecodingOptions strategy(const QString& name, int tokens)
 {
@@ -115,7 +95,7 @@ private Q_SLOTS:
         const auto model = fixtureModel(name);
         std::vector<BatchPrompt> prompts;
         for (int i = 0; i < size; ++i)
-            prompts.push_back({variantEncoding(name, i), model->captionPrompt()});
+            prompts.push_back({fixtureEncoding(name, i), model->captionPrompt()});
         const DecodingOptions options = ::strategy(strategy, 12);
         const std::vector<GenerationResult> batch = generateBatch(*model, prompts, options);
         const std::vector<GenerationResult> expected = alone(name, prompts, options);
@@ -156,7 +136,7 @@ private Q_SLOTS:
         std::vector<BatchPrompt> prompts;
         std::set<std::size_t> lengths;
         for (std::size_t i = 0; i < questions.size(); ++i) {
-            prompts.push_back({variantEncoding(name, int(i)), questionPrompt(questions[i])});
+            prompts.push_back({fixtureEncoding(name, int(i)), questionPrompt(questions[i])});
             lengths.insert(fixtureModel(name)->tokenize(prompts.back().prompt).size());
         }
         QCOMPARE(lengths.size(), questions.size());
@@ -185,7 +165,7 @@ private Q_SLOTS:
             std::string question;
             for (int w = 0; w < words; ++w)
                 question += "cat ";
-            prompts.push_back({variantEncoding("tiny-opt", int(prompts.size())), questionPrompt(question)});
+            prompts.push_back({fixtureEncoding("tiny-opt", int(prompts.size())), questionPrompt(question)});
         }
         const DecodingOptions options = ::strategy(strategy, 60);
         const auto expected = alone("tiny-opt", prompts, options);
@@ -214,7 +194,7 @@ private Q_SLOTS:
         const std::string name = config.toStdString();
         std::vector<BatchPrompt> prompts;
         for (int i = 0; i < 4; ++i)
-            prompts.push_back({variantEncoding(name, i), fixtureModel(name)->captionPrompt()});
+            prompts.push_back({fixtureEncoding(name, i), fixtureModel(name)->captionPrompt()});
         const DecodingOptions options = strategy(QStringLiteral("sample"), 12);
         const auto batch = generateBatch(*fixtureModel(name), prompts, options);
         const auto expected = alone(name, prompts, options);
@@ -226,7 +206,7 @@ private Q_SLOTS:
     {
         std::vector<BatchPrompt> prompts;
         for (int i = 0; i < 3; ++i)
-            prompts.push_back({variantEncoding("tiny-opt", i), ""});
+            prompts.push_back({fixtureEncoding("tiny-opt", i), ""});
         int checks = 0;
         const auto results = generateBatch(*fixtureModel("tiny-opt"), prompts, strategy(QStringLiteral("greedy"), 20),
                                            [&] { return ++checks >= 4; });
@@ -241,8 +221,8 @@ private Q_SLOTS:
         std::string question;
         for (int i = 0; i < 40; ++i)
             question += "what is this? ";
-        const std::vector<BatchPrompt> prompts = {{variantEncoding("tiny-opt", 0), ""},
-                                                  {variantEncoding("tiny-opt", 1), questionPrompt(question)}};
+        const std::vector<BatchPrompt> prompts = {{fixtureEncoding("tiny-opt", 0), ""},
+                                                  {fixtureEncoding("tiny-opt", 1), questionPrompt(question)}};
         QVERIFY_THROWS_EXCEPTION(Error, generateBatch(*fixtureModel("tiny-opt"), prompts, strategy(QStringLiteral("greedy"), 5)));
     }
 };

@@ -4,6 +4,7 @@
 // more reuses that branch's whole cache, not only what it shares with the newest branch. Every
 // answer equals a fresh session's answer to the same prompt: the reuse changes nothing.
 
+#include "fixture_models.h"
 #include "fixtures.h"
 #include "querylens/model.h"
 #include "querylens/prompts.h"
@@ -11,31 +12,12 @@
 
 #include <QtTest>
 
-#include <map>
 
 using namespace querylens;
+using testsupport::fixtureModel;
+using testsupport::greedy;
 
 namespace {
-
-std::shared_ptr<const Model> fixtureModel(const std::string& config)
-{
-    static std::map<std::string, std::shared_ptr<const Model>> loaded;
-    auto& model = loaded[config];
-    if (!model) {
-        LoadOptions options;
-        options.folder = testsupport::fixturePath(config);
-        options.threads = 1;
-        model = Model::load(options);
-    }
-    return model;
-}
-
-DecodingOptions greedy(int tokens)
-{
-    DecodingOptions options;
-    options.maxNewTokens = tokens;
-    return options;
-}
 
 int commonPrefix(const std::vector<int>& a, const std::vector<int>& b)
 {

@@ -3,6 +3,7 @@
 // top-k 1 and a cold temperature equal greedy, beams sorted by score), cancellation, chat
 // turns that reuse the cache and give the same tokens as a fresh run, and query ablation.
 
+#include "fixture_models.h"
 #include "fixtures.h"
 #include "querylens/error.h"
 #include "querylens/model.h"
@@ -13,34 +14,13 @@
 
 #include <cmath>
 #include <fstream>
-#include <map>
 #include <set>
 
 using namespace querylens;
+using testsupport::fixtureEncoding;
+using testsupport::fixtureModel;
 
 namespace {
-
-std::shared_ptr<const Model> fixtureModel(const std::string& config)
-{
-    static std::map<std::string, std::shared_ptr<const Model>> loaded;
-    auto& model = loaded[config];
-    if (!model) {
-        LoadOptions options;
-        options.folder = testsupport::fixturePath(config);
-        options.threads = 1;
-        model = Model::load(options);
-    }
-    return model;
-}
-
-std::shared_ptr<const ImageEncoding> fixtureEncoding(const std::string& config)
-{
-    static std::map<std::string, std::shared_ptr<const ImageEncoding>> encoded;
-    auto& encoding = encoded[config];
-    if (!encoding)
-        encoding = fixtureModel(config)->encode(testsupport::fixtureImage());
-    return encoding;
-}
 
 std::unique_ptr<Session> newSession(const std::string& config)
 {
@@ -53,12 +33,7 @@ std::vector<int> goldenIds(const std::string& config, const std::string& name)
     return std::vector<int>(wide.begin(), wide.end());
 }
 
-DecodingOptions greedy(int tokens = 20)
-{
-    DecodingOptions options;
-    options.maxNewTokens = tokens;
-    return options;
-}
+DecodingOptions greedy(int tokens = 20) { return testsupport::greedy(tokens); }
 
 const std::string kQuestion = "what is in the picture?";
 

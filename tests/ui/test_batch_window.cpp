@@ -12,12 +12,14 @@
 #include "querylens/model.h"
 #include "querylens/session.h"
 #include "screenshots.h"
+#include "worker/model_worker.h"
 
 #include <QAction>
 #include <QFile>
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSemaphore>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -27,6 +29,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <climits>
 #include <map>
 #include <memory>
 #include <set>
@@ -111,14 +115,76 @@ void verifyEachKeyOnce(const QString& path, int expected)
     QCOMPARE(int(std::set<std::string>(keys.begin(), keys.end()).size()), expected);
 }
 
-// Sets the folder and the results file, and starts.
-void startBatch(BatchWindow& batch, const QString& folder, const QString& output)
+// Holds the worker's thread right after the batch's first image is done, until released or
+// until the window closes (its worker cancelled up to every job). A test's Pause, Stop or close
+// then lands mid-batch for sure: without it, on a loaded machine (ctest -j2 beside other
+// suites) the worker could finish every image while the test's thread waited for the CPU, and
+// the pause found nothing left to pause.
+class FirstRowGate {
+public:
+    explicit FirstRowGate(MainWindow& window) : state_(std::make_shared<State>())
+    {
+        ModelWorker* worker = window.worker();
+        connection_ = QObject::connect(
+            worker, &ModelWorker::batchRowDone, worker,
+            [state = state_, worker] {
+                if (state->held.exchange(true))
+                    return;
+                // On the worker's thread; the window's own (queued) row signal is already posted.
+                while (!state->open.tryAcquire(1, 10) && !worker->cancelled(INT_MAX)) {
+                }
+            },
+            Qt::DirectConnection);
+    }
+    ~FirstRowGate()
+    {
+        QObject::disconnect(connection_);
+        release();
+    }
+    void release()
+    {
+        if (!state_->released.exchange(true))
+            state_->open.release();
+    }
+
+private:
+    struct State {
+        QSemaphore open;
+        std::atomic<bool> held{false}, released{false};
+    };
+    std::shared_ptr<State> state_;
+    QMetaObject::Connection connection_;
+};
+
+// A window with the fixture model, its batch window opened from the File menu, the folder and
+// the results file typed in and Start clicked, as a person does; and the signals the tests wait
+// on. `holdAfterFirstRow`: a FirstRowGate is in place before the start. Members are destroyed
+// gate first (released), window last.
+struct StartedBatch {
+    std::unique_ptr<MainWindow> window;
+    BatchWindow* batch = nullptr;
+    std::unique_ptr<QSignalSpy> ended, rows;
+    std::unique_ptr<FirstRowGate> gate;
+    bool running() const { return batch && batch->isRunning(); }
+};
+
+StartedBatch startBatch(const QString& folder, const QString& output, bool holdAfterFirstRow = false,
+                        const std::string& config = "tiny-opt")
 {
-    typeInto(batch.folderEdit(), folder);
-    typeInto(batch.outputEdit(), output);
-    QVERIFY(batch.startButton()->isEnabled());
-    QTest::mouseClick(batch.startButton(), Qt::LeftButton);
-    QVERIFY(batch.isRunning());
+    StartedBatch run;
+    run.window = loadedWindow(config);
+    run.batch = openBatchWindow(*run.window);
+    if (!run.batch)
+        return run;
+    run.ended = std::make_unique<QSignalSpy>(run.batch, &BatchWindow::ended);
+    run.rows = std::make_unique<QSignalSpy>(run.batch->results(), &QAbstractItemModel::rowsInserted);
+    if (holdAfterFirstRow)
+        run.gate = std::make_unique<FirstRowGate>(*run.window);
+    typeInto(run.batch->folderEdit(), folder);
+    typeInto(run.batch->outputEdit(), output);
+    if (run.batch->startButton()->isEnabled())
+        QTest::mouseClick(run.batch->startButton(), Qt::LeftButton);
+    return run;
 }
 
 }  // namespace
@@ -146,12 +212,11 @@ private slots:
         broken.close();
         const QString output = dir.filePath(QStringLiteral("results.jsonl"));
 
-        auto window = loadedWindow();
-        BatchWindow* batch = openBatchWindow(*window);
-        QVERIFY(batch);
+        StartedBatch run = startBatch(folder, output);
+        QVERIFY(run.running());
+        BatchWindow* batch = run.batch;
+        QSignalSpy& ended = *run.ended;
         QVERIFY(QTest::qWaitForWindowExposed(batch));
-        QSignalSpy ended(batch, &BatchWindow::ended);
-        startBatch(*batch, folder, output);
         QVERIFY(!batch->startButton()->isEnabled());
         QVERIFY(batch->pauseButton()->isEnabled());
         QVERIFY(ended.wait(kTimeoutMs));
@@ -194,19 +259,19 @@ private slots:
         const QString folder = dir.filePath(QStringLiteral("photos"));
         writeImages(folder, 20);
         const QString output = dir.filePath(QStringLiteral("results.jsonl"));
-        auto window = loadedWindow();
-        BatchWindow* batch = openBatchWindow(*window);
-        QSignalSpy ended(batch, &BatchWindow::ended);
-        QSignalSpy rows(batch->results(), &QAbstractItemModel::rowsInserted);
-        startBatch(*batch, folder, output);
-        QVERIFY(rows.wait(kTimeoutMs));
+        StartedBatch run = startBatch(folder, output, /*holdAfterFirstRow=*/true);
+        QVERIFY(run.running());
+        BatchWindow* batch = run.batch;
+        QSignalSpy& ended = *run.ended;
+        QVERIFY(run.rows->wait(kTimeoutMs));
         QTest::mouseClick(batch->pauseButton(), Qt::LeftButton);
         QVERIFY(!batch->pauseButton()->isEnabled());
         saveScreenshot(*batch, QStringLiteral("batch-02-pausing"));
+        run.gate->release();
         QVERIFY(ended.wait(kTimeoutMs));
         QCOMPARE(ended.first().first().value<BatchEnd>(), BatchEnd::Paused);
         const int paused = batch->results()->rowCount();
-        QVERIFY2(paused > 0 && paused < 20 && paused % 8 == 0,  // whole batches of 8 are written
+        QVERIFY2(paused == 8,  // the batch in flight when Pause was clicked, whole
                  qPrintable(QStringLiteral("%1 rows at the pause").arg(paused)));
         verifyEachKeyOnce(output, paused);
         QVERIFY(batch->statusText().contains(QStringLiteral("Paused")));
@@ -225,13 +290,13 @@ private slots:
         const QString folder = dir.filePath(QStringLiteral("photos"));
         writeImages(folder, 20);
         const QString output = dir.filePath(QStringLiteral("results.jsonl"));
-        auto window = loadedWindow();
-        BatchWindow* batch = openBatchWindow(*window);
-        QSignalSpy ended(batch, &BatchWindow::ended);
-        QSignalSpy rows(batch->results(), &QAbstractItemModel::rowsInserted);
-        startBatch(*batch, folder, output);
-        QVERIFY(rows.wait(kTimeoutMs));
+        StartedBatch run = startBatch(folder, output, /*holdAfterFirstRow=*/true);
+        QVERIFY(run.running());
+        BatchWindow* batch = run.batch;
+        QSignalSpy& ended = *run.ended;
+        QVERIFY(run.rows->wait(kTimeoutMs));
         QTest::mouseClick(batch->stopButton(), Qt::LeftButton);
+        run.gate->release();
         QVERIFY(ended.wait(kTimeoutMs));
         QCOMPARE(ended.first().first().value<BatchEnd>(), BatchEnd::Cancelled);
         const int stopped = batch->results()->rowCount();
@@ -239,7 +304,7 @@ private slots:
         verifyEachKeyOnce(output, stopped);  // what the table shows is what the file holds
         // The window's own Stop (Esc) is for a caption: it leaves a batch alone.
         QTest::mouseClick(batch->startButton(), Qt::LeftButton);
-        window->stopGeneration();
+        run.window->stopGeneration();
         QVERIFY(ended.wait(kTimeoutMs));
         QCOMPARE(ended.last().first().value<BatchEnd>(), BatchEnd::Finished);
         verifyEachKeyOnce(output, 20);
@@ -254,12 +319,11 @@ private slots:
         writeImages(folder, 24);
         const QString output = dir.filePath(QStringLiteral("results.jsonl"));
         {
-            auto window = loadedWindow();
-            BatchWindow* batch = openBatchWindow(*window);
-            QSignalSpy rows(batch->results(), &QAbstractItemModel::rowsInserted);
-            startBatch(*batch, folder, output);
-            QVERIFY(rows.wait(kTimeoutMs));
-        }  // closed mid-batch
+            StartedBatch run = startBatch(folder, output, /*holdAfterFirstRow=*/true);
+            QVERIFY(run.running());
+            QVERIFY(run.rows->wait(kTimeoutMs));
+            run.window.reset();  // closed mid-batch: the gate lets the cancelled worker go
+        }
         const int before = int(fileLines(output).size());
         QVERIFY2(before > 0 && before < 24, qPrintable(QStringLiteral("%1 lines when closed").arg(before)));
 
@@ -295,11 +359,10 @@ private slots:
         const QString folder = dir.filePath(QStringLiteral("photos"));
         writeImages(folder, 3);
         const QString output = dir.filePath(QStringLiteral("results.jsonl"));
-        auto window = loadedWindow();
-        BatchWindow* batch = openBatchWindow(*window);
-        QSignalSpy ended(batch, &BatchWindow::ended);
-        startBatch(*batch, folder, output);
-        QVERIFY(ended.wait(kTimeoutMs));
+        StartedBatch run = startBatch(folder, output);
+        QVERIFY(run.running());
+        BatchWindow* batch = run.batch;
+        QVERIFY(run.ended->wait(kTimeoutMs));
 
         const QString jsonl = dir.filePath(QStringLiteral("export.jsonl"));
         QVERIFY(batch->exportJsonLines(jsonl));
@@ -323,11 +386,9 @@ private slots:
         writeImages(folder, 2);
         const QString output = dir.filePath(QStringLiteral("results.jsonl"));
         {
-            auto window = loadedWindow("tiny-opt");
-            BatchWindow* batch = openBatchWindow(*window);
-            QSignalSpy ended(batch, &BatchWindow::ended);
-            startBatch(*batch, folder, output);
-            QVERIFY(ended.wait(kTimeoutMs));
+            StartedBatch run = startBatch(folder, output);
+            QVERIFY(run.running());
+            QVERIFY(run.ended->wait(kTimeoutMs));
         }
         QFile file(output);
         QVERIFY(file.open(QIODevice::ReadOnly));

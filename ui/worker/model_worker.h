@@ -29,6 +29,8 @@ public:
     // Thread-safe: asks every job with an id up to `jobId` to stop (the running one at its next
     // check; queued ones at once when they start).
     void cancelUpTo(int jobId);
+    // Thread-safe: whether job `jobId` was asked to stop (closing the window asks every job).
+    bool cancelled(int jobId) const { return jobId <= cancelledUpTo_.load(); }
     // Thread-safe, for the batch job ("Caption a folder..."), which the window's Stop leaves
     // alone: pause stops it once the images in flight are written; stop, at once.
     void pauseBatch() { batchControl_ = BatchControl::Pause; }
@@ -81,7 +83,6 @@ private:
         std::unique_ptr<Session> session;     // captions and chat
         std::unique_ptr<Session> ablation;    // regenerations with queries switched off
     };
-    bool cancelled(int jobId) const { return jobId <= cancelledUpTo_.load(); }
     ImageSlot& encodedSlot(int jobId, int imageId);
     ProgressCallback progressFor(int jobId);
 
