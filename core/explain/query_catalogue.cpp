@@ -42,7 +42,7 @@ QueryCatalogue readQueryCatalogue(const std::string& folder)
         return catalogue;
     const nlohmann::json root = io::readJsonFile(path.string());
     try {
-        if (root.value("format", std::string()) != kFormat)
+        if (!root.is_object() || root.value("format", std::string()) != kFormat)
             throw Error("not a query catalogue (format should be " + std::string(kFormat) + ")", path.string(), "format");
         catalogue.scenes = root.at("scenes").get<int>();
         catalogue.gridSize = root.at("grid_size").get<int>();

@@ -73,7 +73,9 @@ std::vector<CheckpointSummary> findHubCheckpoints()
             if (!fs::exists(config))
                 continue;
             try {
-                if (io::readJsonFile(config.string()).value("model_type", "") != "blip-2")
+                // Not an object (a hand-written null): no model_type, and value() would throw.
+                const nlohmann::json json = io::readJsonFile(config.string());
+                if (!json.is_object() || json.value("model_type", "") != "blip-2")
                     continue;
             } catch (const Error&) {
                 // A broken config is still listed, with its problem, below.

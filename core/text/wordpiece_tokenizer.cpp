@@ -41,8 +41,12 @@ std::vector<std::string> readVocab(const std::string& path)
     return vocab;
 }
 
-void readSpecialNames(const nlohmann::json& json, WordPieceSettings& s)
+// `json` is the file at `path`; anything but an object (a `null` written by hand, a list) is refused
+// by name rather than left to nlohmann's value(), which throws a type_error on it.
+void readSpecialNames(const nlohmann::json& json, const std::string& path, WordPieceSettings& s)
 {
+    if (!json.is_object())
+        throw Error("expected a JSON object of settings, found " + std::string(json.type_name()), path);
     s.unkToken = tokenName(json.value("unk_token", nlohmann::json()), s.unkToken);
     s.clsToken = tokenName(json.value("cls_token", nlohmann::json()), s.clsToken);
     s.sepToken = tokenName(json.value("sep_token", nlohmann::json()), s.sepToken);
@@ -83,6 +87,8 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromFolder(const std::st
     const fs::path configPath = folder / "tokenizer_config.json";
     if (fs::exists(configPath)) {
         const nlohmann::json json = io::readJsonFile(configPath.string());
+        if (!json.is_object())
+            throw Error("expected a JSON object of settings, found " + std::string(json.type_name()), configPath.string());
         const io::ConfigReader config(json, configPath.string());
         settings.basic.lowerCase = config.getBool("do_lower_case", true);
         settings.basic.tokenizeChineseChars = config.getBool("tokenize_chinese_chars", true);
@@ -94,7 +100,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromFolder(const std::st
                         configPath.string(), "do_basic_tokenize");
         // Tokenizers without a limit write a huge number (1e30) here.
         settings.modelMaxLength = int(std::min<double>(config.getDouble("model_max_length", 512), INT_MAX));
-        readSpecialNames(json, settings);
+        readSpecialNames(json, configPath.string(), settings);
         const auto decoder = json.find("added_tokens_decoder");
         if (decoder != json.end() && decoder->is_object())
             for (const auto& [key, token] : decoder->items()) {
@@ -112,7 +118,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromFolder(const std::st
     }
     const fs::path mapPath = folder / "special_tokens_map.json";
     if (fs::exists(mapPath))
-        readSpecialNames(io::readJsonFile(mapPath.string()), settings);
+        readSpecialNames(io::readJsonFile(mapPath.string()), mapPath.string(), settings);
     const fs::path addedPath = folder / "added_tokens.json";
     if (fs::exists(addedPath)) {
         const nlohmann::json json = io::readJsonFile(addedPath.string());

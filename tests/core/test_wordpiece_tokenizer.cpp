@@ -199,24 +199,32 @@ private slots:
     void brokenFilesNameTheFile_data()
     {
         QTest::addColumn<QString>("vocab");
-        QTest::addColumn<QString>("added");
+        QTest::addColumn<QString>("otherFile");
+        QTest::addColumn<QString>("otherContent");
         QTest::addColumn<QString>("fileInMessage");
-        QTest::newRow("no vocab.txt") << QString() << QString() << "vocab.txt";
-        QTest::newRow("no [CLS] in the vocabulary") << "[PAD]\n[UNK]\n[SEP]\na\n" << QString() << "vocab.txt";
-        QTest::newRow("added_tokens.json not an object") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n" << "[1, 2]" << "added_tokens.json";
-        QTest::newRow("added token id not a number") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n" << "{\"[DEC]\": \"x\"}"
+        const QString vocab = QStringLiteral("[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
+        QTest::newRow("no vocab.txt") << QString() << QString() << QString() << "vocab.txt";
+        QTest::newRow("no [CLS] in the vocabulary") << "[PAD]\n[UNK]\n[SEP]\na\n" << QString() << QString() << "vocab.txt";
+        QTest::newRow("added_tokens.json not an object") << vocab << "added_tokens.json" << "[1, 2]" << "added_tokens.json";
+        QTest::newRow("added token id not a number") << vocab << "added_tokens.json" << "{\"[DEC]\": \"x\"}"
                                                       << "added_tokens.json";
+        // Found by the wordpiece_files fuzz target in CI: nlohmann's value() threw a type_error.
+        QTest::newRow("tokenizer_config.json is null") << vocab << "tokenizer_config.json" << "null"
+                                                        << "tokenizer_config.json";
+        QTest::newRow("special_tokens_map.json is a list") << vocab << "special_tokens_map.json" << "[\"[CLS]\"]"
+                                                            << "special_tokens_map.json";
     }
     void brokenFilesNameTheFile()
     {
         QFETCH(QString, vocab);
-        QFETCH(QString, added);
+        QFETCH(QString, otherFile);
+        QFETCH(QString, otherContent);
         QFETCH(QString, fileInMessage);
         QTemporaryDir dir;
         if (!vocab.isEmpty())
             writeFile(dir.filePath(QStringLiteral("vocab.txt")), vocab.toStdString());
-        if (!added.isEmpty())
-            writeFile(dir.filePath(QStringLiteral("added_tokens.json")), added.toStdString());
+        if (!otherFile.isEmpty())
+            writeFile(dir.filePath(otherFile), otherContent.toStdString());
         try {
             WordPieceTokenizer::fromFolder(dir.path().toStdString());
             QFAIL("a broken tokenizer loaded");
