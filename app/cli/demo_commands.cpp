@@ -188,7 +188,7 @@ int runTrainDemo(const QStringList& arguments)
             std::cout << line << std::endl;
             return !interrupted();
         });
-        std::cout << "Trained in " << result.seconds << " s. Wrote " << result.generationFolder;
+        std::cout << "Trained in " << result.run.seconds << " s. Wrote " << result.generationFolder;
         if (!result.retrievalFolder.empty())
             std::cout << " and " << result.retrievalFolder;
         std::cout << "\n";

@@ -31,19 +31,31 @@ struct DemoStageSummary {
     std::string curveCsv;         // step,seconds,loss columns...
 };
 
-struct DemoTrainingResult {
-    std::vector<DemoStageSummary> stages;
+// One run of `train-demo`: what it was asked, where it ran, what each stage did.
+struct DemoInvocation {
+    std::string arguments;        // its options, as a command line ("--resume s0 --stage2-steps 6000 ...")
+    std::string cpu;              // the machine's processor
+    int threads = 1;
     double seconds = 0;
+    std::string visionAccuracy;   // stage 0's ViT on held-out scenes, one line (empty when resumed)
+    std::vector<DemoStageSummary> stages;
+};
+
+struct DemoTrainingResult {
+    // The runs that made the folder this one resumed from (its training_log.json), oldest first.
+    std::vector<DemoInvocation> earlier;
+    DemoInvocation run;           // this one
     std::string generationFolder, retrievalFolder;
     std::string evaluationTable;  // empty when not evaluated
-    std::string visionAccuracy;   // stage 0's ViT on held-out scenes, one line (empty when resumed)
-    int threads = 1;
     double entropyWeight = 0;     // the regulariser's weight, as trained
 };
 
-// The model card (README.md of the checkpoint): data, geometry, training recipe, each stage's
-// losses, and the evaluation table. `cpu` names the machine the figures came from.
-std::string demoModelCard(const DemoTrainingResult& result, const std::string& geometry, const std::string& cpu);
+// The model card (README.md of the checkpoint): data, geometry, training recipe, every
+// invocation that led to it with each stage's losses, and the evaluation table.
+std::string demoModelCard(const DemoTrainingResult& result, const std::string& geometry);
+
+// The options as the command line that would repeat them.
+std::string describeTrainingOptions(const DemoTrainingOptions& options);
 
 // The processor's model name from /proc/cpuinfo ("unknown CPU" elsewhere).
 std::string cpuName();
