@@ -38,7 +38,11 @@ StatusPanel::StatusPanel(QStatusBar* bar)
     progress_->setMaximumWidth(220);
     progress_->setTextVisible(true);
     progress_->hide();
-    bar->addWidget(model_);
+    // The model's name gives way first when the window is narrow (its folder is in the tooltip):
+    // the figures and the hardware on the right are what a user watches while generating.
+    model_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    model_->setMinimumWidth(80);
+    bar->addWidget(model_, 1);
     bar->addWidget(progress_);
     bar->addPermanentWidget(figures_);
     bar->addPermanentWidget(hardware_);
