@@ -30,10 +30,11 @@ std::string demoModelCard(const DemoTrainingResult& result, const std::string& g
             "Q-Former will read it), at a rate of 6e-3 (at 1e-3 the shape loss sat at chance for 400 steps); the OPT learns the grammar's text, a caption in the 32 positions the soft prompt will "
             "take, then BOS and the caption again or a question and its answer. Both are then frozen.\n"
          << "- Stage 1: the Q-Former with ITC (uni-modal masks, the best query per pair, fixed temperature 0.07, "
-            "identical captions counted as positives), ITM (bi-directional mask, one hard negative text per image "
-            "and image per text drawn from the ITC similarities) and ITG (multimodal causal mask, [DEC] first).\n"
+            "identical captions counted as positives), ITM (bi-directional mask, one negative text per image and image "
+            "per text, drawn half from the ITC similarities as BLIP mines hard negatives and half uniformly: with "
+            "hard negatives alone the ITM loss stayed at its prior) and ITG (multimodal causal mask, [DEC] first).\n"
          << "- Stage 2: Q-Former and language projection into the OPT, language-modelling loss on captions "
-            "(35 %) and answers (question types in equal shares). **Unlike BLIP-2, the OPT is fine-tuned in "
+            "(35 %) and answers (question types weighted " << result.questionShares << "). **Unlike BLIP-2, the OPT is fine-tuned in "
             "stage 2**: frozen, this 3-layer OPT could not be steered by the soft prompt (the loss stayed at 0.80, "
             "where it is without image information, in two runs of 700 and 800 steps).\n"
          << "- The Q-Former's cross-attention query and key matrices start at N(0, 0.15) rather than BERT's "
@@ -70,7 +71,7 @@ std::string demoModelCard(const DemoTrainingResult& result, const std::string& g
             card << "After stage 0, the " << run->visionAccuracy << ".\n\n";
         for (const DemoStageSummary& stage : run->stages) {
             card << "### " << stage.name << "\n\n" << stage.steps << " steps, " << int(stage.seconds) << " s";
-            if (stage.seconds > 0 && run->threads > 0)
+            if (stage.seconds > 0 && stage.cpuSeconds > 0 && run->threads > 0)
                 card << " (" << int(stage.cpuSeconds) << " CPU s: "
                      << int(100 * stage.cpuSeconds / (stage.seconds * run->threads)) << " % of " << run->threads << " cores)";
             card << ". Loss (first window -> last window): ";

@@ -10,8 +10,9 @@
 #include <sys/resource.h>
 
 #include <chrono>
-#include <filesystem>
 #include <cmath>
+#include <filesystem>
+#include <numeric>
 
 namespace querylens::train {
 
@@ -502,10 +503,15 @@ std::map<std::string, at::Tensor> DemoTrainer::generationLosses(int step)
         if (choice.chance(0.35)) {
             target = bpe_->encode(scene.caption, false);
         } else {
-            static const char* types[] = {"colour", "shape", "count", "exists", "where"};
+            const auto& weights = options_.questionWeights;
+            const double sum = std::accumulate(weights.begin(), weights.end(), 0.0);
             std::vector<const demo::QuestionAnswer*> pool;
             while (pool.empty()) {
-                const std::string type = types[choice.below(5)];
+                double pick = choice.uniform() * sum;
+                std::size_t t = 0;
+                while (t + 1 < weights.size() && pick >= weights[t])
+                    pick -= weights[t++];
+                const std::string type = kQuestionTypes[t];
                 for (const auto& qa : scene.questions)
                     if (qa.type == type)
                         pool.push_back(&qa);

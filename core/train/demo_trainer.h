@@ -15,6 +15,7 @@
 #include "train/demo_networks.h"
 #include "train/demo_text.h"
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,6 +23,9 @@
 #include <vector>
 
 namespace querylens::train {
+
+// The grammar's question types, in the order TrainerOptions::questionWeights lists them.
+inline constexpr std::array<const char*, 5> kQuestionTypes{"colour", "shape", "count", "exists", "where"};
 
 struct TrainerOptions {
     DemoGeometry geometry;
@@ -45,6 +49,9 @@ struct TrainerOptions {
     // be steered by the soft prompt here (stage 2's loss stayed at 0.80, where it is with no image
     // information, over two runs of 700 and 800 steps).
     bool tuneLanguageModel = true;
+    // Stage 2's weight of each question type (kQuestionTypes' order) among the answers it
+    // trains on (the other 35 % of rows are captions).
+    std::array<double, kQuestionTypes.size()> questionWeights{1, 1, 1, 1, 1};
 
     // A geometry small enough to train in seconds (tests, `train-demo --tiny`).
     static TrainerOptions tiny();

@@ -104,6 +104,12 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
     DemoTrainingResult result;
     result.entropyWeight = options.entropyWeight;
     result.run.threads = options.threads;
+    {
+        std::ostringstream shares;
+        for (std::size_t t = 0; t < trainerOptions.questionWeights.size(); ++t)
+            shares << (t ? ", " : "") << train::kQuestionTypes[t] << " " << trainerOptions.questionWeights[t];
+        result.questionShares = shares.str();
+    }
     result.run.cpu = cpuName();
     result.run.arguments = describeTrainingOptions(options);
     if (options.resume.empty()) {

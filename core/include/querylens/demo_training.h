@@ -48,6 +48,7 @@ struct DemoTrainingResult {
     std::string generationFolder, retrievalFolder;
     std::string evaluationTable;  // empty when not evaluated
     double entropyWeight = 0;     // the regulariser's weight, as trained
+    std::string questionShares;   // stage 2's weights of the question types ("colour 1, shape 1, ...")
 };
 
 // The model card (README.md of the checkpoint): data, geometry, training recipe, every
