@@ -103,8 +103,8 @@ private Q_SLOTS:
     }
 
     // Every level x format x regime: decode (m <= 8: 4-row and 2 x 4 tiles and their tails) and
-    // GEMM (m >= 9: 12-row tiles with every remainder, a second 264-row block at 300), on one
-    // and two threads. Shapes: k below one vector (7), odd k (33, 4097: tails of the vector,
+    // GEMM (m >= 9: 12-row tiles with every remainder, an image's 257 rows = 21 tiles + 5, a
+    // second 264-row block at 300), on one and two threads. Shapes: k below one vector (7), odd k (33, 4097: tails of the vector,
     // the pair and the 256-column chunk), n not a multiple of the 16- or 32-row panel (7, 17, 33,
     // 45, 130).
     void linearMatchesFloat64Reference_data()
@@ -116,7 +116,7 @@ private Q_SLOTS:
         QTest::addColumn<int>("k");
         for (const auto& [isa, isaText] : kLevels)
             for (const auto& [type, typeText] : kTypes)
-                for (int m : {1, 2, 3, 5, 8, 9, 13, 23, 300})
+                for (int m : {1, 2, 3, 5, 8, 9, 13, 23, 257, 300})
                     for (auto [n, k] : {std::pair{7, 33}, std::pair{33, 7}, std::pair{45, 258}, std::pair{130, 4097},
                                         std::pair{17, 1000}})
                         QTest::addRow("%s %s m%d n%d k%d", isaText, typeText, m, n, k)
@@ -154,6 +154,66 @@ private Q_SLOTS:
             const double idealError = relativeError(actual, ideal);
             QVERIFY2(idealError < (roundsInput ? 2e-2 : 1e-5),
                      qPrintable(QStringLiteral("relative error %1 against the unrounded input").arg(idealError)));
+        }
+    }
+
+    // linear() with an epilogue, y = gelu(x W^T + b) + residual, at every level and format: the
+    // avx512bf16 GEMM applies it in registers (its own erf), every other path with libtorch's
+    // ops; all against float64 with the exact erf. Rows: decode (4), a tile remainder (13), an
+    // image (257, its 5-row tail); the residual broadcast from [1, n] once.
+    void linearEpilogueMatchesFloat64Reference_data()
+    {
+        QTest::addColumn<int>("isa");
+        QTest::addColumn<int>("type");
+        QTest::addColumn<int>("m");
+        QTest::addColumn<bool>("gelu");
+        QTest::addColumn<bool>("residual");
+        for (const auto& [isa, isaText] : kLevels)
+            for (const auto& [type, typeText] : kTypes)
+                for (int m : {4, 13, 257})
+                    for (auto [gelu, residual] : {std::pair{true, false}, std::pair{false, true}, std::pair{true, true}})
+                        QTest::addRow("%s %s m%d%s%s", isaText, typeText, m, gelu ? " gelu" : "", residual ? " residual" : "")
+                            << int(isa) << int(type) << m << gelu << residual;
+    }
+    void linearEpilogueMatchesFloat64Reference()
+    {
+        QFETCH(int, isa);
+        QFETCH(int, type);
+        QFETCH(int, m);
+        QFETCH(bool, gelu);
+        QFETCH(bool, residual);
+        SKIP_UNLESS_SUPPORTED(Isa(isa));
+        const std::int64_t n = 45, k = 131;
+        const TestWeight w = makeWeight(at::ScalarType(type), n, k);
+        const at::Tensor b = at::randn({n});
+        // Inputs spread so that the outputs reach GELU's tails (|y| up to ~8) and cross 0 often.
+        const at::Tensor x = at::randn({m, k}) * 3.0;
+        const at::Tensor r = residual ? (m == 13 ? at::randn({1, n}) : at::randn({m, n})) : at::Tensor();
+        const at::Tensor product =
+            at::linear(inputAsSeen(x, at::ScalarType(type), Isa(isa)), w.wide.to(at::kDouble), b.to(at::kDouble));
+        at::Tensor expected = product;
+        if (gelu)
+            expected = 0.5 * expected * (1.0 + at::erf(expected / std::sqrt(2.0)));
+        if (residual)
+            expected = expected + r.to(at::kDouble);
+        const IsaCap cap{Isa(isa)};
+        const int threadsBefore = at::get_num_threads();
+        for (int threads : {1, 2}) {
+            at::set_num_threads(threads);
+            const at::Tensor actual = kernels::linear(x, w.stored, w.scales, b, kernels::Epilogue{gelu, r});
+            at::set_num_threads(threadsBefore);
+            QCOMPARE(actual.sizes(), expected.sizes());
+            const double error = relativeError(actual, expected);
+            QVERIFY2(error < 1e-5, qPrintable(QStringLiteral("%1 thread(s): relative error %2").arg(threads).arg(error)));
+            // GELU of -3 < y < -1 (outputs -0.004 ... -0.16): small values keep their relative
+            // precision (no cancellation in 1 + erf; the erfc formula is within 5e-5 there).
+            if (gelu && !residual) {
+                const at::Tensor tail = (product < -1.0) & (product > -3.0);
+                QVERIFY(tail.any().item<bool>());
+                const double worst = ((actual.to(at::kDouble) - expected).abs() / expected.abs())
+                                         .masked_select(tail).max().item<double>();
+                QVERIFY2(worst < 1e-4, qPrintable(QStringLiteral("relative error %1 at GELU's negative tail").arg(worst)));
+            }
         }
     }
 

@@ -17,7 +17,7 @@ namespace querylens::model::kernels {
 
 namespace {
 
-constexpr int kPanel = 16;           // weight rows per panel: two vectors of outputs
+constexpr int kPanel = kGemmPanelRowsAvx2;  // weight rows per panel: two vectors of outputs
 constexpr int kTileRows = 6;         // x rows per register tile
 constexpr std::int64_t kChunk = 256;  // columns per packed chunk: 256 x 16 floats = 16 KB
 // x rows swept per packed chunk: a multiple of kTileRows, and a 257-token image in one block, so

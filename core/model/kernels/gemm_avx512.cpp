@@ -17,7 +17,7 @@ namespace querylens::model::kernels {
 
 namespace {
 
-constexpr int kPanel = 32;            // weight rows per panel: two vectors of outputs
+constexpr int kPanel = kGemmPanelRowsAvx512;  // weight rows per panel: two vectors of outputs
 constexpr int kTileRows = 12;         // x rows per register tile
 constexpr std::int64_t kChunk = 128;  // columns per packed chunk: 128 x 32 floats = 16 KB
 // x rows swept per packed chunk: a multiple of kTileRows, and a 257-token image in one block.

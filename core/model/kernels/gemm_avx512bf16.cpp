@@ -1,17 +1,27 @@
-// AVX512_BF16 matrix product for prompts and images with bfloat16 weights: y [m][n] = x [m][k] W^T
-// (+ bias) with x rounded to bfloat16 (the precision the user chose) and float32 sums
-// (compiled with the AVX-512 and AVX512_BF16 flags; called at the avx512bf16 level).
+// AVX512_BF16 matrix product for prompts and images with bfloat16 weights:
+// y [m][n] = act(x [m][k] W^T + bias) + residual, with x rounded to bfloat16 (the precision the
+// user chose) and float32 sums (compiled with the AVX-512 and AVX512_BF16 flags; called at the
+// avx512bf16 level).
 //
 // vdpbf16ps multiplies 16 pairs of bf16 values by 16 pairs and adds each pair's two products
 // to a float32 lane: 64 flops an instruction, twice the float32 FMA's. It wants the weights
-// pair-interleaved: lane j holds (W[j][2p], W[j][2p + 1]). A panel of 32 weight rows is
-// repacked, a chunk of 256 columns at a time, into that layout ([pair][32 rows], 16 KB, in
-// L1) — an 8 x 8 transpose of 32-bit pairs — and swept by 12 x 32 register tiles: per pair of
-// columns, 2 weight loads and 12 broadcasts of an x pair feed 24 vdpbf16ps.
+// pair-interleaved: lane j holds (W[j][2p], W[j][2p + 1]). The loops, outermost first:
+//  - x is rounded to bf16 and packed once per call, 12 rows at a time, as [pair][12]: a register
+//    tile reads its x pairs from one contiguous stream (one pointer and immediate offsets; the
+//    hardware prefetcher follows it, and it no longer needs 12 row pointers);
+//  - a panel of 32 weight rows is repacked over the whole of k into [pair][32 rows] (an 8 x 8
+//    transpose of 32-bit pairs; 90 KB for k = 1408, 393 KB for 6144: it stays in L2 while
+//    every tile of x passes over it);
+//  - 12 x 32 register tiles (24 accumulators of the 32 zmm registers) run over the whole of k:
+//    per pair of columns, 2 weight loads and 12 broadcasts feed 24 vdpbf16ps; each output is
+//    written once, with its bias, activation and residual applied in registers (the earlier
+//    256-column chunks read and wrote every output k / 256 times and left GELU and the
+//    residual to separate passes over memory).
 // Repacking per call rather than once at load keeps the weights in their stored [n][k] form,
 // which the decode kernels, the tied embedding lookup, autograd and the libtorch baseline read,
-// and which memory-mapped bf16 checkpoints provide without a copy; for an image (257 rows) the
-// repacking is ~1 % of the products' work (querylens-kernel-bench --only gemm).
+// and which memory-mapped bf16 checkpoints provide without a copy. On Zen 4 (one core, cpu
+// time, 257 rows) the tiles run at ~0.99 of the vdpbf16ps peak; the weight repacking costs
+// ~3-7 % and the packing of x ~1-3.5 % (less the wider the layer), the 5-row tail ~2 %.
 
 #include "model/kernels/avx2_common.h"
 #include "model/kernels/gemv.h"
@@ -19,15 +29,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <vector>
 
 namespace querylens::model::kernels {
 
 namespace {
 
-constexpr int kPanel = 32;             // weight rows per panel
-constexpr int kTileRows = 12;          // x rows per register tile
-constexpr std::int64_t kChunk = 256;   // columns per packed chunk: 128 pairs x 32 rows x 4 B = 16 KB
-constexpr std::int64_t kRowBlock = 264;
+constexpr int kPanel = 32;     // weight rows per panel: two zmm of float32 sums per x row
+constexpr int kTileRows = 12;  // x rows per register tile
 
 inline std::uint32_t pairAt(const std::uint16_t* row, std::int64_t col, std::int64_t end)
 {
@@ -35,20 +44,20 @@ inline std::uint32_t pairAt(const std::uint16_t* row, std::int64_t col, std::int
     return low | (high << 16);
 }
 
-// packed[p][r] = (W[row0 + r][k0 + 2p], W[row0 + r][k0 + 2p + 1]) for 2p < width, r < kPanel;
-// rows past `rows` and a column past k are 0.
-void pack(const GemvArguments& a, std::int64_t row0, int rows, std::int64_t k0, int width, std::uint32_t* packed)
+// packed[p][r] = (W[row0 + r][2p], W[row0 + r][2p + 1]) for p < (k + 1) / 2, r < kPanel; rows
+// past `rows` and the column past an odd k are 0.
+void packPanel(const GemvArguments& a, std::int64_t row0, int rows, std::uint32_t* packed)
 {
     const auto* weight = static_cast<const std::uint16_t*>(a.weight);
-    const int pairs = (width + 1) / 2;
+    const std::int64_t pairs = (a.k + 1) / 2;
     for (int g = 0; g < kPanel; g += 8) {
-        int p = 0;
+        std::int64_t p = 0;
         if (rows - g >= 8) {
             const std::uint16_t* w[8];
             for (int r = 0; r < 8; ++r)
-                w[r] = weight + (row0 + g + r) * a.k + k0;
+                w[r] = weight + (row0 + g + r) * a.k;
             // 8 rows x 8 pairs (16 columns) a step, as 32-bit elements.
-            for (; 2 * (p + 8) <= width; p += 8) {
+            for (; 2 * (p + 8) <= a.k; p += 8) {
                 __m256 v[8];
                 for (int r = 0; r < 8; ++r)
                     v[r] = _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r] + 2 * p)));
@@ -59,102 +68,177 @@ void pack(const GemvArguments& a, std::int64_t row0, int rows, std::int64_t k0, 
         }
         for (; p < pairs; ++p)
             for (int r = g; r < g + 8; ++r)
-                packed[p * kPanel + r] = r < rows ? pairAt(weight + (row0 + r) * a.k + k0, 2 * p, width) : 0u;
+                packed[p * kPanel + r] = r < rows ? pairAt(weight + (row0 + r) * a.k, 2 * p, a.k) : 0u;
     }
 }
 
+// e^x for x <= 0 (here: -z^2), to ~2e-7 relative: x = n ln2 + r with |r| <= ln2 / 2, e^r by its
+// Taylor series to r^6, then scaled by 2^n (vscalefps).
+inline __m512 expNonPositive(__m512 x)
+{
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);  // ln 2, high bits
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);       // and the rest
+    __m512 p = _mm512_set1_ps(1.0f / 720);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+// Exact (erf) GELU, x/2 (1 + erf(x / sqrt 2)), with erfc(z) = t P(t) e^(-z^2), t = 1 / (1 + p z)
+// (Abramowitz & Stegun 7.1.26, absolute error <= 1.5e-7: the form libtorch's vectorised erf
+// uses). For x < 0, 1 + erf(-z) is erfc(z) itself, so small negative outputs lose nothing to
+// cancellation.
+inline __m512 gelu(__m512 x)
+{
+    const __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.707106781f));
+    const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
+    __m512 poly = _mm512_set1_ps(1.061405429f);
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-1.453152027f));
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.421413741f));
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-0.284496736f));
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(0.254829592f));
+    const __m512 erfc = _mm512_mul_ps(_mm512_mul_ps(poly, t), expNonPositive(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), z), z)));
+    const __mmask16 negative = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    const __m512 onePlusErf = _mm512_mask_blend_ps(negative, _mm512_sub_ps(_mm512_set1_ps(2.0f), erfc), erfc);
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), onePlusErf);
+}
+
+// The sums of one x row for 16 outputs, with the epilogue: bias, activation, residual.
+inline void storeOutputs(const GemvArguments& a, __m512 sums, __m512 bias, std::int64_t row, std::int64_t column,
+                         __mmask16 mask)
+{
+    __m512 v = _mm512_add_ps(sums, bias);
+    if (a.activation == GemmActivation::Gelu)
+        v = gelu(v);
+    if (a.residual)
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, a.residual + row * a.n + column));
+    _mm512_mask_storeu_ps(a.y + row * a.n + column, mask, v);
+}
+
+// Rows [m0, m0 + MR) of x (packed: xp [pair][kTileRows]) against a packed panel.
 template <int MR>
-void tile(const GemvArguments& a, const std::uint16_t* xb, std::int64_t stride, const std::uint32_t* packed,
-          std::int64_t m0, std::int64_t row0, int rows, std::int64_t k0, int pairs)
+void tile(const GemvArguments& a, const std::uint32_t* xp, const std::uint32_t* packed, std::int64_t m0,
+          std::int64_t row0, int rows)
 {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i)
         c0[i] = c1[i] = _mm512_setzero_ps();
-    const std::uint16_t* x = xb + m0 * stride + k0;
-    for (int p = 0; p < pairs; ++p) {
+    const std::int64_t pairs = (a.k + 1) / 2;
+    for (std::int64_t p = 0; p < pairs; ++p) {
         const __m512bh w0 = (__m512bh)_mm512_load_si512(packed + p * kPanel);
         const __m512bh w1 = (__m512bh)_mm512_load_si512(packed + p * kPanel + 16);
+        _mm_prefetch(reinterpret_cast<const char*>(xp + p * kTileRows) + 1024, _MM_HINT_T0);
 #pragma GCC unroll 12
         for (int i = 0; i < MR; ++i) {
-            std::int32_t pair;
-            std::memcpy(&pair, x + i * stride + 2 * p, sizeof pair);
-            const __m512bh xi = (__m512bh)_mm512_set1_epi32(pair);
+            const __m512bh xi = (__m512bh)_mm512_set1_epi32(int(xp[p * kTileRows + i]));
             c0[i] = _mm512_dpbf16_ps(c0[i], xi, w0);
             c1[i] = _mm512_dpbf16_ps(c1[i], xi, w1);
         }
     }
     const __mmask16 mask0 = rows >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << rows) - 1);
     const __mmask16 mask1 = rows >= 32 ? __mmask16(0xFFFF) : rows > 16 ? __mmask16((1u << (rows - 16)) - 1) : 0;
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+    if (a.bias) {
+        b0 = _mm512_maskz_loadu_ps(mask0, a.bias + row0);
+        b1 = _mm512_maskz_loadu_ps(mask1, a.bias + row0 + 16);
+    }
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
-        float* y = a.y + (m0 + i) * a.n + row0;
-        __m512 b0, b1;
-        if (k0 > 0) {
-            b0 = _mm512_maskz_loadu_ps(mask0, y);
-            b1 = _mm512_maskz_loadu_ps(mask1, y + 16);
-        } else if (a.bias) {
-            b0 = _mm512_maskz_loadu_ps(mask0, a.bias + row0);
-            b1 = _mm512_maskz_loadu_ps(mask1, a.bias + row0 + 16);
-        } else {
-            b0 = b1 = _mm512_setzero_ps();
-        }
-        _mm512_mask_storeu_ps(y, mask0, _mm512_add_ps(c0[i], b0));
-        _mm512_mask_storeu_ps(y + 16, mask1, _mm512_add_ps(c1[i], b1));
+        storeOutputs(a, c0[i], b0, m0 + i, row0, mask0);
+        if (mask1)
+            storeOutputs(a, c1[i], b1, m0 + i, row0 + 16, mask1);
     }
 }
 
 template <int MR>
-void tailTiles(const GemvArguments& a, const std::uint16_t* xb, std::int64_t stride, const std::uint32_t* packed,
-               std::int64_t m0, std::int64_t left, std::int64_t row0, int rows, std::int64_t k0, int pairs)
+void tailTile(const GemvArguments& a, const std::uint32_t* xp, const std::uint32_t* packed, std::int64_t m0,
+              std::int64_t left, std::int64_t row0, int rows)
 {
     if constexpr (MR > 0) {
         if (left == MR)
-            tile<MR>(a, xb, stride, packed, m0, row0, rows, k0, pairs);
+            tile<MR>(a, xp, packed, m0, row0, rows);
         else
-            tailTiles<MR - 1>(a, xb, stride, packed, m0, left, row0, rows, k0, pairs);
+            tailTile<MR - 1>(a, xp, packed, m0, left, row0, rows);
     }
 }
 
 }  // namespace
 
 std::int64_t gemmPanelCountAvx512Bf16(std::int64_t n) { return (n + kPanel - 1) / kPanel; }
-
-void gemmPanelsAvx512Bf16(const GemvArguments& a, const std::uint16_t* xBf16, std::int64_t panelBegin,
-                          std::int64_t panelEnd)
+std::int64_t gemmTileCountAvx512Bf16(std::int64_t m) { return (m + kTileRows - 1) / kTileRows; }
+std::int64_t packedActivationsSizeAvx512Bf16(std::int64_t m, std::int64_t k)
 {
-    alignas(64) std::uint32_t packed[kChunk / 2 * kPanel];
-    const std::int64_t stride = (a.k + 1) / 2 * 2;
-    for (std::int64_t mBegin = 0; mBegin < a.m; mBegin += kRowBlock)
-        for (std::int64_t panel = panelBegin; panel < panelEnd; ++panel) {
-            const std::int64_t mEnd = std::min(a.m, mBegin + kRowBlock);
-            const std::int64_t row0 = panel * kPanel;
-            const int rows = int(std::min<std::int64_t>(kPanel, a.n - row0));
-            for (std::int64_t k0 = 0; k0 < a.k; k0 += kChunk) {
-                const int width = int(std::min(kChunk, a.k - k0));
-                const int pairs = (width + 1) / 2;
-                pack(a, row0, rows, k0, width, packed);
-                std::int64_t m0 = mBegin;
-                for (; m0 + kTileRows <= mEnd; m0 += kTileRows)
-                    tile<kTileRows>(a, xBf16, stride, packed, m0, row0, rows, k0, pairs);
-                tailTiles<kTileRows - 1>(a, xBf16, stride, packed, m0, mEnd - m0, row0, rows, k0, pairs);
-            }
-        }
+    return gemmTileCountAvx512Bf16(m) * ((k + 1) / 2) * kTileRows;
 }
 
-void toBf16RowsAvx512Bf16(const float* x, std::int64_t m, std::int64_t k, std::uint16_t* out)
+void packActivationsAvx512Bf16(const float* x, std::int64_t m, std::int64_t k, std::int64_t tileBegin,
+                               std::int64_t tileEnd, std::uint32_t* packed)
 {
-    const std::int64_t stride = (k + 1) / 2 * 2;
-    for (std::int64_t row = 0; row < m; ++row) {
-        const float* from = x + row * k;
-        std::uint16_t* to = out + row * stride;
-        for (std::int64_t i = 0; i < k; i += 16) {
-            const __mmask16 valid = k - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (k - i)) - 1);
-            const __m256bh rounded = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(valid, from + i));
-            _mm256_mask_storeu_epi16(to + i, valid, (__m256i)rounded);
+    constexpr std::int64_t kStep = 1024;  // pairs of a row rounded at a time
+    const std::int64_t pairs = (k + 1) / 2;
+    alignas(64) std::uint32_t row[kStep];
+    for (std::int64_t t = tileBegin; t < tileEnd; ++t) {
+        std::uint32_t* out = packed + t * pairs * kTileRows;
+        for (int i = 0; i < kTileRows; ++i) {
+            const std::int64_t r = t * kTileRows + i;
+            for (std::int64_t p0 = 0; p0 < pairs; p0 += kStep) {
+                const std::int64_t count = std::min(kStep, pairs - p0);
+                if (r < m) {
+                    // 32 floats -> 16 pairs a step, rounded to nearest even (vcvtne2ps2bf16);
+                    // the column past an odd k is 0.
+                    const float* from = x + r * k + 2 * p0;
+                    const std::int64_t columns = std::min(2 * count, k - 2 * p0);
+                    for (std::int64_t c = 0; c < columns; c += 32) {
+                        const std::int64_t left = columns - c;
+                        const __mmask16 low = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+                        const __mmask16 high =
+                            left >= 32 ? __mmask16(0xFFFF) : left > 16 ? __mmask16((1u << (left - 16)) - 1) : 0;
+                        const __m512bh both = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, from + c + 16),
+                                                                   _mm512_maskz_loadu_ps(low, from + c));
+                        _mm512_store_si512(row + c / 2, (__m512i)both);
+                    }
+                } else {
+                    std::memset(row, 0, sizeof(std::uint32_t) * std::size_t(count));
+                }
+                for (std::int64_t p = 0; p < count; ++p)
+                    out[(p0 + p) * kTileRows + i] = row[p];
+            }
         }
-        if (stride > k)
-            to[k] = 0;
+    }
+}
+
+void gemmPanelsAvx512Bf16(const GemvArguments& a, const std::uint32_t* xPacked, std::int64_t panelBegin,
+                          std::int64_t panelEnd)
+{
+    // The packed panel [pair][32], kept by each thread from call to call.
+    struct alignas(64) Line {
+        std::uint32_t pair[16];
+    };
+    thread_local std::vector<Line> buffer;
+    const std::int64_t pairs = (a.k + 1) / 2;
+    buffer.resize(std::size_t(pairs * kPanel / 16));
+    auto* packed = reinterpret_cast<std::uint32_t*>(buffer.data());
+    const std::int64_t tiles = gemmTileCountAvx512Bf16(a.m);
+    for (std::int64_t panel = panelBegin; panel < panelEnd; ++panel) {
+        const std::int64_t row0 = panel * kPanel;
+        const int rows = int(std::min<std::int64_t>(kPanel, a.n - row0));
+        packPanel(a, row0, rows, packed);
+        for (std::int64_t t = 0; t < tiles; ++t) {
+            const std::int64_t m0 = t * kTileRows;
+            const std::uint32_t* xp = xPacked + t * pairs * kTileRows;
+            if (m0 + kTileRows <= a.m)
+                tile<kTileRows>(a, xp, packed, m0, row0, rows);
+            else
+                tailTile<kTileRows - 1>(a, xp, packed, m0, a.m - m0, row0, rows);
+        }
     }
 }
 

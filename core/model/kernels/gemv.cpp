@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <memory>
 
 namespace querylens::model::kernels {
 
@@ -83,22 +84,57 @@ float streamSum(const float* data, std::int64_t count)
     return total.load();
 }
 
+namespace {
+
+// The epilogue for the kernels that do not apply it themselves: outputs [row][begin, end).
+void applyEpilogue(const GemvArguments& args, std::int64_t begin, std::int64_t end)
+{
+    if (args.activation == GemmActivation::None && !args.residual)
+        return;
+    for (std::int64_t row = 0; row < args.m; ++row) {
+        float* y = args.y + row * args.n;
+        const float* residual = args.residual ? args.residual + row * args.n : nullptr;
+        for (std::int64_t j = begin; j < end; ++j) {
+            float v = y[j];
+            if (args.activation == GemmActivation::Gelu)
+                v = 0.5f * v * (1.0f + std::erf(v * 0.70710678f));
+            y[j] = residual ? v + residual[j] : v;
+        }
+    }
+}
+
+}  // namespace
+
 void gemm(const GemvArguments& args)
 {
     const Isa isa = activeIsa();
-    // Whole panels per thread; one panel is already 16 or 32 rows x k weights.
+    // Whole panels per thread (split by outputs: with 257 rows and 2 threads, each thread packs
+    // and streams only its half of the weights); one panel is already 16 or 32 rows x k weights.
     if (isa >= Isa::Avx512Bf16 && args.type == WeightType::BFloat16) {
-        std::vector<std::uint16_t> xBf16(std::size_t(args.m * ((args.k + 1) / 2 * 2)));
-        toBf16RowsAvx512Bf16(args.x, args.m, args.k, xBf16.data());
-        at::parallel_for(0, gemmPanelCountAvx512Bf16(args.n), 1, [&](std::int64_t begin, std::int64_t end) {
-            gemmPanelsAvx512Bf16(args, xBf16.data(), begin, end);
+        // (Not value-initialised: every element is written by the packing.)
+        const std::unique_ptr<std::uint32_t[]> packed(new std::uint32_t[std::size_t(packedActivationsSizeAvx512Bf16(args.m, args.k))]);
+        at::parallel_for(0, gemmTileCountAvx512Bf16(args.m), 1, [&](std::int64_t begin, std::int64_t end) {
+            packActivationsAvx512Bf16(args.x, args.m, args.k, begin, end, packed.get());
+        });
+        // Panels are taken two at a time from a shared counter rather than split in fixed
+        // halves: on a machine whose cores also run other work, a thread that lost its core for
+        // a while no longer holds up the whole product (a panel is ~0.1 ms at 257 x 1408).
+        const std::int64_t panels = gemmPanelCountAvx512Bf16(args.n);
+        std::atomic<std::int64_t> next{0};
+        at::parallel_for(0, at::get_num_threads(), 1, [&](std::int64_t, std::int64_t) {
+            for (std::int64_t begin; (begin = next.fetch_add(2)) < panels;)
+                gemmPanelsAvx512Bf16(args, packed.get(), begin, std::min(panels, begin + 2));
         });
     } else if (isa >= Isa::Avx512) {
-        at::parallel_for(0, gemmPanelCountAvx512(args.n), 1,
-                         [&](std::int64_t begin, std::int64_t end) { gemmPanelsAvx512(args, begin, end); });
+        at::parallel_for(0, gemmPanelCountAvx512(args.n), 1, [&](std::int64_t begin, std::int64_t end) {
+            gemmPanelsAvx512(args, begin, end);
+            applyEpilogue(args, begin * kGemmPanelRowsAvx512, std::min<std::int64_t>(args.n, end * kGemmPanelRowsAvx512));
+        });
     } else {
-        at::parallel_for(0, gemmPanelCountAvx2(args.n), 1,
-                         [&](std::int64_t begin, std::int64_t end) { gemmPanelsAvx2(args, begin, end); });
+        at::parallel_for(0, gemmPanelCountAvx2(args.n), 1, [&](std::int64_t begin, std::int64_t end) {
+            gemmPanelsAvx2(args, begin, end);
+            applyEpilogue(args, begin * kGemmPanelRowsAvx2, std::min<std::int64_t>(args.n, end * kGemmPanelRowsAvx2));
+        });
     }
 }
 

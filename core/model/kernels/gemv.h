@@ -11,6 +11,9 @@ namespace querylens::model::kernels {
 
 enum class WeightType { Float32, BFloat16, Int8 };
 
+// What gemm() applies to each output before writing it (after the bias).
+enum class GemmActivation { None, Gelu /* exact, erf */ };
+
 struct GemvArguments {
     const void* weight = nullptr;   // [n][k], row-major
     WeightType type = WeightType::Float32;
@@ -19,6 +22,11 @@ struct GemvArguments {
     const float* x = nullptr;       // [m][k]
     float* y = nullptr;             // [m][n]
     std::int64_t m = 1, n = 0, k = 0;
+    // gemm() only (gemv() ignores them): y = activation(x W^T + bias) + residual, residual
+    // [m][n] or null. The avx512bf16 kernel applies them in registers, the others in a scalar
+    // pass over their own panels (matmul.cpp leaves them to libtorch's vectorised ops instead).
+    GemmActivation activation = GemmActivation::None;
+    const float* residual = nullptr;
 };
 
 // Decoding (a few rows of x), where the cost is reading the weights once. For int8 weights at
@@ -59,17 +67,22 @@ void gemvInt8RowsAvx2(const GemvArguments& args, const QuantizedRows& x, std::in
 void gemvInt8RowsAvx512(const GemvArguments& args, const QuantizedRows& x, std::int64_t rowBegin, std::int64_t rowEnd);
 
 // GEMM panels: the weight is cut into panels of rows; these compute panels [panelBegin, panelEnd).
+constexpr int kGemmPanelRowsAvx2 = 16, kGemmPanelRowsAvx512 = 32;
 std::int64_t gemmPanelCountAvx2(std::int64_t n);
 void gemmPanelsAvx2(const GemvArguments& args, std::int64_t panelBegin, std::int64_t panelEnd);
 std::int64_t gemmPanelCountAvx512(std::int64_t n);
 void gemmPanelsAvx512(const GemvArguments& args, std::int64_t panelBegin, std::int64_t panelEnd);
-// bf16 weights only; xBf16 [m][(k + 1) / 2 * 2] is x rounded to bf16 (see toBf16Rows), the
-// padding column zero.
+// bf16 weights only, with the activation and residual applied. x is first rounded to bf16 and
+// packed by tiles of rows (packActivations: tiles [tileBegin, tileEnd) of
+// gemmTileCountAvx512Bf16(m), into packedActivationsSizeAvx512Bf16(m, k) values), then the
+// panels run on the packed x.
 std::int64_t gemmPanelCountAvx512Bf16(std::int64_t n);
-void gemmPanelsAvx512Bf16(const GemvArguments& args, const std::uint16_t* xBf16, std::int64_t panelBegin,
+std::int64_t gemmTileCountAvx512Bf16(std::int64_t m);
+std::int64_t packedActivationsSizeAvx512Bf16(std::int64_t m, std::int64_t k);
+void packActivationsAvx512Bf16(const float* x, std::int64_t m, std::int64_t k, std::int64_t tileBegin,
+                               std::int64_t tileEnd, std::uint32_t* packed);
+void gemmPanelsAvx512Bf16(const GemvArguments& args, const std::uint32_t* xPacked, std::int64_t panelBegin,
                           std::int64_t panelEnd);
-// x [m][k] float32 -> out [m][(k + 1) / 2 * 2] bfloat16, rounded to nearest even (vcvtneps2bf16).
-void toBf16RowsAvx512Bf16(const float* x, std::int64_t m, std::int64_t k, std::uint16_t* out);
 
 float streamSumAvx2(const float* data, std::int64_t count);
 

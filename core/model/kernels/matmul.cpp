@@ -58,15 +58,27 @@ bool libtorchOnly() { return g_libtorchOnly; }
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias)
 {
+    return linear(x, weight, scales, bias, Epilogue{});
+}
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias,
+                  const Epilogue& epilogue)
+{
+    // The epilogue after the product, as separate libtorch ops (differentiable, any device).
+    const auto finish = [&](at::Tensor y) {
+        if (epilogue.gelu)
+            y = at::gelu(y);
+        return epilogue.residual.defined() ? y + epilogue.residual : y;
+    };
     if (g_libtorchOnly && weight.scalar_type() == at::kBFloat16) {
         // What eager PyTorch does with a bf16 model: the product in bfloat16 (the baseline).
         const at::Tensor y = at::linear(x.to(at::kBFloat16), weight, bias.defined() ? bias.to(at::kBFloat16) : bias);
-        return y.to(at::kFloat);
+        return finish(y.to(at::kFloat));
     }
-    if (needsAutograd({x, weight, bias}))
-        return referenceLinear(x, weight, scales, bias);
+    if (needsAutograd({x, weight, bias, epilogue.residual}))
+        return finish(referenceLinear(x, weight, scales, bias));
     if (g_libtorchOnly || !x.device().is_cpu() || x.scalar_type() != at::kFloat || !weight.is_contiguous())
-        return referenceLinear(x, weight, scales, bias);
+        return finish(referenceLinear(x, weight, scales, bias));
     const std::int64_t k = weight.size(1), n = weight.size(0);
     const at::Tensor rows = x.reshape({-1, k}).contiguous();
     const std::int64_t m = rows.size(0);
@@ -89,14 +101,25 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
         args.m = m;
         args.n = n;
         args.k = k;
-        if (m <= kGemvRows)
+        if (m <= kGemvRows) {
             gemv(args);
-        else
-            gemm(args);
-        return y.view(shape);
+            return finish(y.view(shape));
+        }
+        // The bf16 kernel applies the epilogue in registers; the float32-FMA kernels would in a
+        // scalar pass, slower than libtorch's vectorised GELU, so they leave it to finish().
+        const bool fused = type == WeightType::BFloat16 && activeIsa() >= Isa::Avx512Bf16;
+        at::Tensor residual;
+        if (fused && epilogue.residual.defined()) {
+            residual = epilogue.residual.to(at::kFloat).expand(y.view(shape).sizes()).reshape({m, n}).contiguous();
+            args.residual = residual.data_ptr<float>();
+        }
+        if (fused && epilogue.gelu)
+            args.activation = GemmActivation::Gelu;
+        gemm(args);
+        return fused ? y.view(shape) : finish(y.view(shape));
     }
     if (type == WeightType::Float32)
-        return at::linear(x, weight, bias);
+        return finish(at::linear(x, weight, bias));
 
     // Widen ~8 MB of weight rows at a time (they stay in the last-level cache) and multiply.
     const std::int64_t block = std::clamp<std::int64_t>((std::int64_t(8) << 20) / (4 * k), 128, n);
@@ -113,7 +136,7 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
     }
     if (biasValues.defined())
         y.add_(biasValues);
-    return y.view(shape);
+    return finish(y.view(shape));
 }
 
 std::string gemmPath(const std::string& weightType)

@@ -26,6 +26,16 @@ namespace querylens::model::kernels {
 // else undefined; bias [out] or undefined. Returns [..., out] float32.
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias);
 
+// What linear() may apply to its output: y = gelu(x W^T + b) + residual. The avx512bf16 GEMM
+// applies it in registers as it writes each output (no further pass over y); every other path
+// applies it afterwards with libtorch's ops, so the result is the same at every level.
+struct Epilogue {
+    bool gelu = false;    // exact (erf) GELU
+    at::Tensor residual;  // [..., out] float32 (x's leading shape), or undefined
+};
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias,
+                  const Epilogue& epilogue);
+
 // True when grad mode is on and one of the tensors requires grad: the product must then be
 // recorded for backward, which only libtorch's ops do.
 bool needsAutograd(std::initializer_list<at::Tensor> tensors);
