@@ -6,9 +6,10 @@
 // vdpbf16ps multiplies 16 pairs of bf16 values by 16 pairs and adds each pair's two products
 // to a float32 lane: 64 flops an instruction, twice the float32 FMA's. It wants the weights
 // pair-interleaved: lane j holds (W[j][2p], W[j][2p + 1]). The loops, outermost first:
-//  - x is rounded to bf16 and packed once per call, 12 rows at a time, as [pair][12]: a register
-//    tile reads its x pairs from one contiguous stream (one pointer and immediate offsets; the
-//    hardware prefetcher follows it, and it no longer needs 12 row pointers);
+//  - x is rounded to bf16 and packed once per call, 12 rows at a time, as [pair][12] (each tile
+//    by the first thread to need it): a register tile reads its x pairs from one contiguous
+//    stream (one pointer and immediate offsets; the hardware prefetcher follows it, and it no
+//    longer needs 12 row pointers);
 //  - a panel of 32 weight rows is repacked over the whole of k into [pair][32 rows] (an 8 x 8
 //    transpose of 32-bit pairs; 90 KB for k = 1408, 393 KB for 6144: it stays in L2 while
 //    every tile of x passes over it);
@@ -27,6 +28,7 @@
 #include "model/kernels/gemv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <vector>
@@ -215,7 +217,30 @@ void packActivationsAvx512Bf16(const float* x, std::int64_t m, std::int64_t k, s
     }
 }
 
-void gemmPanelsAvx512Bf16(const GemvArguments& a, const std::uint32_t* xPacked, std::int64_t panelBegin,
+namespace {
+
+// Tile t of x, packed by whichever thread reaches it first (the others wait the few
+// microseconds that takes): the threads share the packing without a parallel region of its own,
+// whose end would make each wait for the slowest.
+const std::uint32_t* readyTile(const GemvArguments& a, const PackedActivations& x, std::int64_t t)
+{
+    std::atomic<int>& state = x.state[t];
+    if (state.load(std::memory_order_acquire) != PackedActivations::kReady) {
+        int expected = PackedActivations::kEmpty;
+        if (state.compare_exchange_strong(expected, PackedActivations::kPacking, std::memory_order_acq_rel)) {
+            packActivationsAvx512Bf16(a.x, a.m, a.k, t, t + 1, x.values);
+            state.store(PackedActivations::kReady, std::memory_order_release);
+        } else {
+            while (state.load(std::memory_order_acquire) != PackedActivations::kReady)
+                _mm_pause();
+        }
+    }
+    return x.values + t * ((a.k + 1) / 2) * kTileRows;
+}
+
+}  // namespace
+
+void gemmPanelsAvx512Bf16(const GemvArguments& a, const PackedActivations& x, std::int64_t panelBegin,
                           std::int64_t panelEnd)
 {
     // The packed panel [pair][32], kept by each thread from call to call.
@@ -233,7 +258,7 @@ void gemmPanelsAvx512Bf16(const GemvArguments& a, const std::uint32_t* xPacked, 
         packPanel(a, row0, rows, packed);
         for (std::int64_t t = 0; t < tiles; ++t) {
             const std::int64_t m0 = t * kTileRows;
-            const std::uint32_t* xp = xPacked + t * pairs * kTileRows;
+            const std::uint32_t* xp = readyTile(a, x, t);
             if (m0 + kTileRows <= a.m)
                 tile<kTileRows>(a, xp, packed, m0, row0, rows);
             else

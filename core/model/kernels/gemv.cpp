@@ -111,11 +111,13 @@ void gemm(const GemvArguments& args)
     // Whole panels per thread (split by outputs: with 257 rows and 2 threads, each thread packs
     // and streams only its half of the weights); one panel is already 16 or 32 rows x k weights.
     if (isa >= Isa::Avx512Bf16 && args.type == WeightType::BFloat16) {
-        // (Not value-initialised: every element is written by the packing.)
-        const std::unique_ptr<std::uint32_t[]> packed(new std::uint32_t[std::size_t(packedActivationsSizeAvx512Bf16(args.m, args.k))]);
-        at::parallel_for(0, gemmTileCountAvx512Bf16(args.m), 1, [&](std::int64_t begin, std::int64_t end) {
-            packActivationsAvx512Bf16(args.x, args.m, args.k, begin, end, packed.get());
-        });
+        // (Values not initialised: each tile is written by its packing before it is read.)
+        const std::int64_t tiles = gemmTileCountAvx512Bf16(args.m);
+        const std::unique_ptr<std::uint32_t[]> values(new std::uint32_t[std::size_t(packedActivationsSizeAvx512Bf16(args.m, args.k))]);
+        const std::unique_ptr<std::atomic<int>[]> state(new std::atomic<int>[std::size_t(tiles)]);
+        for (std::int64_t t = 0; t < tiles; ++t)
+            state[std::size_t(t)].store(PackedActivations::kEmpty, std::memory_order_relaxed);
+        const PackedActivations x{values.get(), state.get()};
         // Panels are taken two at a time from a shared counter rather than split in fixed
         // halves: on a machine whose cores also run other work, a thread that lost its core for
         // a while no longer holds up the whole product (a panel is ~0.1 ms at 257 x 1408).
@@ -123,7 +125,7 @@ void gemm(const GemvArguments& args)
         std::atomic<std::int64_t> next{0};
         at::parallel_for(0, at::get_num_threads(), 1, [&](std::int64_t, std::int64_t) {
             for (std::int64_t begin; (begin = next.fetch_add(2)) < panels;)
-                gemmPanelsAvx512Bf16(args, packed.get(), begin, std::min(panels, begin + 2));
+                gemmPanelsAvx512Bf16(args, x, begin, std::min(panels, begin + 2));
         });
     } else if (isa >= Isa::Avx512) {
         at::parallel_for(0, gemmPanelCountAvx512(args.n), 1, [&](std::int64_t begin, std::int64_t end) {

@@ -4,6 +4,7 @@
 // (isa.h) has its own files; gemv.cpp picks the level's code at run time and splits the work
 // over libtorch's intra-op threads.
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -72,16 +73,21 @@ std::int64_t gemmPanelCountAvx2(std::int64_t n);
 void gemmPanelsAvx2(const GemvArguments& args, std::int64_t panelBegin, std::int64_t panelEnd);
 std::int64_t gemmPanelCountAvx512(std::int64_t n);
 void gemmPanelsAvx512(const GemvArguments& args, std::int64_t panelBegin, std::int64_t panelEnd);
-// bf16 weights only, with the activation and residual applied. x is first rounded to bf16 and
-// packed by tiles of rows (packActivations: tiles [tileBegin, tileEnd) of
-// gemmTileCountAvx512Bf16(m), into packedActivationsSizeAvx512Bf16(m, k) values), then the
-// panels run on the packed x.
+// bf16 weights only, with the activation and residual applied. x is rounded to bf16 and packed
+// by tiles of rows (packActivations: tiles [tileBegin, tileEnd) of gemmTileCountAvx512Bf16(m))
+// into packedActivationsSizeAvx512Bf16(m, k) values; the panels pack each tile the first time a
+// thread needs it, so `state` (one per tile, all kEmpty at first) is shared by the threads.
+struct PackedActivations {
+    enum : int { kEmpty = 0, kPacking = 1, kReady = 2 };
+    std::uint32_t* values = nullptr;
+    std::atomic<int>* state = nullptr;
+};
 std::int64_t gemmPanelCountAvx512Bf16(std::int64_t n);
 std::int64_t gemmTileCountAvx512Bf16(std::int64_t m);
 std::int64_t packedActivationsSizeAvx512Bf16(std::int64_t m, std::int64_t k);
 void packActivationsAvx512Bf16(const float* x, std::int64_t m, std::int64_t k, std::int64_t tileBegin,
                                std::int64_t tileEnd, std::uint32_t* packed);
-void gemmPanelsAvx512Bf16(const GemvArguments& args, const std::uint32_t* xPacked, std::int64_t panelBegin,
+void gemmPanelsAvx512Bf16(const GemvArguments& args, const PackedActivations& x, std::int64_t panelBegin,
                           std::int64_t panelEnd);
 
 float streamSumAvx2(const float* data, std::int64_t count);
