@@ -153,6 +153,10 @@ int runTrainDemo(const QStringList& arguments)
     parser.addOption({QStringLiteral("entropy-weight"),
                       QStringLiteral("Weight of a cross-attention entropy regulariser in stage 1 (default 0.5; 0: the paper's losses alone)."),
                       QStringLiteral("W")});
+    parser.addOption({QStringLiteral("stage1-rate"), QStringLiteral("Stage 1's peak learning rate (default 1e-3)."),
+                      QStringLiteral("R")});
+    parser.addOption({QStringLiteral("stage2-rate"), QStringLiteral("Stage 2's peak learning rate (default 1e-3)."),
+                      QStringLiteral("R")});
     parser.addOption({QStringLiteral("pool"), QStringLiteral("Scenes drawn for training (default 8000)."), QStringLiteral("N")});
     parser.addOption({QStringLiteral("resume"),
                       QStringLiteral("Take stage 0 (the frozen ViT and OPT) from an earlier run's folder and skip it."),
@@ -183,6 +187,15 @@ int runTrainDemo(const QStringList& arguments)
             options.entropyWeight = parser.value(QStringLiteral("entropy-weight")).toDouble(&ok);
             if (!ok || options.entropyWeight < 0)
                 throw UsageError{QStringLiteral("--entropy-weight must be a number of at least 0")};
+        }
+        for (auto [name, rate] : {std::pair{QStringLiteral("stage1-rate"), &options.stage1Rate},
+                                  std::pair{QStringLiteral("stage2-rate"), &options.stage2Rate}}) {
+            if (!parser.isSet(name))
+                continue;
+            bool ok = false;
+            *rate = parser.value(name).toDouble(&ok);
+            if (!ok || !(*rate > 0) || *rate > 1)
+                throw UsageError{QStringLiteral("--%1 must be a number above 0 and at most 1").arg(name)};
         }
         const DemoTrainingResult result = trainDemoModel(options, [](const std::string& line) {
             std::cout << line << std::endl;

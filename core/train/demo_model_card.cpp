@@ -100,7 +100,8 @@ std::string describeTrainingOptions(const DemoTrainingOptions& o)
         line << " --stage0-only";
     else
         line << " --stage1-steps " << o.representationSteps << " --stage2-steps " << o.generationSteps
-             << " --entropy-weight " << o.entropyWeight;
+             << " --entropy-weight " << o.entropyWeight << " --stage1-rate " << o.stage1Rate << " --stage2-rate "
+             << o.stage2Rate;
     line << " --seed " << o.seed << " --pool " << o.poolSize << " --threads " << o.threads;
     return line.str();
 }

@@ -91,6 +91,8 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
     train::TrainerOptions trainerOptions = options.tiny ? train::TrainerOptions::tiny() : train::TrainerOptions{};
     trainerOptions.seed = options.seed;
     trainerOptions.entropyWeight = options.entropyWeight;
+    trainerOptions.stage1Rate = options.stage1Rate;
+    trainerOptions.stage2Rate = options.stage2Rate;
     if (!options.tiny)
         trainerOptions.poolSize = options.poolSize;
     const fs::path root(options.folder);

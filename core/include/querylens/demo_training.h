@@ -14,6 +14,7 @@ struct DemoTrainingOptions {
     std::uint64_t seed = 1;       // training scenes (the evaluation uses other seeds)
     int visionSteps = 1500, languageSteps = 400, representationSteps = 1600, generationSteps = 16000;
     double entropyWeight = 0.5;   // cross-attention entropy regulariser in stage 1 (0: off)
+    double stage1Rate = 1e-3, stage2Rate = 1e-3;  // AdamW's peak rates
     std::string resume;           // an earlier run's FOLDER: its frozen ViT and OPT, stage 0 skipped
     int poolSize = 8000;          // scenes drawn once and shared by all stages
     bool tiny = false;            // a tiny geometry (tests, smoke runs)
