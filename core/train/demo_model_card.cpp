@@ -56,7 +56,7 @@ std::string demoModelCard(const DemoTrainingResult& result, const std::string& g
         card << "| `" << run->arguments << "` | ";
         for (std::size_t i = 0; i < run->stages.size(); ++i)
             card << (i ? "; " : "") << run->stages[i].name << ", " << run->stages[i].steps << " steps";
-        card << " | " << int(run->seconds) << " s | " << run->cpu << ", " << run->threads << " threads |\n";
+        card << " | " << int(run->seconds) << " s | " << run->cpu << ", " << run->threads << (run->threads == 1 ? " thread" : " threads") << " |\n";
         total += run->seconds;
     }
     card << "\nTotal " << int(total) << " s of wall clock";
@@ -98,10 +98,12 @@ std::string describeTrainingOptions(const DemoTrainingOptions& o)
         line << " --vision-steps " << o.visionSteps << " --language-steps " << o.languageSteps;
     if (o.stage0Only)
         line << " --stage0-only";
-    else
-        line << " --stage1-steps " << o.representationSteps << " --stage2-steps " << o.generationSteps
-             << " --entropy-weight " << o.entropyWeight << " --stage1-rate " << o.stage1Rate << " --stage2-rate "
-             << o.stage2Rate;
+    else {
+        line << " --stage1-steps " << o.representationSteps;
+        if (o.representationSteps > 0)  // 0: stage 1 taken from --resume, so its settings played no part
+            line << " --stage1-rate " << o.stage1Rate << " --entropy-weight " << o.entropyWeight;
+        line << " --stage2-steps " << o.generationSteps << " --stage2-rate " << o.stage2Rate;
+    }
     line << " --seed " << o.seed << " --pool " << o.poolSize << " --threads " << o.threads;
     return line.str();
 }
