@@ -2,6 +2,7 @@
 // refuses it with a message or gives a tokenizer that encodes the text within its pieces.
 
 #include "fuzz_support.h"
+#include "querylens/error.h"
 #include "sentencepiece_direct.h"
 #include "tokenizer_checks.h"
 

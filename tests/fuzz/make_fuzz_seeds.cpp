@@ -8,6 +8,7 @@
 #include "fuzz_support.h"
 #include "io/safetensors.h"
 #include "io/sha256.h"
+#include "sentencepiece_model_builder.h"
 #include "querylens/conversation.h"
 #include "querylens/session_store.h"
 
@@ -154,6 +155,9 @@ void tokenizerSeeds()
                  fixture("tiny-itm/special_tokens_map.json"), fixture("tiny-itm/added_tokens.json"), texts[1]}));
     seed("wordpiece_files", "vocab-only", joined({fixture("tiny-itm/vocab.txt"), "", "", "", texts[2]}));
     seed("sentencepiece_model", "tiny-t5", joined({fixture("tiny-t5/spiece.model"), texts[0]}));
+    // 2 KB with a normalization table of one rule: the fixture's 250 KB runs ~1 input a second
+    // under ASan, and mutations of a small table reach the trie's every field.
+    seed("sentencepiece_model", "one-rule", joined({spmodel::healthyModel(), "a cat ate a bat"}));
 }
 
 void sessionSeeds()

@@ -22,7 +22,8 @@ public:
 
 }  // namespace querylens::text
 
-// The plugin's one exported symbol: a backend for the model file, or null with `error` set.
-extern "C" querylens::text::SentencePieceBackend* querylens_sentencepiece_create(const char* modelPath,
+// The plugin's one exported symbol: a backend for the bytes of a model file (checked first by
+// sentencepiece_model_check.h), or null with `error` set.
+extern "C" querylens::text::SentencePieceBackend* querylens_sentencepiece_create(const std::string& modelBytes,
                                                                                  std::string* error);
 using QuerylensSentencePieceCreate = decltype(&querylens_sentencepiece_create);

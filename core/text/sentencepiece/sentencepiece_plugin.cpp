@@ -4,6 +4,7 @@
 
 #include <sentencepiece_processor.h>
 
+#include <exception>
 #include <memory>
 
 namespace {
@@ -33,13 +34,21 @@ public:
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) querylens::text::SentencePieceBackend*
-querylens_sentencepiece_create(const char* modelPath, std::string* error)
+querylens_sentencepiece_create(const std::string& modelBytes, std::string* error)
 {
     auto backend = std::make_unique<Backend>();
-    const auto status = backend->processor.Load(modelPath);
-    if (!status.ok()) {
+    try {
+        const auto status = backend->processor.LoadFromSerializedProto(modelBytes);
+        if (!status.ok()) {
+            if (error)
+                *error = status.ToString();
+            return nullptr;
+        }
+    } catch (const std::exception& e) {
+        // darts-clone throws through Load on keys it cannot take; the caller's checks refuse
+        // those known so far, this keeps any other from ending the program.
         if (error)
-            *error = status.ToString();
+            *error = e.what();
         return nullptr;
     }
     return backend.release();

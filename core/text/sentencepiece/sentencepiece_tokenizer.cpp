@@ -3,12 +3,14 @@
 #include "io/json_file.h"
 #include "querylens/error.h"
 #include "text/sentencepiece/sentencepiece_backend.h"
+#include "text/sentencepiece/sentencepiece_model_check.h"
 
 #include <dlfcn.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 
 namespace querylens::text {
@@ -84,17 +86,22 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromFolder(const
     const std::string path = (fs::path(dir) / "spiece.model").string();
     if (!fs::exists(path))
         throw Error("the tokenizer is missing: no spiece.model", path);
-    io::checkFileSize(path, io::kMaxTokenizerFileBytes);
-    const auto create = openPlugin();
-    std::string error;
-    std::unique_ptr<SentencePieceBackend> backend(create(path.c_str(), &error));
-    if (!backend)
-        throw Error("not a readable SentencePiece model (" + error + ")", path);
-    return fromBackend(std::move(backend));
+    return fromModelFile(path, openPlugin());
 }
 
-std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromBackend(std::unique_ptr<SentencePieceBackend> backend)
+std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromModelFile(const std::string& path,
+                                                                              QuerylensSentencePieceCreate create)
 {
+    io::checkFileSize(path, io::kMaxTokenizerFileBytes);
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error("cannot read the SentencePiece model", path);
+    const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    checkSentencePieceModel(bytes, path);
+    std::string error;
+    std::unique_ptr<SentencePieceBackend> backend(create(bytes, &error));
+    if (!backend)
+        throw Error("not a readable SentencePiece model (" + error + ")", path);
     return std::unique_ptr<SentencePieceTokenizer>(new SentencePieceTokenizer(std::move(backend)));
 }
 

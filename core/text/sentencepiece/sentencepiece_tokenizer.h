@@ -2,6 +2,7 @@
 // T5's SentencePiece tokenizer (spiece.model), through the plugin module (sentencepiece_backend.h).
 // T5's conventions: no BOS, </s> (id 1) appended; <pad>, </s> and <unk> are special.
 
+#include "text/sentencepiece/sentencepiece_backend.h"
 #include "text/tokenizer.h"
 
 #include <memory>
@@ -16,9 +17,13 @@ public:
     // Throws Error naming spiece.model when it is missing or unreadable, or the plugin when it
     // cannot be opened.
     static std::unique_ptr<SentencePieceTokenizer> fromFolder(const std::string& dir);
-    // Around a backend made in this process (the fuzz targets and their replay suite link the
-    // plugin's code directly, having no libtorch whose protobuf would clash).
-    static std::unique_ptr<SentencePieceTokenizer> fromBackend(std::unique_ptr<SentencePieceBackend> backend);
+    // The model file at `path` through the factory `create`: an Error naming the file when it
+    // is too large, or holds what libsentencepiece would crash on (sentencepiece_model_check.h),
+    // or the library refuses it. fromFolder passes the plugin's factory; the fuzz targets and
+    // their replay suite link the plugin's code directly (they have no libtorch whose protobuf
+    // would clash) and pass querylens_sentencepiece_create itself.
+    static std::unique_ptr<SentencePieceTokenizer> fromModelFile(const std::string& path,
+                                                                 QuerylensSentencePieceCreate create);
     ~SentencePieceTokenizer() override;
 
     std::vector<int> encode(const std::string& text, bool addSpecialTokens = true) const override;
