@@ -38,6 +38,7 @@ CheckpointSummary inspectCheckpoint(const std::string& folder)
     try {
         const std::string configPath = (fs::path(folder) / "config.json").string();
         const auto json = io::readJsonFile(configPath);
+        io::requireObject(json, configPath);
         const io::ConfigReader config(json, configPath);
         if (config.getString("model_type", "") != "blip-2")
             throw Error("not a BLIP-2 checkpoint (model_type is not blip-2)", configPath, "model_type");
@@ -73,12 +74,12 @@ std::vector<CheckpointSummary> findHubCheckpoints()
             if (!fs::exists(config))
                 continue;
             try {
-                // Not an object (a hand-written null): no model_type, and value() would throw.
                 const nlohmann::json json = io::readJsonFile(config.string());
-                if (!json.is_object() || json.value("model_type", "") != "blip-2")
+                io::requireObject(json, config.string());
+                if (json.value("model_type", "") != "blip-2")
                     continue;
             } catch (const Error&) {
-                // A broken config is still listed, with its problem, below.
+                // A broken config (not JSON, not an object) is still listed, with its problem, below.
             }
             found.push_back(inspectCheckpoint(snapshot.path().string()));
         }

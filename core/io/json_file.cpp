@@ -70,6 +70,14 @@ json readJsonFile(const std::string& path)
     }
 }
 
+void requireObject(const json& json, const std::string& path, const std::string& what)
+{
+    if (!json.is_object())
+        throw Error("expected a JSON object" + (what.empty() ? std::string() : " of " + what) + ", found " +
+                        json.type_name(),
+                    path);
+}
+
 ConfigReader::ConfigReader(const json& object, std::string file, std::string path)
     : object_(object.is_object() ? object : json::object()), file_(std::move(file)), path_(std::move(path))
 {

@@ -33,6 +33,10 @@ std::string jsonProblem(const nlohmann::json::exception& e);
 // Parses a JSON file; a missing file, bad JSON, a file over kMaxJsonFileBytes or nesting past
 // kMaxJsonDepth is an Error naming the file (and the byte where parsing stopped).
 nlohmann::json readJsonFile(const std::string& path);
+// Throws Error naming `path` ("expected a JSON object of <what>, found null") unless `json` (read
+// from that file) is an object: files that must be objects are checked before value() or
+// items(), which throw nlohmann's type_error on a `null` written by hand or a list.
+void requireObject(const nlohmann::json& json, const std::string& path, const std::string& what = {});
 
 // A view of one JSON object of a config file. Keys that are absent or null take the default
 // given by the caller (Hugging Face writes null for unset fields); a key of the wrong type is

@@ -41,12 +41,10 @@ std::vector<std::string> readVocab(const std::string& path)
     return vocab;
 }
 
-// `json` is the file at `path`; anything but an object (a `null` written by hand, a list) is refused
-// by name rather than left to nlohmann's value(), which throws a type_error on it.
+// `json` is the file at `path`.
 void readSpecialNames(const nlohmann::json& json, const std::string& path, WordPieceSettings& s)
 {
-    if (!json.is_object())
-        throw Error("expected a JSON object of settings, found " + std::string(json.type_name()), path);
+    io::requireObject(json, path, "settings");
     s.unkToken = tokenName(json.value("unk_token", nlohmann::json()), s.unkToken);
     s.clsToken = tokenName(json.value("cls_token", nlohmann::json()), s.clsToken);
     s.sepToken = tokenName(json.value("sep_token", nlohmann::json()), s.sepToken);
@@ -87,8 +85,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromFolder(const std::st
     const fs::path configPath = folder / "tokenizer_config.json";
     if (fs::exists(configPath)) {
         const nlohmann::json json = io::readJsonFile(configPath.string());
-        if (!json.is_object())
-            throw Error("expected a JSON object of settings, found " + std::string(json.type_name()), configPath.string());
+        io::requireObject(json, configPath.string(), "settings");
         const io::ConfigReader config(json, configPath.string());
         settings.basic.lowerCase = config.getBool("do_lower_case", true);
         settings.basic.tokenizeChineseChars = config.getBool("tokenize_chinese_chars", true);
@@ -122,8 +119,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromFolder(const std::st
     const fs::path addedPath = folder / "added_tokens.json";
     if (fs::exists(addedPath)) {
         const nlohmann::json json = io::readJsonFile(addedPath.string());
-        if (!json.is_object())
-            throw Error("expected an object of token -> id", addedPath.string());
+        io::requireObject(json, addedPath.string(), "token -> id");
         for (const auto& [token, id] : json.items()) {
             if (!id.is_number_integer())
                 throw Error("the id is not an integer", addedPath.string(), token);

@@ -184,6 +184,26 @@ private slots:
         QVERIFY2(caption.err.contains("unfinished"), caption.err.constData());
     }
 
+    // A snapshot whose config.json is `null` (hand-edited, or a tool that wrote nothing) is
+    // listed with what is wrong and where, and is not offered as loadable.
+    void cachedSnapshotWithANullConfigSaysSo()
+    {
+        const QString snapshot = dir_->filePath(QStringLiteral("cache/models--test--nulled/snapshots/0123abcd"));
+        QVERIFY(QDir().mkpath(snapshot));
+        QFile config(snapshot + QStringLiteral("/config.json"));
+        QVERIFY(config.open(QIODevice::WriteOnly));
+        config.write("null\n");
+        config.close();
+        const Run models = run({QStringLiteral("models")});
+        QCOMPARE(models.exitCode, 0);
+        QVERIFY2(models.out.contains("cannot be loaded: ") && models.out.contains("0123abcd/config.json") &&
+                     models.out.contains("expected a JSON object, found null"),
+                 models.out.constData());
+        const Run quiet = run({QStringLiteral("models"), QStringLiteral("--quiet")});
+        QCOMPARE(quiet.exitCode, 0);
+        QVERIFY2(!quiet.out.contains("0123abcd"), quiet.out.constData());
+    }
+
     void errorsHaveTheirExitCodes_data()
     {
         QTest::addColumn<QStringList>("arguments");
