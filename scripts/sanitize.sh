@@ -16,7 +16,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 QUERYLENS_SANITIZE_SKIP=${QUERYLENS_SANITIZE_SKIP:-"^(test_t5_parity.*|test_sentencepiece|test_cli|test_batch_encode)$"}
 # Suites that need neither the window nor the command line (so not their libraries either).
 QUERYLENS_SANITIZE_SUBSET=(
-  test_fuzz_regressions test_fuzz_regressions_sentencepiece test_safetensors test_printable_text
+  test_fuzz_regressions test_fuzz_regressions_sentencepiece test_sentencepiece_model_check test_safetensors
+  test_printable_text
   test_input_limits test_bpe_tokenizer test_wordpiece_tokenizer test_session_store test_hub_protocol
   test_batch_dataset test_image_preprocessor test_opt_parity test_itm_parity test_checkpoint_layouts
   test_branch_cache
