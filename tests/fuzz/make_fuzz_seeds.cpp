@@ -8,7 +8,7 @@
 #include "fuzz_support.h"
 #include "io/safetensors.h"
 #include "io/sha256.h"
-#include "sentencepiece_model_builder.h"
+#include "spiece_model_builder.h"
 #include "querylens/conversation.h"
 #include "querylens/session_store.h"
 

@@ -5,7 +5,7 @@
 // into this suite (no libtorch here), as in the fuzz targets.
 
 #include "querylens/error.h"
-#include "sentencepiece_model_builder.h"
+#include "spiece_model_builder.h"
 #include "text/sentencepiece/sentencepiece_backend.h"
 #include "text/sentencepiece/sentencepiece_tokenizer.h"
 
