@@ -8,9 +8,9 @@
 #include "fuzz_support.h"
 #include "io/safetensors.h"
 #include "io/sha256.h"
-#include "spiece_model_builder.h"
 #include "querylens/conversation.h"
 #include "querylens/session_store.h"
+#include "spiece_model_builder.h"
 
 #include <QBuffer>
 #include <QImage>
