@@ -81,6 +81,7 @@ private Q_SLOTS:
     void mapsMatchTheFormulaOnTheGoldens()
     {
         QFETCH(QString, config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         const std::string c = config.toStdString(), set = c + "/golden_gradients";
         const Fixture f = fixture(c);
         const std::vector<std::vector<int>> words{{0}, {1}, {2}, {3}, {4}};
@@ -129,6 +130,8 @@ private Q_SLOTS:
     void gradCamMapsAreNeverNegative()
     {
         for (const char* config : {"tiny-opt", "tiny-t5"}) {
+            if (!testsupport::fixtureLoads(config))
+                continue;
             const Fixture f = fixture(config);
             for (const WordExplanation& w : explainWords(*f.model, *f.image, f.result, {{0}, {1, 2}, {3, 4}})) {
                 for (float v : w.gradcamLayers)
@@ -230,6 +233,7 @@ private Q_SLOTS:
     void faithfulnessCurvesOfAWord()
     {
         QFETCH(QString, config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         QFETCH(int, baseline);
         const Fixture f = fixture(config.toStdString());
         const WordExplanation w = explainWords(*f.model, *f.image, f.result, {{1, 2}}).front();
