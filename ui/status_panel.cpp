@@ -67,11 +67,22 @@ void StatusPanel::setModel(const ModelInfo& info)
                                 QString::fromLatin1(precisionName(info.precision)),
                                 tr("%n thread(s)", nullptr, info.threads), QString::fromStdString(info.kernels.isa)));
     // The kernel of each regime, as the benchmark and --json report them.
-    hardware_->setToolTip(tr("CPU: %1\nfeatures: %2\nimages: %3\nprompts: %4\ndecode: %5\nattention: %6")
-                              .arg(QString::fromStdString(info.kernels.cpu), QString::fromStdString(info.kernels.cpuFlags),
-                                   QString::fromStdString(info.kernels.images), QString::fromStdString(info.kernels.prompts),
-                                   QString::fromStdString(info.kernels.decode),
-                                   QString::fromStdString(info.kernels.attention)));
+    QString tip = tr("CPU: %1\nfeatures: %2\nimages: %3\nprompts: %4\ndecode: %5\nattention: %6\nkernel choice: %7")
+                      .arg(QString::fromStdString(info.kernels.cpu), QString::fromStdString(info.kernels.cpuFlags),
+                           QString::fromStdString(info.kernels.images), QString::fromStdString(info.kernels.prompts),
+                           QString::fromStdString(info.kernels.decode), QString::fromStdString(info.kernels.attention),
+                           QString::fromStdString(info.kernels.choice));
+    // The measured choice per image product: which kernel runs it and both rates.
+    for (const ModelInfo::Kernels::Product& p : info.kernels.products)
+        tip += tr("\n  %1 (%2x%3x%4): %5; ours %6, libtorch %7 GFLOP/s")
+                   .arg(QString::fromStdString(p.layer))
+                   .arg(p.m)
+                   .arg(p.k)
+                   .arg(p.n)
+                   .arg(QString::fromStdString(p.kernel))
+                   .arg(p.oursGflops, 0, 'f', 0)
+                   .arg(p.libtorchGflops, 0, 'f', 0);
+    hardware_->setToolTip(tip);
 }
 
 void StatusPanel::setNoModel()

@@ -6,6 +6,27 @@ namespace querylens::cli {
 
 using nlohmann::json;
 
+namespace {
+
+// The measured kernel choice of each image product (rates in GFLOP/s on this machine).
+json productsJson(const std::vector<ModelInfo::Kernels::Product>& products)
+{
+    json list = json::array();
+    for (const ModelInfo::Kernels::Product& p : products)
+        list.push_back({{"layer", p.layer},
+                        {"weights", p.weights},
+                        {"m", p.m},
+                        {"n", p.n},
+                        {"k", p.k},
+                        {"kernel", p.kernel},
+                        {"ours_gflops", p.oursGflops},
+                        {"libtorch_gflops", p.libtorchGflops},
+                        {"source", p.source}});
+    return list;
+}
+
+}  // namespace
+
 json resultJson(const GenerationResult& result, const ModelInfo& model, const std::string& image,
                 const std::string& prompt, const RunTimings& timings)
 {
@@ -49,7 +70,10 @@ json resultJson(const GenerationResult& result, const ModelInfo& model, const st
             {"images", model.kernels.images},
             {"prompts", model.kernels.prompts},
             {"decode", model.kernels.decode},
-            {"attention", model.kernels.attention}}},
+            {"attention", model.kernels.attention},
+            {"choice", model.kernels.choice},
+            {"products", productsJson(model.kernels.products)},
+            {"calibration_s", model.kernels.calibrationSeconds}}},
           {"trained_demo", model.isTrainedDemo}}},
     };
 }

@@ -136,7 +136,12 @@ std::shared_ptr<const Model> Model::load(const LoadOptions& options, const Progr
     info.isDemo = c.querylens_demo && !c.querylens_trained_demo;
     info.isTrainedDemo = c.querylens_trained_demo;
     info.warnings = runtime::environmentWarnings();
-    info.kernels = runtime::kernelChoices(formatsFor(options.precision));
+    // Which kernel is faster for the image products on this machine: timed once (about a
+    // second), then read from the cache file at every later load.
+    runtime::KernelMeasurement measurement;
+    if (device.is_cpu())
+        measurement = runtime::measureKernelChoice(c.vision_config, formatsFor(options.precision).vision, info.warnings);
+    info.kernels = runtime::kernelChoices(formatsFor(options.precision), measurement);
     info.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }

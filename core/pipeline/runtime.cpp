@@ -1,7 +1,9 @@
 #include "pipeline/runtime.h"
 
 #include "model/kernels/isa.h"
+#include "model/kernels/kernel_calibration.h"
 #include "model/kernels/matmul.h"
+#include "model/vision_products.h"
 
 #include <ATen/Parallel.h>
 
@@ -42,10 +44,27 @@ std::vector<std::string> environmentWarnings()
     if (!isa.empty())
         warnings.push_back("QUERYLENS_ISA=" + isa + " names no kernel level (portable, avx2, avx512, avx512bf16, amx): "
                            "ignored");
+    const std::string choice = model::kernels::invalidKernelChoiceEnvironment();
+    if (!choice.empty())
+        warnings.push_back("QUERYLENS_KERNEL_CHOICE=" + choice + " names no kernel choice (ours, libtorch, measured): "
+                           "ignored, the kernels are measured");
     return warnings;
 }
 
-ModelInfo::Kernels kernelChoices(model::WeightFormats formats)
+KernelMeasurement measureKernelChoice(const model::VisionConfig& vision, model::WeightFormat format,
+                                      std::vector<std::string>& warnings)
+{
+    namespace kernels = model::kernels;
+    if (kernels::kernelChoiceMode() != kernels::KernelChoiceMode::Measured)
+        return {};
+    const kernels::CalibrationOutcome outcome =
+        kernels::calibrate(model::visionProductShapes(vision, format), kernels::defaultCalibrationFile());
+    kernels::recordTimings(outcome.timings);
+    warnings.insert(warnings.end(), outcome.warnings.begin(), outcome.warnings.end());
+    return {outcome.timings, outcome.seconds};
+}
+
+ModelInfo::Kernels kernelChoices(model::WeightFormats formats, const KernelMeasurement& measurement)
 {
     namespace kernels = model::kernels;
     auto typeName = [](model::WeightFormat f) {
@@ -59,6 +78,11 @@ ModelInfo::Kernels kernelChoices(model::WeightFormats formats)
     k.prompts = kernels::gemmPath(typeName(formats.language));
     k.decode = kernels::decodePath(typeName(formats.language));
     k.attention = kernels::attentionPath();
+    k.choice = kernels::kernelChoiceModeName(kernels::kernelChoiceMode());
+    for (const kernels::GemmTiming& t : measurement.timings)
+        k.products.push_back({t.shape.layer, t.shape.weights, t.shape.m, t.shape.n, t.shape.k,
+                              kernels::gemmKernelName(t.choice), t.oursGflops(), t.libtorchGflops(), t.source});
+    k.calibrationSeconds = measurement.seconds;
     return k;
 }
 

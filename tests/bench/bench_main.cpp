@@ -10,9 +10,11 @@
 #include "machine_limits.h"
 #include "model/kernels/gemv.h"
 #include "model/kernels/isa.h"
+#include "model/kernels/kernel_calibration.h"
 #include "model/kernels/matmul.h"
 #include "model_bench.h"
 #include "model_configs.h"
+#include "model/vision_products.h"
 #include "querylens/error.h"
 
 #include <ATen/Parallel.h>
@@ -161,6 +163,28 @@ int main(int argc, char** argv)
     const std::size_t builtRss = statusBytes("VmRSS"), buildPeakRss = statusBytes("VmHWM");
     std::cerr << "built " << name << " at " << o.precision << " in " << loadSeconds << " s; measuring...\n";
 
+    // Which kernel runs each image product: in the measured mode (QUERYLENS_KERNEL_CHOICE unset),
+    // the timings kept for this machine, or timed now, as the program does at load.
+    kernels::CalibrationOutcome choice;
+    if (kernels::kernelChoiceMode() == kernels::KernelChoiceMode::Measured) {
+        choice = kernels::calibrate(visionProductShapes(model->config().vision_config, formats(o.precision).vision),
+                                    kernels::defaultCalibrationFile());
+        kernels::recordTimings(choice.timings);
+        for (const std::string& warning : choice.warnings)
+            std::cerr << "querylens-bench: " << warning << "\n";
+    }
+    nlohmann::json choiceJson = nlohmann::json::array();
+    for (const kernels::GemmTiming& t : choice.timings)
+        choiceJson.push_back({{"layer", t.shape.layer},
+                              {"weights", t.shape.weights},
+                              {"m", t.shape.m},
+                              {"n", t.shape.n},
+                              {"k", t.shape.k},
+                              {"kernel", kernels::gemmKernelName(t.choice)},
+                              {"ours_gflops", t.oursGflops()},
+                              {"libtorch_gflops", t.libtorchGflops()},
+                              {"source", t.source}});
+
     // The kernels' choices, read before the baseline switches to libtorch.
     const std::string visionType = o.precision == "fp32" ? "fp32" : "bf16";
     const nlohmann::json paths = {{"isa", kernels::isaName(kernels::activeIsa())},
@@ -194,6 +218,15 @@ int main(int argc, char** argv)
                 paths["isa"].get<std::string>().c_str(), paths["images"].get<std::string>().c_str(),
                 paths["prompts"].get<std::string>().c_str(), paths["decode"].get<std::string>().c_str(),
                 paths["attention"].get<std::string>().c_str());
+    std::printf("  kernel choice: %s", kernels::kernelChoiceModeName(kernels::kernelChoiceMode()));
+    if (!choice.timings.empty())
+        std::printf(" (%s)", choice.seconds > 0 ? ("timed at this start in " + std::to_string(choice.seconds).substr(0, 4) + " s").c_str()
+                                                : "from the cache file");
+    std::printf("\n");
+    for (const kernels::GemmTiming& t : choice.timings)
+        std::printf("    %-26s %s %5lld x %5lld x %5lld: ours %6.1f, libtorch %6.1f GFLOP/s -> %s\n", t.shape.layer.c_str(),
+                    t.shape.weights.c_str(), (long long)t.shape.m, (long long)t.shape.k, (long long)t.shape.n,
+                    t.oursGflops(), t.libtorchGflops(), kernels::gemmKernelName(t.choice));
     std::printf("  %-34s %12s\n", "figure", "value");
     std::printf("  %-34s %12s\n", "weights in memory", gb(double(f.weightBytes)).c_str());
     std::printf("  %-34s %10.2f s\n", "build / load", f.loadSeconds);
@@ -267,6 +300,8 @@ int main(int argc, char** argv)
             {"cpu_model", cpu.model},
             {"cpu_flags", cpu.flags()},
             {"kernel_paths", paths},
+            {"kernel_choice", kernels::kernelChoiceModeName(kernels::kernelChoiceMode())},
+            {"kernel_choice_products", choiceJson},
             {"encode_fp32_peak_ratio", encodeGflops / limits.fp32GemmGflops},
             {"bandwidth_gb_s", limits.bandwidthGBs},
             {"fp32_matmul_gflops", limits.fp32GemmGflops},

@@ -173,6 +173,8 @@ int main(int argc, char** argv)
     at::set_num_threads(threads);
     c10::InferenceMode inference;
     at::manual_seed(0);
+    // Every column measures one kernel: ours at each level, libtorch's through setLibtorchOnly.
+    kernels::setKernelChoiceMode(kernels::KernelChoiceMode::Ours);
 
     const double bandwidth = std::max(readBandwidth(repeats), readBandwidthKernels(repeats));
     const kernels::CpuFeatures& cpu = kernels::cpuFeatures();
@@ -285,7 +287,7 @@ int main(int argc, char** argv)
     std::printf("  %-28s %-5s %4s", "layer", "type", "M");
     for (kernels::Isa isa : levels)
         std::printf(" %17s", kernels::isaName(isa));
-    std::printf(" %10s\n", "libtorch");
+    std::printf(" %10s %8s\n", "libtorch", "choice");
     for (at::ScalarType type : {at::kFloat, at::kBFloat16, at::kChar})
         for (const auto& [m, s] : gemmShapes()) {
             if (std::string(s.what).find(shapeFilter) == std::string::npos)
@@ -295,9 +297,11 @@ int main(int argc, char** argv)
             const double flop = 2.0 * double(m) * double(s.n) * double(s.k);
             auto call = [&] { kernels::linear(x, w.stored, w.scales, {}); };
             std::printf("  %-28s %-5s %4lld", s.what, typeName(type), (long long)m);
+            double best = 0;  // ours at the best level, what the program would choose from
             for (kernels::Isa isa : levels) {
                 kernels::setIsaCap(isa);
                 const double rate = flop / timeCall(call, repeats) / 1e9;
+                best = rate;
                 const double peak = isa <= kernels::Isa::Avx2                                      ? peaks.avx2
                                     : isa >= kernels::Isa::Avx512Bf16 && type == at::kBFloat16 ? peaks.avx512bf16
                                                                                                : peaks.avx512;
@@ -307,7 +311,10 @@ int main(int argc, char** argv)
             kernels::setLibtorchOnly(true);
             const double torch = flop / timeCall(call, repeats) / 1e9;
             kernels::setLibtorchOnly(false);
-            std::printf(" %10.1f\n", torch);
+            // What the measured kernel choice would pick on these rates (int8 is always ours).
+            const kernels::GemmKernel choice =
+                type == at::kChar ? kernels::GemmKernel::Ours : kernels::fasterKernel(flop / best, flop / torch);
+            std::printf(" %10.1f %8s\n", torch, kernels::gemmKernelName(choice));
             std::fflush(stdout);
         }
     return 0;

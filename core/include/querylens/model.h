@@ -74,6 +74,20 @@ struct ModelInfo {
         std::string prompts;    // the language model over a prompt
         std::string decode;     // one token at a time
         std::string attention;  // over prompts and images
+        // How the kernel of each image product is chosen (QUERYLENS_KERNEL_CHOICE): "measured"
+        // (the faster of ours and libtorch's at::linear per shape, timed once per machine and
+        // kept in a cache file), "ours" or "libtorch".
+        std::string choice;
+        struct Product {
+            std::string layer;      // e.g. "vision fc1"
+            std::string weights;    // "bf16" or "fp32"
+            std::int64_t m = 0, n = 0, k = 0;  // x [m, k], weights [n, k]
+            std::string kernel;     // "ours" or "libtorch": the one used
+            double oursGflops = 0, libtorchGflops = 0;
+            std::string source;     // "measured" at this load, or "cache"
+        };
+        std::vector<Product> products;  // the measured mode's timings of the vision encoder's products
+        double calibrationSeconds = 0;  // spent timing them at this load (0 when read from the cache)
     } kernels;
 };
 

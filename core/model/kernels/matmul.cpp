@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 
 namespace querylens::model::kernels {
 
@@ -41,6 +42,23 @@ at::Tensor referenceLinear(const at::Tensor& x, const at::Tensor& weight, const 
     return at::linear(x, wide, bias);
 }
 
+const char* weightTypeName(WeightType type)
+{
+    return type == WeightType::Float32 ? "fp32" : type == WeightType::BFloat16 ? "bf16" : "int8";
+}
+
+// The product as libtorch computes it at the weights' precision (what eager PyTorch runs): bf16
+// x and weights through at::linear in bfloat16 (oneDNN), float32 through at::linear (OpenBLAS).
+at::Tensor libtorchProduct(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias)
+{
+    if (weight.scalar_type() == at::kBFloat16)
+        return at::linear(x.to(at::kBFloat16), weight, bias.defined() ? bias.to(at::kBFloat16) : bias).to(at::kFloat);
+    return at::linear(x, weight, bias);
+}
+
+// Our GEMM's path at the active level, for gemmPath().
+std::string oursGemmPath(const std::string& weightType);
+
 }  // namespace
 
 bool needsAutograd(std::initializer_list<at::Tensor> tensors)
@@ -61,8 +79,10 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
     return linear(x, weight, scales, bias, Epilogue{});
 }
 
-at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias,
-                  const Epilogue& epilogue)
+namespace {
+
+at::Tensor product(std::optional<GemmKernel> forced, const at::Tensor& x, const at::Tensor& weight,
+                   const at::Tensor& scales, const at::Tensor& bias, const Epilogue& epilogue)
 {
     // The epilogue after the product, as separate libtorch ops (differentiable, any device).
     const auto finish = [&](at::Tensor y) {
@@ -70,11 +90,8 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
             y = at::gelu(y);
         return epilogue.residual.defined() ? y + epilogue.residual : y;
     };
-    if (g_libtorchOnly && weight.scalar_type() == at::kBFloat16) {
-        // What eager PyTorch does with a bf16 model: the product in bfloat16 (the baseline).
-        const at::Tensor y = at::linear(x.to(at::kBFloat16), weight, bias.defined() ? bias.to(at::kBFloat16) : bias);
-        return finish(y.to(at::kFloat));
-    }
+    if (g_libtorchOnly && weight.scalar_type() == at::kBFloat16)
+        return finish(libtorchProduct(x, weight, bias));  // what eager PyTorch does with a bf16 model (the baseline)
     if (needsAutograd({x, weight, bias, epilogue.residual}))
         return finish(referenceLinear(x, weight, scales, bias));
     if (g_libtorchOnly || !x.device().is_cpu() || x.scalar_type() != at::kFloat || !weight.is_contiguous())
@@ -85,6 +102,9 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
     std::vector<std::int64_t> shape = x.sizes().vec();
     shape.back() = n;
     const WeightType type = weightType(weight);
+    if (m > kGemvRows && type != WeightType::Int8 &&
+        forced.value_or(chosenKernel(weightTypeName(type), m, n, k)) == GemmKernel::Libtorch)
+        return finish(libtorchProduct(x, weight, bias));
     const at::Tensor biasValues = bias.defined() ? bias.to(at::kFloat).contiguous() : at::Tensor();
     const at::Tensor scaleValues = scales.defined() ? scales.contiguous() : at::Tensor();
 
@@ -139,10 +159,36 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
     return finish(y.view(shape));
 }
 
+}  // namespace
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias,
+                  const Epilogue& epilogue)
+{
+    return product(std::nullopt, x, weight, scales, bias, epilogue);
+}
+
+at::Tensor linearWith(GemmKernel kernel, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales,
+                      const at::Tensor& bias, const Epilogue& epilogue)
+{
+    return product(kernel, x, weight, scales, bias, epilogue);
+}
+
 std::string gemmPath(const std::string& weightType)
 {
     if (g_libtorchOnly)
         return weightType == "bf16" ? "libtorch bf16 at::linear" : "libtorch fp32 at::linear";
+    if (weightType != "int8" && kernelChoiceMode() == KernelChoiceMode::Libtorch)
+        return "libtorch " + weightType + " at::linear (QUERYLENS_KERNEL_CHOICE=libtorch)";
+    std::string ours = oursGemmPath(weightType);
+    if (weightType != "int8" && kernelChoiceMode() == KernelChoiceMode::Measured)
+        ours += "; libtorch's at::linear for the shapes where it measured faster";
+    return ours;
+}
+
+namespace {
+
+std::string oursGemmPath(const std::string& weightType)
+{
     const Isa isa = activeIsa();
     if (isa < Isa::Avx2)
         return weightType == "fp32" ? "libtorch fp32 GEMM" : "portable: widened, then libtorch fp32 GEMM";
@@ -154,6 +200,8 @@ std::string gemmPath(const std::string& weightType)
         return gemmIsa + ": fp32 GEMM (OpenBLAS above " + std::to_string(kPackedFloatRows) + " rows)";
     return gemmIsa + ": fp32 GEMM, " + weightType + " widened in cache";
 }
+
+}  // namespace
 
 std::string decodePath(const std::string& weightType)
 {

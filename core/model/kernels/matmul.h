@@ -3,7 +3,8 @@
 // float32 activations. The one place that decides how each shape and precision is computed:
 //  - up to 8 rows (decoding one token, a few beams): our matrix-vector kernels (gemv.h),
 //    which stream the weights at close to memory speed in every format;
-//  - more rows (prompts, the vision encoder): our packed GEMM of the active ISA level (isa.h):
+//  - more rows (prompts, the vision encoder): where the measured kernel choice says libtorch is
+//    faster for the shape on this machine (kernel_choice.h), libtorch's at::linear; else our packed GEMM of the active ISA level (isa.h):
 //    avx512bf16 multiplies bf16 weights natively (vdpbf16ps); avx2 and avx512 widen bf16/int8
 //    weights inside L1 and run at the float32 GEMM rate (~170 GFLOP/s on 2 Zen 3 cores, where
 //    libtorch's bf16 GEMM manages a few GFLOP/s without native bf16 instructions); float32
@@ -14,6 +15,8 @@
 //    differentiable ops (our kernels have no backward), so that the same model code serves
 //    gradient explanations and training.
 // Everything runs on libtorch's intra-op threads (at::set_num_threads).
+
+#include "model/kernels/kernel_choice.h"
 
 #include <ATen/ATen.h>
 
@@ -35,6 +38,12 @@ struct Epilogue {
 };
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias,
                   const Epilogue& epilogue);
+
+// linear() with the kernel for products of 9 rows and more given, whatever kernelChoiceMode()
+// says: what the calibration times and the tests compare. Below 9 rows, on int8 weights, under
+// autograd and on other devices it is linear() itself.
+at::Tensor linearWith(GemmKernel kernel, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& scales,
+                      const at::Tensor& bias, const Epilogue& epilogue = {});
 
 // True when grad mode is on and one of the tensors requires grad: the product must then be
 // recorded for backward, which only libtorch's ops do.
