@@ -75,6 +75,11 @@ at::Tensor Linear::operator()(const at::Tensor& x) const
     return kernels::linear(x, weight_, scales_, bias_);
 }
 
+at::Tensor Linear::operator()(const at::Tensor& x, const kernels::Epilogue& epilogue) const
+{
+    return kernels::linear(x, weight_, scales_, bias_, epilogue);
+}
+
 at::Tensor Linear::rows(const at::Tensor& ids) const
 {
     at::Tensor picked = weight_.index_select(0, ids).to(at::kFloat);

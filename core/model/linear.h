@@ -3,6 +3,7 @@
 // float32 everywhere; only the weight storage changes (fp32, bf16, or int8 with one scale per
 // output row), because on CPUs without native bf16 math the cost of inference is reading weights.
 
+#include "model/kernels/matmul.h"
 #include "model/weight_loader.h"
 
 #include <ATen/ATen.h>
@@ -29,6 +30,9 @@ public:
 
     // x [..., in] float32 -> [..., out] float32
     at::Tensor operator()(const at::Tensor& x) const;
+    // gelu(x W^T + b) + residual as the epilogue asks, applied by the bf16 GEMM as it writes
+    // each output (no further pass over the result), by libtorch's ops on the other paths.
+    at::Tensor operator()(const at::Tensor& x, const kernels::Epilogue& epilogue) const;
 
     // Rows of the weight as float32 [N, in] for ids [N]: the embedding lookup of a table tied
     // to this layer (OPT's embed_tokens is its lm_head).

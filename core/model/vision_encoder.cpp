@@ -74,8 +74,22 @@ at::Tensor VisionEncoder::layerForward(const Layer& layer, const at::Tensor& x) 
     // qkv [B, T, 3*D] -> three [B, H, T, d]
     const at::Tensor qkv = layer.qkv(layer.norm1(x)).view({b, t, 3, heads, headDim}).permute({2, 0, 3, 1, 4});
     const at::Tensor context = attention(qkv[0], qkv[1], qkv[2], 1.0 / std::sqrt(double(headDim)));
-    at::Tensor h = x + layer.projection(mergeHeads(context));
-    return h + layer.fc2(apply(activation_, layer.fc1(layer.norm2(h))));
+    // The residual adds and exact GELU go into the products' epilogues: the bf16 GEMM applies
+    // them as it writes each output, sparing three passes over [B, T, D] and [B, T, 4.36 D].
+    kernels::Epilogue plusInput;
+    plusInput.residual = x;
+    const at::Tensor h = layer.projection(mergeHeads(context), plusInput);  // x + attention
+    at::Tensor inner;
+    if (activation_ == Activation::Gelu) {
+        kernels::Epilogue gelu;
+        gelu.gelu = true;
+        inner = layer.fc1(layer.norm2(h), gelu);
+    } else {
+        inner = apply(activation_, layer.fc1(layer.norm2(h)));
+    }
+    kernels::Epilogue plusH;
+    plusH.residual = h;
+    return layer.fc2(inner, plusH);  // h + mlp
 }
 
 at::Tensor VisionEncoder::operator()(const at::Tensor& pixelValues, const ProgressCallback& progress) const

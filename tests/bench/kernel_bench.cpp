@@ -253,6 +253,48 @@ int main(int argc, char** argv)
         }
         return 0;
     }
+    if (only == "epilogue") {
+        // The vision encoder's GELU and residual adds fused into the products (kernels::Epilogue)
+        // against the product followed by libtorch's ops, as the encoder ran before; bf16 weights,
+        // the rows of B images. Milliseconds per call, the best of --repeat.
+        struct EpilogueShape {
+            const char* what;
+            std::int64_t n, k;
+            bool gelu, residual;
+        };
+        std::printf("epilogue fused into the bf16 GEMM against separate passes (ms; ours at %s)\n",
+                    kernels::isaName(kernels::activeIsa()));
+        for (std::int64_t images : {1, 4})
+            for (const EpilogueShape& s : {EpilogueShape{"vit proj + residual", 1408, 1408, false, true},
+                                           EpilogueShape{"vit fc1 + gelu", 6144, 1408, true, false},
+                                           EpilogueShape{"vit fc2 + residual", 1408, 6144, false, true}}) {
+                const std::int64_t m = 257 * images;
+                const Weight w = makeWeight(at::kBFloat16, s.n, s.k);
+                const at::Tensor bias = at::randn({s.n}) * 0.1;
+                const at::Tensor x = at::randn({images, 257, s.k});
+                kernels::Epilogue epilogue;
+                epilogue.gelu = s.gelu;
+                if (s.residual)
+                    epilogue.residual = at::randn({images, 257, s.n});
+                auto fused = [&] { kernels::linear(x, w.stored, w.scales, bias, epilogue); };
+                auto separate = [&] {
+                    at::Tensor y = kernels::linear(x, w.stored, w.scales, bias);
+                    if (s.gelu)
+                        y = at::gelu(y);
+                    if (s.residual)
+                        y = epilogue.residual + y;
+                };
+                double fusedMs = 1e30, separateMs = 1e30;
+                for (int round = 0; round < 2; ++round) {  // alternated: the machine's load hits both alike
+                    fusedMs = std::min(fusedMs, 1e3 * timeCall(fused, repeats));
+                    separateMs = std::min(separateMs, 1e3 * timeCall(separate, repeats));
+                }
+                std::printf("  %-22s M = %5lld: fused %7.2f ms, separate %7.2f ms (%.2fx)\n", s.what, (long long)m,
+                            fusedMs, separateMs, separateMs / fusedMs);
+                std::fflush(stdout);
+            }
+        return 0;
+    }
     if (only == "crossover") {
         // Where the packed GEMM starts to beat the matrix-vector kernels (matmul.cpp's kGemvRows).
         std::printf("gemv vs packed gemm on fc1 10240x2560 (GFLOP/s)\n");
