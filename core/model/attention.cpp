@@ -3,6 +3,8 @@
 
 #include "model/layers.h"
 
+#include "model/kernels/attention_head.h"
+#include "model/kernels/isa.h"
 #include "model/kernels/matmul.h"
 
 #include <ATen/Parallel.h>
@@ -10,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <vector>
 
 namespace querylens::model {
 
@@ -35,6 +38,21 @@ at::Tensor batchedAttention(const at::Tensor& q, const at::Tensor& k, const at::
     return at::matmul(probs, v);
 }
 
+// Query rows from which our fused head is used: it transposes k and packs v once per head,
+// which a few rows do not repay (Zen 4, querylens-kernel-bench --only attention: 1.4x OpenBLAS's
+// products for an image's 257 rows, 0.85x for the Q-Former's 32 queries over 257 keys).
+constexpr std::int64_t kFusedHeadRows = 64;
+
+// Our fused head (AVX-512 F, float32) applies: enough rows, no mask, each row of q, k and v
+// contiguous in memory (an image's q, k and v are strided views of the qkv product).
+bool fusedHeadApplies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask)
+{
+    return kernels::activeIsa() >= kernels::Isa::Avx512 && q.size(2) >= kFusedHeadRows && !mask.defined() &&
+           q.scalar_type() == at::kFloat &&
+           k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat && q.size(3) == v.size(3) &&
+           q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1;
+}
+
 at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                                  const at::Tensor& mask, at::Tensor* probabilities)
 {
@@ -49,10 +67,30 @@ at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const
     // cores also run other work, a thread that loses its core for a few milliseconds leaves its
     // heads to the other instead of holding up the layer (an image: 16 heads, each under 1 ms).
     std::atomic<std::int64_t> next{0};
+    const bool fused = fusedHeadApplies(q, k, v, mask);
     at::parallel_for(0, std::min<std::int64_t>(at::get_num_threads(), b * heads), 1, [&](std::int64_t, std::int64_t) {
         const c10::InferenceMode guard(inference);
+        std::vector<float> scratch(fused ? std::size_t(kernels::attentionHeadScratchFloats(tk, q.size(3))) : 0);
         for (std::int64_t i; (i = next.fetch_add(1)) < b * heads;) {
             const std::int64_t batch = i / heads, head = i % heads;
+            if (fused) {
+                kernels::AttentionHeadArguments args;
+                args.q = q.data_ptr<float>() + batch * q.stride(0) + head * q.stride(1);
+                args.k = k.data_ptr<float>() + batch * k.stride(0) + head * k.stride(1);
+                args.v = v.data_ptr<float>() + batch * v.stride(0) + head * v.stride(1);
+                args.qStride = q.stride(2);
+                args.kStride = k.stride(2);
+                args.vStride = v.stride(2);
+                args.probabilities = probs.data_ptr<float>() + (batch * heads + head) * tq * tk;
+                args.context = context.data_ptr<float>() + (batch * heads + head) * tq * v.size(3);
+                args.contextStride = v.size(3);
+                args.tq = tq;
+                args.tk = tk;
+                args.d = q.size(3);
+                args.scale = float(scale);
+                kernels::attentionHeadAvx512(args, scratch.data());
+                continue;
+            }
             at::Tensor p = probs[batch][head];
             at::mm_out(p, q[batch][head], k[batch][head].t());
             if (scale != 1.0)
@@ -77,8 +115,9 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
     // (kernels::setLibtorchOnly selects libtorch's batched product, as eager PyTorch runs it;
     // so does autograd: the head-parallel path writes into preallocated outputs, which backward
     // cannot follow, while the batched one keeps `probabilities` in the graph for GradCAM.)
-    if (q.size(2) >= kParallelHeadRows && q.device().is_cpu() && at::get_num_threads() > 1 && !kernels::libtorchOnly() &&
-        !kernels::needsAutograd({q, k, v}))
+    // (On one thread the head-parallel path is used for the fused kernel alone.)
+    if (q.size(2) >= kParallelHeadRows && q.device().is_cpu() && !kernels::libtorchOnly() &&
+        !kernels::needsAutograd({q, k, v}) && (at::get_num_threads() > 1 || fusedHeadApplies(q, k, v, mask)))
         return headParallelAttention(q, k, v, scale, mask, probabilities);
     return batchedAttention(q, k, v, scale, mask, probabilities);
 }

@@ -25,6 +25,7 @@
 // ~3-7 % and the packing of x ~1-3.5 % (less the wider the layer), the 5-row tail ~2 %.
 
 #include "model/kernels/avx2_common.h"
+#include "model/kernels/avx512_common.h"
 #include "model/kernels/gemv.h"
 
 #include <algorithm>
@@ -72,25 +73,6 @@ void packPanel(const GemvArguments& a, std::int64_t row0, int rows, std::uint32_
             for (int r = g; r < g + 8; ++r)
                 packed[p * kPanel + r] = r < rows ? pairAt(weight + (row0 + r) * a.k, 2 * p, a.k) : 0u;
     }
-}
-
-// e^x for x <= 0 (here: -z^2), to ~2e-7 relative: x = n ln2 + r with |r| <= ln2 / 2, e^r by its
-// Taylor series to r^6, then scaled by 2^n (vscalefps).
-inline __m512 expNonPositive(__m512 x)
-{
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);  // ln 2, high bits
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);       // and the rest
-    __m512 p = _mm512_set1_ps(1.0f / 720);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
 }
 
 // Exact (erf) GELU, x/2 (1 + erf(x / sqrt 2)), with erfc(z) = t P(t) e^(-z^2), t = 1 / (1 + p z)

@@ -221,6 +221,8 @@ std::string attentionPath()
 {
     if (g_libtorchOnly)
         return "libtorch batched matmul";
+    if (activeIsa() >= Isa::Avx512)
+        return "avx512: fused fp32 softmax(QK^T)V, a head per thread (OpenBLAS fp32 products where there is a mask)";
     return "a head per thread, OpenBLAS fp32 products";
 }
 

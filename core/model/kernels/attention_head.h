@@ -1,0 +1,30 @@
+#pragma once
+// One attention head over many query rows (an image's 257 tokens, the Q-Former's queries) in
+// float32: probabilities softmax(scale q k^T) and the context probabilities v, in one call with
+// everything in L1/L2. libtorch computes each head as two small OpenBLAS products and a softmax,
+// which on Zen 4 reach ~0.2 of the fp32 FMA peak at 257 x 257 x 88 (querylens-kernel-bench --only
+// attention): the products are too small for OpenBLAS's blocking.
+
+#include <cstdint>
+
+namespace querylens::model::kernels {
+
+struct AttentionHeadArguments {
+    const float* q = nullptr;  // [tq, d], rows qStride apart (each row contiguous)
+    const float* k = nullptr;  // [tk, d], rows kStride apart
+    const float* v = nullptr;  // [tk, d], rows vStride apart
+    std::int64_t qStride = 0, kStride = 0, vStride = 0;
+    float* probabilities = nullptr;  // [tq, tk] contiguous: written
+    float* context = nullptr;        // [tq, d], rows contextStride apart: written
+    std::int64_t contextStride = 0;
+    std::int64_t tq = 0, tk = 0, d = 0;
+    float scale = 1;
+};
+
+// Floats of scratch one call needs (k transposed and v packed, padded to the vector width).
+std::int64_t attentionHeadScratchFloats(std::int64_t tk, std::int64_t d);
+
+// AVX-512 F (attention_avx512.cpp): call only when activeIsa() >= Isa::Avx512.
+void attentionHeadAvx512(const AttentionHeadArguments& args, float* scratch);
+
+}  // namespace querylens::model::kernels

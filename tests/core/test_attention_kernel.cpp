@@ -1,0 +1,148 @@
+// The fused attention head (kernels/attention_avx512.cpp) against a float64 reference: scores,
+// softmax and context, on an image's 257 x 257 x 88 (257 = 64 x 4 + 1: the row tail; 257 keys =
+// 16 x 16 + 1: the column tail; d = 88 = 5 x 16 + 8) and on shapes with every other remainder,
+// through strided views as the vision encoder passes them; and model::attention() choosing it
+// (probabilities and context as the libtorch path gives them). QSKIP on CPUs without AVX-512.
+
+#include "model/kernels/attention_head.h"
+#include "model/kernels/isa.h"
+#include "model/layers.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <QtTest>
+
+#include <cmath>
+
+using namespace querylens::model;
+using kernels::Isa;
+
+namespace {
+
+#define SKIP_UNLESS_AVX512()                                                                                         \
+    if (kernels::supportedIsa() < Isa::Avx512)                                                                        \
+        QSKIP(qPrintable(QStringLiteral("this CPU (%1; %2) cannot run the avx512 attention kernel")                   \
+                             .arg(QString::fromStdString(kernels::cpuFeatures().model),                             \
+                                  QString::fromStdString(kernels::cpuFeatures().flags()))))
+
+double maxAbsDifference(const at::Tensor& a, const at::Tensor& b)
+{
+    return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+struct IsaCap {
+    explicit IsaCap(std::optional<Isa> isa) { kernels::setIsaCap(isa); }
+    ~IsaCap() { kernels::setIsaCap(std::nullopt); }
+};
+
+}  // namespace
+
+class TestAttentionKernel : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { at::manual_seed(3); }
+
+    void headMatchesFloat64Reference_data()
+    {
+        QTest::addColumn<int>("tq");
+        QTest::addColumn<int>("tk");
+        QTest::addColumn<int>("d");
+        QTest::addColumn<double>("scale");
+        QTest::newRow("vit-g image 257x257x88") << 257 << 257 << 88 << 1 / std::sqrt(88.0);
+        QTest::newRow("q-former cross 32x257x64") << 32 << 257 << 64 << 0.125;
+        QTest::newRow("one row") << 1 << 40 << 16 << 0.25;
+        QTest::newRow("3 rows, 1 key") << 3 << 1 << 8 << 1.0;
+        QTest::newRow("6 rows, 17 keys, d 7") << 6 << 17 << 7 << 0.5;
+        QTest::newRow("65 rows, 64 keys, d 96") << 65 << 64 << 96 << 0.1;
+        QTest::newRow("18 rows, 130 keys, d 100") << 18 << 130 << 100 << 0.1;
+        QTest::newRow("9 rows, 200 keys, d 200 (two column tiles)") << 9 << 200 << 200 << 0.07;
+        QTest::newRow("large scores (softmax near one-hot)") << 13 << 50 << 32 << 4.0;
+    }
+    void headMatchesFloat64Reference()
+    {
+        QFETCH(int, tq);
+        QFETCH(int, tk);
+        QFETCH(int, d);
+        QFETCH(double, scale);
+        SKIP_UNLESS_AVX512();
+        const c10::InferenceMode inference;
+        // q, k, v as strided views of one [t, 3, d + 5] buffer, like heads of the qkv product:
+        // rows are not adjacent, and reading past a row's end would read a neighbour.
+        const std::int64_t t = std::max(tq, tk);
+        const at::Tensor qkv = at::randn({t, 3, d + 5});
+        const at::Tensor q = qkv.select(1, 0).narrow(0, 0, tq).narrow(1, 0, d);
+        const at::Tensor k = qkv.select(1, 1).narrow(0, 0, tk).narrow(1, 0, d);
+        const at::Tensor v = qkv.select(1, 2).narrow(0, 0, tk).narrow(1, 0, d);
+        at::Tensor probabilities = at::full({tq, tk}, std::nan(""));
+        at::Tensor context = at::full({tq, d + 3}, 7.0f);  // rows wider than d: the extra columns stay
+
+        kernels::AttentionHeadArguments args;
+        args.q = q.data_ptr<float>();
+        args.k = k.data_ptr<float>();
+        args.v = v.data_ptr<float>();
+        args.qStride = q.stride(0);
+        args.kStride = k.stride(0);
+        args.vStride = v.stride(0);
+        args.probabilities = probabilities.data_ptr<float>();
+        args.context = context.data_ptr<float>();
+        args.contextStride = context.stride(0);
+        args.tq = tq;
+        args.tk = tk;
+        args.d = d;
+        args.scale = float(scale);
+        std::vector<float> scratch(std::size_t(kernels::attentionHeadScratchFloats(tk, d)), std::nanf(""));
+        kernels::attentionHeadAvx512(args, scratch.data());
+
+        const at::Tensor s64 = at::matmul(q.to(at::kDouble), k.to(at::kDouble).t()) * scale;
+        const at::Tensor p64 = at::softmax(s64, -1);
+        const at::Tensor c64 = at::matmul(p64, v.to(at::kDouble));
+        const double probabilityError = maxAbsDifference(probabilities, p64);
+        const double contextError = maxAbsDifference(context.narrow(1, 0, d), c64);
+        // A float32 score carries an absolute error of a few units of float32 rounding of its
+        // magnitude, which e^score turns into that relative error of the probability.
+        const double scoreRounding = 8 * 1.19e-7 * std::max(1.0, s64.abs().max().item<double>());
+        QVERIFY2(probabilityError < 2e-6 + scoreRounding,
+                 qPrintable(QString("probabilities off by %1 (allowed %2)").arg(probabilityError).arg(2e-6 + scoreRounding)));
+        QVERIFY2(contextError < 1e-5 * std::max(1.0, c64.abs().max().item<double>()),
+                 qPrintable(QString("context off by %1").arg(contextError)));
+        QVERIFY(at::allclose(probabilities.sum(-1), at::ones({tq}), 1e-5, 1e-5));
+        QVERIFY(at::equal(context.narrow(1, d, 3), at::full({tq, 3}, 7.0f)));
+    }
+
+    // model::attention() over an image's heads: the fused kernel (at avx512) gives what the
+    // libtorch path (capped to avx2) gives, probabilities included, on one and two threads.
+    void attentionChoosesTheKernel_data()
+    {
+        QTest::addColumn<int>("threads");
+        QTest::newRow("1 thread") << 1;
+        QTest::newRow("2 threads") << 2;
+    }
+    void attentionChoosesTheKernel()
+    {
+        QFETCH(int, threads);
+        SKIP_UNLESS_AVX512();
+        const c10::InferenceMode inference;
+        const int before = at::get_num_threads();
+        at::set_num_threads(threads);
+        // [B, T, 3, H, d] -> three [B, H, T, d] views, as the vision encoder splits its qkv.
+        const at::Tensor qkv = at::randn({2, 257, 3, 4, 88}).permute({2, 0, 3, 1, 4});
+        at::Tensor fusedProbabilities, referenceProbabilities;
+        at::Tensor fused, reference;
+        {
+            const IsaCap cap(Isa::Avx512);
+            fused = attention(qkv[0], qkv[1], qkv[2], 0.1, {}, &fusedProbabilities);
+        }
+        {
+            const IsaCap cap(Isa::Avx2);
+            reference = attention(qkv[0], qkv[1], qkv[2], 0.1, {}, &referenceProbabilities);
+        }
+        at::set_num_threads(before);
+        QCOMPARE(fused.sizes(), reference.sizes());
+        QVERIFY2(maxAbsDifference(fused, reference) < 1e-5, qPrintable(QString::number(maxAbsDifference(fused, reference))));
+        QVERIFY(maxAbsDifference(fusedProbabilities, referenceProbabilities) < 1e-6);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAttentionKernel)
+#include "test_attention_kernel.moc"
