@@ -32,7 +32,7 @@ constexpr int kVersion = 1;
 constexpr std::uintmax_t kMaxFileBytes = std::uintmax_t(1) << 20;
 // Alternated full-size runs of each kernel after one warm-up each; the best of them counts
 // (other work on the machine only ever slows a run down).
-constexpr int kRounds = 3;
+constexpr int kRounds = 5;
 // Rows of the probe that decides whether a kernel is too slow to be worth timing at full size
 // (libtorch's bf16 at::linear on a CPU without AVX512_BF16 runs at a few GFLOP/s: an image's
 // products would take seconds), and how much slower that is.
@@ -47,39 +47,66 @@ double secondsOf(GemmKernel kernel, const at::Tensor& x, const at::Tensor& w, co
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-GemmTiming measure(const GemmShape& shape)
+// Random operands of a layer's shape (the rates do not depend on the values).
+struct Operands {
+    at::Tensor w, b, x;  // [n, k] at the weights' type, [n], [m, k]
+};
+
+Operands operandsOf(const GemmShape& shape)
 {
-    // Random operands of the layer's shape: the rates do not depend on the values.
     const at::ScalarType type = shape.weights == "bf16" ? at::kBFloat16 : at::kFloat;
-    const at::Tensor w = (at::randn({shape.n, shape.k}) / std::sqrt(double(shape.k))).to(type).contiguous();  // [n, k]
-    const at::Tensor b = at::randn({shape.n}) * 0.1;                                                     // [n]
-    const at::Tensor x = at::randn({shape.m, shape.k});                                                  // [m, k]
-    GemmTiming t;
-    t.shape = shape;
-    t.source = "measured";
-    if (shape.m > 2 * kProbeRows) {
-        const at::Tensor probe = x.narrow(0, 0, kProbeRows);
-        (void)secondsOf(GemmKernel::Ours, probe, w, b);  // warm-ups
-        (void)secondsOf(GemmKernel::Libtorch, probe, w, b);
-        const double ours = secondsOf(GemmKernel::Ours, probe, w, b);
-        const double libtorch = secondsOf(GemmKernel::Libtorch, probe, w, b);
-        if (ours > kProbeRatio * libtorch || libtorch > kProbeRatio * ours) {
-            const double scale = double(shape.m) / double(kProbeRows);
-            t.oursSeconds = ours * scale;
-            t.libtorchSeconds = libtorch * scale;
-            t.choice = fasterKernel(t.oursSeconds, t.libtorchSeconds);
-            return t;
+    return {(at::randn({shape.n, shape.k}) / std::sqrt(double(shape.k))).to(type).contiguous(),
+            at::randn({shape.n}) * 0.1, at::randn({shape.m, shape.k})};
+}
+
+// Both kernels on every shape. The full-size runs go round all the shapes kRounds times, each
+// round alternating which kernel goes first, and the best run of each counts: on a machine
+// shared with other work a burst of load then spoils one run of many shapes instead of every
+// run of one shape.
+std::vector<GemmTiming> measure(const std::vector<GemmShape>& shapes)
+{
+    std::vector<GemmTiming> timings(shapes.size());
+    std::vector<Operands> operands;
+    std::vector<std::size_t> full;  // shapes timed at full size
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+        GemmTiming& t = timings[i];
+        t.shape = shapes[i];
+        t.source = "measured";
+        operands.push_back(operandsOf(shapes[i]));
+        const Operands& o = operands.back();
+        if (shapes[i].m > 2 * kProbeRows) {
+            const at::Tensor probe = o.x.narrow(0, 0, kProbeRows);
+            double ours = std::numeric_limits<double>::infinity(), libtorch = ours;
+            for (int run = 0; run < 3; ++run) {  // the first is a warm-up, but counts if the others are worse
+                ours = std::min(ours, secondsOf(GemmKernel::Ours, probe, o.w, o.b));
+                libtorch = std::min(libtorch, secondsOf(GemmKernel::Libtorch, probe, o.w, o.b));
+            }
+            if (ours > kProbeRatio * libtorch || libtorch > kProbeRatio * ours) {
+                const double scale = double(shapes[i].m) / double(kProbeRows);
+                t.oursSeconds = ours * scale;
+                t.libtorchSeconds = libtorch * scale;
+                continue;
+            }
         }
+        (void)secondsOf(GemmKernel::Ours, o.x, o.w, o.b);  // warm-ups
+        (void)secondsOf(GemmKernel::Libtorch, o.x, o.w, o.b);
+        t.oursSeconds = t.libtorchSeconds = std::numeric_limits<double>::infinity();
+        full.push_back(i);
     }
-    t.oursSeconds = t.libtorchSeconds = std::numeric_limits<double>::infinity();
-    (void)secondsOf(GemmKernel::Ours, x, w, b);
-    (void)secondsOf(GemmKernel::Libtorch, x, w, b);
-    for (int round = 0; round < kRounds; ++round) {
-        t.oursSeconds = std::min(t.oursSeconds, secondsOf(GemmKernel::Ours, x, w, b));
-        t.libtorchSeconds = std::min(t.libtorchSeconds, secondsOf(GemmKernel::Libtorch, x, w, b));
-    }
-    t.choice = fasterKernel(t.oursSeconds, t.libtorchSeconds);
-    return t;
+    for (int round = 0; round < kRounds; ++round)
+        for (std::size_t i : full) {
+            const Operands& o = operands[i];
+            GemmTiming& t = timings[i];
+            const GemmKernel first = round % 2 ? GemmKernel::Libtorch : GemmKernel::Ours;
+            const GemmKernel order[2] = {first, first == GemmKernel::Ours ? GemmKernel::Libtorch : GemmKernel::Ours};
+            for (GemmKernel kernel : order) {
+                double& best = kernel == GemmKernel::Ours ? t.oursSeconds : t.libtorchSeconds;
+                best = std::min(best, secondsOf(kernel, o.x, o.w, o.b));
+            }
+        }
+    for (GemmTiming& t : timings)
+        t.choice = fasterKernel(t.oursSeconds, t.libtorchSeconds);
+    return timings;
 }
 
 bool sameShape(const GemmShape& a, const GemmShape& b)
@@ -209,20 +236,21 @@ CalibrationOutcome calibrate(const std::vector<GemmShape>& shapes, const std::st
     }
 
     const c10::InferenceMode inference;
-    for (const GemmShape& shape : shapes) {
-        const auto found =
-            std::find_if(known.begin(), known.end(), [&](const GemmTiming& t) { return sameShape(t.shape, shape); });
-        if (found != known.end()) {
-            GemmTiming t = *found;
-            t.shape.layer = shape.layer;
-            outcome.timings.push_back(t);
-            continue;
-        }
+    std::vector<GemmShape> missing;
+    for (const GemmShape& shape : shapes)
+        if (std::none_of(known.begin(), known.end(), [&](const GemmTiming& t) { return sameShape(t.shape, shape); }))
+            missing.push_back(shape);
+    if (!missing.empty()) {
         const auto start = std::chrono::steady_clock::now();
-        outcome.timings.push_back(measure(shape));
-        outcome.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        known.push_back(outcome.timings.back());
+        const std::vector<GemmTiming> measured = measure(missing);
+        outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        known.insert(known.end(), measured.begin(), measured.end());
         rewrite = true;
+    }
+    for (const GemmShape& shape : shapes) {
+        GemmTiming t = *std::find_if(known.begin(), known.end(), [&](const GemmTiming& k) { return sameShape(k.shape, shape); });
+        t.shape.layer = shape.layer;
+        outcome.timings.push_back(t);
     }
     if (!rewrite)
         return outcome;

@@ -31,8 +31,9 @@ struct CalibrationOutcome {
 };
 
 // For each shape: the timings recorded under calibrationKey() in `file`, else both kernels timed
-// now (the better of a few alternated runs each; a kernel more than 4x slower than the other on
-// a probe of 32 rows is not run at full size: its time is the probe's, scaled by the rows), and
+// now (the best of 5 alternated runs each, taken in rounds over all the shapes; a kernel more
+// than 4x slower than the other on a probe of 32 rows is not run at full size: both times are
+// then the probe's, scaled by the rows), and
 // the choice made by fasterKernel(). Newly measured shapes are written back to `file`. Never
 // throws for the file: its problems become warnings.
 CalibrationOutcome calibrate(const std::vector<GemmShape>& shapes, const std::string& file);
