@@ -157,6 +157,9 @@ int runTrainDemo(const QStringList& arguments)
                       QStringLiteral("R")});
     parser.addOption({QStringLiteral("stage2-rate"), QStringLiteral("Stage 2's peak learning rate (default 1e-3)."),
                       QStringLiteral("R")});
+    parser.addOption({QStringLiteral("caption-share"),
+                      QStringLiteral("Share of stage 2's rows that are captions; the rest are answers (default 0.35)."),
+                      QStringLiteral("F")});
     parser.addOption({QStringLiteral("pool"), QStringLiteral("Scenes drawn for training (default 8000)."), QStringLiteral("N")});
     parser.addOption({QStringLiteral("resume"),
                       QStringLiteral("Take stage 0 (the frozen ViT and OPT) from an earlier run's folder and skip it."),
@@ -197,6 +200,12 @@ int runTrainDemo(const QStringList& arguments)
             if (!ok || !(*rate > 0) || *rate > 1)
                 throw UsageError{QStringLiteral("--%1 must be a number above 0 and at most 1").arg(name)};
         }
+        if (parser.isSet(QStringLiteral("caption-share"))) {
+            bool ok = false;
+            options.captionShare = parser.value(QStringLiteral("caption-share")).toDouble(&ok);
+            if (!ok || options.captionShare < 0 || options.captionShare > 1)
+                throw UsageError{QStringLiteral("--caption-share must be a number from 0 to 1")};
+        }
         const DemoTrainingResult result = trainDemoModel(options, [](const std::string& line) {
             std::cout << line << std::endl;
             return !interrupted();
@@ -219,7 +228,7 @@ int runEvalDemo(const QStringList& arguments)
         "object's mask and a deletion curve against a random order, with a "
         "random-map baseline; then search by text with the matching model (--itm). Writes the query catalogue (what "
         "each query learned) with --catalogue.\n\n"
-        "With --json stdout is one JSON object: scenes, seed, caption_accuracy, vqa_accuracy, vqa_by_type (per type "
+        "With --json stdout is one JSON object: scenes, seed, num_beams, caption_accuracy, vqa_accuracy, vqa_by_type (per type "
         "right, asked, accuracy), mean_query_entropy, seconds, failures, methods (per map's name: words, "
         "pointing_game, pointing_game_colour, pointing_game_shape, energy_in_mask, deletion_words, deletion_auc, "
         "random_deletion_auc) and search (scenes, top, rerank, itc_precision, itm_precision, random_precision, "
@@ -243,6 +252,9 @@ int runEvalDemo(const QStringList& arguments)
     parser.addOption({QStringLiteral("catalogue"),
                       QStringLiteral("Write query_catalogue.json into the model folder.")});
     parser.addOption({QStringLiteral("json"), QStringLiteral("Print one JSON object instead of the table.")});
+    parser.addOption({QStringLiteral("num-beams"),
+                      QStringLiteral("Captions and answers by beam search with N beams (default 1: greedy)."),
+                      QStringLiteral("N")});
     parser.addOption({QStringLiteral("threads"), QStringLiteral("Threads (default 1)."), QStringLiteral("N")});
     return runCommand(parser, arguments, [&] {
         positionalArguments(parser, 0, 0, QStringLiteral("eval-demo takes no positional arguments"));
@@ -250,20 +262,22 @@ int runEvalDemo(const QStringList& arguments)
         load.folder = parser.isSet(QStringLiteral("model")) ? parser.value(QStringLiteral("model")).toStdString()
                                                             : defaultDemoModelFolder();
         load.threads = intOption(parser, QStringLiteral("threads"), 1, 1);
-        const auto model = Model::load(load);
         DemoEvaluationOptions options;
         options.scenes = intOption(parser, QStringLiteral("scenes"), options.scenes, 1);
         options.seed = std::uint64_t(intOption(parser, QStringLiteral("seed"), 2, 0));
         options.deletionScenes = intOption(parser, QStringLiteral("deletion-scenes"), options.deletionScenes, 0);
+        options.numBeams = intOption(parser, QStringLiteral("num-beams"), options.numBeams, 1);
+        DemoSearchOptions search;
+        search.scenes = intOption(parser, QStringLiteral("search-scenes"), search.scenes, 0);
+        search.seed = options.seed;
+        // Every option checked before the model loads: a mistyped number is a usage error (exit 2).
+        const auto model = Model::load(load);
         const auto progress = [](double, const std::string& stage) {
             std::cerr << "\r\033[K" << stage << std::flush;
             return !interrupted();
         };
         DemoEvaluation evaluation = evaluateDemoModel(model, options, progress);
         std::cerr << "\n";
-        DemoSearchOptions search;
-        search.scenes = intOption(parser, QStringLiteral("search-scenes"), search.scenes, 0);
-        search.seed = options.seed;
         const QString itm = parser.isSet(QStringLiteral("itm")) ? parser.value(QStringLiteral("itm")) : siblingItm(load.folder);
         if (search.scenes > 0 && itm.isEmpty())
             std::cerr << "querylens: no demo-itm found beside the model nor bundled: search not measured (--itm DIR)\n";

@@ -171,6 +171,7 @@ DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, cons
     DemoEvaluation result;
     result.scenes = options.scenes;
     result.seed = options.seed;
+    result.numBeams = options.numBeams;
     CatalogueTally catalogue;
     catalogue.mapSum.assign(std::size_t(info.numQueries), std::vector<double>(std::size_t(grid) * grid, 0.0));
     catalogue.entropySum.assign(std::size_t(info.numQueries), 0.0);
@@ -180,6 +181,7 @@ DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, cons
 
     DecodingOptions decoding;
     decoding.maxNewTokens = 40;
+    decoding.numBeams = options.numBeams;
     decoding.topAlternatives = 0;
     for (int s = 0; s < options.scenes; ++s) {
         if (progress && !progress(double(s) / options.scenes, "evaluating scene " + std::to_string(s + 1)))
@@ -378,9 +380,9 @@ std::string evaluationTable(const DemoEvaluation& e)
 {
     std::ostringstream out;
     char line[256];
-    std::snprintf(line, sizeof line, "Demo model on %d held-out scenes (seed %llu), %.0f s\n", e.scenes,
+    std::snprintf(line, sizeof line, "Demo model on %d held-out scenes (seed %llu), %.0f s", e.scenes,
                   static_cast<unsigned long long>(e.seed), e.seconds);
-    out << line;
+    out << line << (e.numBeams > 1 ? ", beam search (" + std::to_string(e.numBeams) + " beams)\n" : "\n");
     out << "captions right (every object's colour and shape): " << percent(e.captionAccuracy) << "\n";
     out << "answers right: " << percent(e.vqaAccuracy) << " (";
     bool first = true;
@@ -412,6 +414,7 @@ std::string evaluationJson(const DemoEvaluation& e)
 {
     nlohmann::json root{{"scenes", e.scenes},
                         {"seed", e.seed},
+                        {"num_beams", e.numBeams},
                         {"caption_accuracy", e.captionAccuracy},
                         {"vqa_accuracy", e.vqaAccuracy},
                         {"mean_query_entropy", e.meanQueryEntropy},

@@ -3,6 +3,7 @@
 
 #include "querylens/demo_training.h"
 
+#include <cmath>
 #include <sstream>
 #include <vector>
 
@@ -34,7 +35,9 @@ std::string demoModelCard(const DemoTrainingResult& result, const std::string& g
             "per text, drawn half from the ITC similarities as BLIP mines hard negatives and half uniformly: with "
             "hard negatives alone the ITM loss stayed at its prior) and ITG (multimodal causal mask, [DEC] first).\n"
          << "- Stage 2: Q-Former and language projection into the OPT, language-modelling loss on captions "
-            "(35 %) and answers (question types weighted " << result.questionShares << "). **Unlike BLIP-2, the OPT is fine-tuned in "
+            "(" << int(std::lround(result.captionShare * 100)) << " % of rows"
+         << (result.earlier.empty() ? "" : " in the last invocation; the earlier ones' command lines give theirs")
+         << ") and answers (question types weighted " << result.questionShares << "). **Unlike BLIP-2, the OPT is fine-tuned in "
             "stage 2**: frozen, this 3-layer OPT could not be steered by the soft prompt (the loss stayed at 0.80, "
             "where it is without image information, in two runs of 700 and 800 steps).\n"
          << "- The Q-Former's cross-attention query and key matrices start at N(0, 0.15) rather than BERT's "
@@ -102,7 +105,8 @@ std::string describeTrainingOptions(const DemoTrainingOptions& o)
         line << " --stage1-steps " << o.representationSteps;
         if (o.representationSteps > 0)  // 0: stage 1 taken from --resume, so its settings played no part
             line << " --stage1-rate " << o.stage1Rate << " --entropy-weight " << o.entropyWeight;
-        line << " --stage2-steps " << o.generationSteps << " --stage2-rate " << o.stage2Rate;
+        line << " --stage2-steps " << o.generationSteps << " --stage2-rate " << o.stage2Rate
+             << " --caption-share " << o.captionShare;
     }
     line << " --seed " << o.seed << " --pool " << o.poolSize << " --threads " << o.threads;
     return line.str();

@@ -497,10 +497,10 @@ std::map<std::string, at::Tensor> DemoTrainer::generationLosses(int step)
     std::vector<std::vector<std::int64_t>> rows;
     std::vector<std::size_t> targetStart;
     for (const auto& scene : scenes) {
-        // A caption (prompt: BOS alone, as BLIP-2 captions) or an answer, question types in equal shares.
+        // A caption (prompt: BOS alone, as BLIP-2 captions) or an answer, question types by their weights.
         std::vector<std::int64_t> row{kOptBos};
         std::vector<int> target;
-        if (choice.chance(0.35)) {
+        if (choice.chance(options_.captionShare)) {
             target = bpe_->encode(scene.caption, false);
         } else {
             const auto& weights = options_.questionWeights;

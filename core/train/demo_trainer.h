@@ -50,9 +50,11 @@ struct TrainerOptions {
     // information, over two runs of 700 and 800 steps).
     bool tuneLanguageModel = true;
     // Stage 2's weight of each question type (kQuestionTypes' order) among the answers it
-    // trains on (the other 35 % of rows are captions). Binding questions get more: with equal
+    // trains on (the other rows, captionShare of them, are captions). Binding questions get more: with equal
     // shares the shipped model of 2026-12-04 answered shape 100 % but where 42 % and colour 70 %.
     std::array<double, kQuestionTypes.size()> questionWeights{1.5, 0.5, 1, 1, 2};
+    // Stage 2's rows that are captions (prompt: BOS alone); the others are answers.
+    double captionShare = 0.35;
 
     // A geometry small enough to train in seconds (tests, `train-demo --tiny`).
     static TrainerOptions tiny();

@@ -93,6 +93,7 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
     trainerOptions.entropyWeight = options.entropyWeight;
     trainerOptions.stage1Rate = options.stage1Rate;
     trainerOptions.stage2Rate = options.stage2Rate;
+    trainerOptions.captionShare = options.captionShare;
     if (!options.tiny)
         trainerOptions.poolSize = options.poolSize;
     const fs::path root(options.folder);
@@ -105,6 +106,7 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
     };
     DemoTrainingResult result;
     result.entropyWeight = options.entropyWeight;
+    result.captionShare = options.captionShare;
     result.run.threads = options.threads;
     {
         std::ostringstream shares;

@@ -111,6 +111,24 @@ private slots:
             QVERIFY2(search[field].get<double>() >= 0 && search[field].get<double>() <= 1, field);
     }
 
+    // Beam search for the captions and answers: said in the report, scored the same way.
+    void evalDemoByBeamSearch()
+    {
+        const QString resources = QStringLiteral(QUERYLENS_RESOURCES_DIR);
+        const CliRun run = runQuerylens({QStringLiteral("eval-demo"), QStringLiteral("--model"),
+                                         resources + QStringLiteral("/demo-model"), QStringLiteral("--scenes"),
+                                         QStringLiteral("6"), QStringLiteral("--deletion-scenes"), QStringLiteral("0"),
+                                         QStringLiteral("--search-scenes"), QStringLiteral("0"), QStringLiteral("--num-beams"),
+                                         QStringLiteral("3"), QStringLiteral("--json")});
+        QCOMPARE(run.exitCode, 0);
+        const json report = run.lastJsonLine();
+        QCOMPARE(report["num_beams"], 3);
+        QVERIFY(report["caption_accuracy"].get<double>() >= 0.5);  // the shipped model names most scenes right
+        QVERIFY(report["methods"]["word map, mean of layers"]["words"].get<int>() > 0);
+        const CliRun wrong = runQuerylens({QStringLiteral("eval-demo"), QStringLiteral("--num-beams"), QStringLiteral("0")});
+        QCOMPARE(wrong.exitCode, 2);
+    }
+
     void localizeWritesMapsAndCurves()
     {
         QTemporaryDir dir;

@@ -69,6 +69,7 @@ private Q_SLOTS:
         resumed.resume = first.toStdString();
         resumed.representationSteps = 0;   // stage 1 taken from the first run
         resumed.generationSteps = 6;
+        resumed.captionShare = 0.6;        // more caption rows in this sitting
         const DemoTrainingResult b = trainDemoModel(resumed, {});
         QCOMPARE(b.run.stages.size(), std::size_t(1));  // stage 2 only
 
@@ -89,12 +90,15 @@ private Q_SLOTS:
         QCOMPARE(log[1].stages.size(), std::size_t(1));
         QCOMPARE(log[1].stages[0].steps, 6);
         QVERIFY(log[1].arguments.find("--resume " + first.toStdString()) != std::string::npos);
+        QVERIFY2(log[1].arguments.find("--caption-share 0.6") != std::string::npos, log[1].arguments.c_str());
+        QVERIFY2(log[0].arguments.find("--caption-share 0.35") != std::string::npos, log[0].arguments.c_str());
         QCOMPARE(train::readTrainingLog(b.retrievalFolder).size(), std::size_t(2));
         for (const std::string& folder : {b.generationFolder, b.retrievalFolder}) {
             const std::string card = readText(folder + "/README.md");
             QVERIFY2(card.find(log[0].arguments) != std::string::npos, "first invocation missing from the card");
             QVERIFY2(card.find(log[1].arguments) != std::string::npos, "second invocation missing from the card");
             QVERIFY(card.find("in 2 invocations") != std::string::npos);
+            QVERIFY(card.find("captions (60 % of rows in the last invocation") != std::string::npos);
             QVERIFY(card.find("### stage 0: vision encoder") != std::string::npos);
         }
     }

@@ -62,6 +62,7 @@ struct DemoEvaluationOptions {
     int deletionScenes = 10;       // the deletion curves' share (each costs many encodes)
     std::vector<EvaluatedMapMethod> methods;  // empty: explorerMapMethods, then gradientMapMethods
     int imageSize = 224;           // scenes are drawn at this size; the model resizes them
+    int numBeams = 1;              // captions and answers: greedy (1) or beam search
 };
 
 struct MethodScore {
@@ -78,6 +79,7 @@ struct MethodScore {
 struct DemoEvaluation {
     int scenes = 0;
     std::uint64_t seed = 0;
+    int numBeams = 1;              // how captions and answers were decoded (1: greedy)
     double captionAccuracy = 0;
     double vqaAccuracy = 0;
     std::map<std::string, std::pair<int, int>> vqaByType;  // type -> (right, asked)

@@ -15,6 +15,7 @@ struct DemoTrainingOptions {
     int visionSteps = 1500, languageSteps = 400, representationSteps = 1600, generationSteps = 16000;
     double entropyWeight = 0.5;   // cross-attention entropy regulariser in stage 1 (0: off)
     double stage1Rate = 1e-3, stage2Rate = 1e-3;  // AdamW's peak rates
+    double captionShare = 0.35;   // stage 2's rows that are captions (the rest are answers)
     std::string resume;           // an earlier run's FOLDER: its frozen ViT and OPT, stage 0 skipped
     int poolSize = 8000;          // scenes drawn once and shared by all stages
     bool tiny = false;            // a tiny geometry (tests, smoke runs)
@@ -50,6 +51,7 @@ struct DemoTrainingResult {
     std::string evaluationTable;  // empty when not evaluated
     double entropyWeight = 0;     // the regulariser's weight, as trained
     std::string questionShares;   // stage 2's weights of the question types ("colour 1, shape 1, ...")
+    double captionShare = 0.35;   // stage 2's share of caption rows, as trained
 };
 
 // The model card (README.md of the checkpoint): data, geometry, training recipe, every
