@@ -6,6 +6,7 @@
 #include "querylens/error.h"
 #include "querylens/session.h"
 #include "train/demo_text.h"
+#include "train/demo_trainer.h"
 #include "train/scene_random.h"
 
 #include <c10/core/InferenceMode.h>
@@ -211,7 +212,7 @@ DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, cons
 
         // Questions: one of each type the scene has, chosen by the scene's own stream.
         demo::SceneRandom pick(options.seed, 900000 + std::uint64_t(s));
-        for (const char* type : {"colour", "shape", "count", "exists", "where"}) {
+        for (const char* type : train::kQuestionTypes) {
             std::vector<const demo::QuestionAnswer*> pool;
             for (const auto& qa : scene.questions)
                 if (qa.type == type)

@@ -108,7 +108,10 @@ std::string describeTrainingOptions(const DemoTrainingOptions& o)
         line << " --stage2-steps " << o.generationSteps << " --stage2-rate " << o.stage2Rate
              << " --caption-share " << o.captionShare;
     }
-    line << " --seed " << o.seed << " --pool " << o.poolSize << " --threads " << o.threads;
+    line << " --seed " << o.seed;
+    if (!o.tiny)  // the tiny geometry draws its own small pool
+        line << " --pool " << o.poolSize;
+    line << " --threads " << o.threads;
     return line.str();
 }
 
