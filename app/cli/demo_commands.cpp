@@ -155,6 +155,14 @@ int runTrainDemo(const QStringList& arguments)
                       QStringLiteral("W")});
     parser.addOption({QStringLiteral("stage1-rate"), QStringLiteral("Stage 1's peak learning rate (default 1e-3)."),
                       QStringLiteral("R")});
+    parser.addOption({QStringLiteral("generation-stage1-steps"),
+                      QStringLiteral("Stage 1 run again from the same start, short and light, for stage 2 to start from "
+                                     "(the long one, --stage1-steps, makes the matching model; default %1; 0: stage 2 "
+                                     "starts from the long one).")
+                          .arg(defaults.generationStage1Steps),
+                      QStringLiteral("N")});
+    parser.addOption({QStringLiteral("generation-stage1-rate"),
+                      QStringLiteral("That short stage 1's peak learning rate (default 5e-4)."), QStringLiteral("R")});
     parser.addOption({QStringLiteral("stage2-rate"), QStringLiteral("Stage 2's peak learning rate (default 1e-3)."),
                       QStringLiteral("R")});
     parser.addOption({QStringLiteral("caption-share"),
@@ -178,6 +186,8 @@ int runTrainDemo(const QStringList& arguments)
         options.representationSteps = intOption(parser, QStringLiteral("stage1-steps"), options.representationSteps,
                                                 parser.isSet(QStringLiteral("resume")) ? 0 : 1);
         options.generationSteps = intOption(parser, QStringLiteral("stage2-steps"), options.generationSteps, 1);
+        options.generationStage1Steps =
+            intOption(parser, QStringLiteral("generation-stage1-steps"), options.generationStage1Steps, 0);
         options.poolSize = intOption(parser, QStringLiteral("pool"), options.poolSize, 16);
         options.tiny = parser.isSet(QStringLiteral("tiny"));
         options.stage0Only = parser.isSet(QStringLiteral("stage0-only"));
@@ -192,7 +202,8 @@ int runTrainDemo(const QStringList& arguments)
                 throw UsageError{QStringLiteral("--entropy-weight must be a number of at least 0")};
         }
         for (auto [name, rate] : {std::pair{QStringLiteral("stage1-rate"), &options.stage1Rate},
-                                  std::pair{QStringLiteral("stage2-rate"), &options.stage2Rate}}) {
+                                  std::pair{QStringLiteral("stage2-rate"), &options.stage2Rate},
+                                  std::pair{QStringLiteral("generation-stage1-rate"), &options.generationStage1Rate}}) {
             if (!parser.isSet(name))
                 continue;
             bool ok = false;

@@ -33,7 +33,10 @@ std::string demoModelCard(const DemoTrainingResult& result, const std::string& g
          << "- Stage 1: the Q-Former with ITC (uni-modal masks, the best query per pair, fixed temperature 0.07, "
             "identical captions counted as positives), ITM (bi-directional mask, one negative text per image and image "
             "per text, drawn half from the ITC similarities as BLIP mines hard negatives and half uniformly: with "
-            "hard negatives alone the ITM loss stayed at its prior) and ITG (multimodal causal mask, [DEC] first).\n"
+            "hard negatives alone the ITM loss stayed at its prior) and ITG (multimodal causal mask, [DEC] first). "
+            "Run twice from the same start: a long run makes the matching model, then a short, light one is what stage 2 "
+            "starts from (after the long one stage 2 learned several-fold slower); each invocation's command line "
+            "gives their steps and rates.\n"
          << "- Stage 2: Q-Former and language projection into the OPT, language-modelling loss on captions "
             "(" << int(std::lround(result.captionShare * 100)) << " % of rows"
          << (result.earlier.empty() ? "" : " in the last invocation; the earlier ones' command lines give theirs")
@@ -104,7 +107,9 @@ std::string describeTrainingOptions(const DemoTrainingOptions& o)
     else {
         line << " --stage1-steps " << o.representationSteps;
         if (o.representationSteps > 0)  // 0: stage 1 taken from --resume, so its settings played no part
-            line << " --stage1-rate " << o.stage1Rate << " --entropy-weight " << o.entropyWeight;
+            line << " --stage1-rate " << o.stage1Rate << " --entropy-weight " << o.entropyWeight
+                 << " --generation-stage1-steps " << o.generationStage1Steps << " --generation-stage1-rate "
+                 << o.generationStage1Rate;
         line << " --stage2-steps " << o.generationSteps << " --stage2-rate " << o.stage2Rate
              << " --caption-share " << o.captionShare;
     }

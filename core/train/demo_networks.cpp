@@ -134,6 +134,25 @@ void ParameterSet::setTrainable(const std::vector<std::string>& prefixes, bool t
         t.set_requires_grad(trainable);
 }
 
+std::map<std::string, at::Tensor> ParameterSet::snapshot(const std::vector<std::string>& prefixes) const
+{
+    std::map<std::string, at::Tensor> copies;
+    for (const auto& name : order_)
+        for (const auto& prefix : prefixes)
+            if (name.rfind(prefix, 0) == 0) {
+                copies[name] = tensors_.at(name).detach().clone();
+                break;
+            }
+    return copies;
+}
+
+void ParameterSet::restore(const std::map<std::string, at::Tensor>& snapshot)
+{
+    at::NoGradGuard noGrad;
+    for (const auto& [name, value] : snapshot)
+        tensors_.at(name).copy_(value);
+}
+
 ParameterSet initialParameters(const DemoGeometry& g, std::uint64_t seed)
 {
     ParameterSet set;

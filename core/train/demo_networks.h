@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -46,6 +47,10 @@ public:
     // The tensors whose names start with one of `prefixes`.
     std::vector<at::Tensor> select(const std::vector<std::string>& prefixes) const;
     void setTrainable(const std::vector<std::string>& prefixes, bool trainable);
+    // Copies of the tensors whose names start with one of `prefixes`, and putting them back
+    // (the same tensors keep their storage, so an optimiser made later sees the restored values).
+    std::map<std::string, at::Tensor> snapshot(const std::vector<std::string>& prefixes) const;
+    void restore(const std::map<std::string, at::Tensor>& snapshot);
 
 private:
     std::vector<std::string> order_;

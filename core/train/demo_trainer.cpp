@@ -5,6 +5,7 @@
 #include "text/bpe_trainer.h"
 #include "train/scene_random.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>  // AdamW and gradient clipping: the only reason this file needs torch
 
 #include <sys/resource.h>
@@ -21,7 +22,7 @@ namespace {
 constexpr double kItcTemperature = 0.07;  // BLIP-2's initial `temp`, kept fixed here
 constexpr std::int64_t kOptPad = 1, kOptBos = 2;
 // Seeds derived from the training seed for the text-only corpus and the per-step choices.
-constexpr std::uint64_t kTextSeedOffset = 1000, kChoiceSeedOffset = 2000;
+constexpr std::uint64_t kTextSeedOffset = 1000, kChoiceSeedOffset = 2000, kNegativeSeedOffset = 3000;
 
 std::vector<std::int64_t> wide(const std::vector<int>& ids) { return {ids.begin(), ids.end()}; }
 
@@ -53,13 +54,13 @@ at::Tensor sameCaption(const std::vector<demo::Scene>& scenes)
 // the other rows. With hard negatives alone (captions that differ in one word, once ITC works)
 // the ITM loss never left the prior's ln 3 - 2/3 ln 2 = 0.637 in 400 steps: the head needs easy
 // pairs to start from.
-at::Tensor hardNegatives(const at::Tensor& similarity, const at::Tensor& same)
+at::Tensor hardNegatives(const at::Tensor& similarity, const at::Tensor& same, at::Generator& generator)
 {
     const at::Tensor other = 1 - same;
     const at::Tensor hard = at::softmax(similarity, 1) * other;
     const at::Tensor weights = 0.5 * hard / hard.sum(1, true).clamp_min(1e-12) +
                                0.5 * other / other.sum(1, true).clamp_min(1.0) + 1e-6 * other;
-    return at::multinomial(weights, 1).squeeze(1);
+    return at::multinomial(weights, 1, false, generator).squeeze(1);
 }
 
 double seconds(std::chrono::steady_clock::time_point since)
@@ -98,7 +99,9 @@ TrainerOptions TrainerOptions::tiny()
 }
 
 DemoTrainer::DemoTrainer(const TrainerOptions& options, const std::string& tokenizerFolder)
-    : options_(options), tokenizerFolder_(tokenizerFolder)
+    : options_(options),
+      tokenizerFolder_(tokenizerFolder),
+      negatives_(at::make_generator<at::CPUGeneratorImpl>(options.seed + kNegativeSeedOffset))
 {
     // The language model's tokenizer is trained on the text it will read: captions and
     // question/answer pairs of scenes (layouts only; nothing is drawn).
@@ -448,8 +451,8 @@ std::map<std::string, at::Tensor> DemoTrainer::representationLosses(int)
     at::Tensor negativeText, negativeImage;
     {
         at::NoGradGuard sampling;
-        negativeText = hardNegatives(similarity.detach(), same);
-        negativeImage = hardNegatives(similarity.detach().t(), same);
+        negativeText = hardNegatives(similarity.detach(), same, negatives_);
+        negativeImage = hardNegatives(similarity.detach().t(), same, negatives_);
     }
     const at::Tensor itmImages = at::cat({image, image, image.index_select(0, negativeImage)});
     const at::Tensor itmIds = at::cat({text.ids, text.ids.index_select(0, negativeText), text.ids});
@@ -552,11 +555,26 @@ StageResult DemoTrainer::trainLanguageModel(int steps, const StageLog& log)
                     [this](int step) { return languageLosses(step); }, log);
 }
 
+namespace {
+const std::vector<std::string> kRepresentationParts{"query_tokens", "qformer.",        "embeddings.", "vision_projection",
+                                                    "text_projection", "itm_head", "head.itg"};
+}  // namespace
+
 StageResult DemoTrainer::trainRepresentation(int steps, const StageLog& log)
 {
-    return runStage("stage 1: Q-Former (ITC, ITM, ITG)", steps, options_.stage1Rate,
-                    {"query_tokens", "qformer.", "embeddings.", "vision_projection", "text_projection", "itm_head", "head.itg"},
+    return runStage("stage 1: Q-Former (ITC, ITM, ITG)", steps, options_.stage1Rate, kRepresentationParts,
                     [this](int step) { return representationLosses(step); }, log);
+}
+
+StageResult DemoTrainer::trainRepresentationForGeneration(int steps, double rate, const StageLog& log)
+{
+    return runStage("stage 1 for stage 2: Q-Former (ITC, ITM, ITG)", steps, rate, kRepresentationParts,
+                    [this](int step) { return representationLosses(step); }, log);
+}
+
+std::map<std::string, at::Tensor> DemoTrainer::representationSnapshot() const
+{
+    return parameters_.snapshot(kRepresentationParts);
 }
 
 StageResult DemoTrainer::trainGeneration(int steps, const StageLog& log)

@@ -96,6 +96,12 @@ public:
     StageResult trainVision(int steps, const StageLog& log = {});
     StageResult trainLanguageModel(int steps, const StageLog& log = {});
     StageResult trainRepresentation(int steps, const StageLog& log = {});
+    // Stage 1 again at another rate, for stage 2 to start from (see DemoTrainingOptions).
+    StageResult trainRepresentationForGeneration(int steps, double rate, const StageLog& log = {});
+    // Stage 1's parts (query tokens, Q-Former, its text side and heads), to run stage 1 twice
+    // from the same start.
+    std::map<std::string, at::Tensor> representationSnapshot() const;
+    void restore(const std::map<std::string, at::Tensor>& snapshot) { parameters_.restore(snapshot); }
     StageResult trainGeneration(int steps, const StageLog& log = {});
 
     // Stage 0's ViT on `count` scenes of another seed (no gradients).
@@ -132,6 +138,8 @@ private:
     TrainerOptions options_;
     std::string tokenizerFolder_;
     ParameterSet parameters_;
+    // Draws ITM's negatives: the trainer's own stream, so that a run is repeated exactly by its seed.
+    at::Generator negatives_;
     WordPieceVocabulary wordPiece_;
     std::unique_ptr<text::BpeTokenizer> bpe_;
     int newline_ = 0;

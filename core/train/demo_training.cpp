@@ -159,8 +159,15 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
         if (log)
             log("stage 1 taken from " + options.resume + ", and stage 2 goes on from where it ended");
     } else {
+        const auto stageOneStart = trainer.representationSnapshot();
         result.run.stages.push_back(summarise(trainer.trainRepresentation(options.representationSteps, stageLog)));
         train::writeRetrievalCheckpoint(trainer, result.retrievalFolder);
+        if (options.generationStage1Steps > 0) {
+            // The same start again, a short light stage 1 for stage 2 (see DemoTrainingOptions).
+            trainer.restore(stageOneStart);
+            result.run.stages.push_back(summarise(trainer.trainRepresentationForGeneration(
+                options.generationStage1Steps, options.generationStage1Rate, stageLog)));
+        }
     }
     result.run.stages.push_back(summarise(trainer.trainGeneration(options.generationSteps, stageLog)));
     result.generationFolder = tokenizer;

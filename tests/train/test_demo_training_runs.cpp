@@ -46,6 +46,7 @@ DemoTrainingOptions tinyRun(const QString& folder)
     o.languageSteps = 8;
     o.representationSteps = 8;
     o.generationSteps = 8;
+    o.generationStage1Steps = 4;
     o.evaluationScenes = 0;
     o.threads = 1;
     return o;
@@ -62,7 +63,9 @@ private Q_SLOTS:
         QVERIFY(dir.isValid());
         const QString first = dir.filePath(QStringLiteral("first")), second = dir.filePath(QStringLiteral("second"));
         const DemoTrainingResult a = trainDemoModel(tinyRun(first), {});
-        QCOMPARE(a.run.stages.size(), std::size_t(4));  // ViT, OPT, stage 1, stage 2
+        QCOMPARE(a.run.stages.size(), std::size_t(5));  // ViT, OPT, stage 1 twice, stage 2
+        QCOMPARE(a.run.stages[3].name, std::string("stage 1 for stage 2: Q-Former (ITC, ITM, ITG)"));
+        QCOMPARE(a.run.stages[3].steps, 4);
         QVERIFY(a.earlier.empty());
 
         DemoTrainingOptions resumed = tinyRun(second);
@@ -84,7 +87,7 @@ private Q_SLOTS:
         // Both invocations, oldest first, in the log and on the card of both checkpoints.
         const std::vector<DemoInvocation> log = train::readTrainingLog(b.generationFolder);
         QCOMPARE(log.size(), std::size_t(2));
-        QCOMPARE(log[0].stages.size(), std::size_t(4));
+        QCOMPARE(log[0].stages.size(), std::size_t(5));
         QCOMPARE(log[0].stages[0].steps, 8);
         QVERIFY(!log[0].visionAccuracy.empty());
         QCOMPARE(log[1].stages.size(), std::size_t(1));
@@ -101,6 +104,25 @@ private Q_SLOTS:
             QVERIFY(card.find("captions (60 % of rows in the last invocation") != std::string::npos);
             QVERIFY(card.find("### stage 0: vision encoder") != std::string::npos);
         }
+    }
+
+    // Stage 1 twice from one start: the matching model is the long run's whatever the short one
+    // does, and stage 2 starts from the short one.
+    void shortStageOneForStageTwoLeavesTheMatchingModel()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        DemoTrainingOptions single = tinyRun(dir.filePath(QStringLiteral("single")));
+        single.generationStage1Steps = 0;  // stage 2 goes on from the matching model's stage 1
+        const DemoTrainingResult a = trainDemoModel(single, {});
+        const DemoTrainingResult b = trainDemoModel(tinyRun(dir.filePath(QStringLiteral("forked"))), {});
+        QCOMPARE(a.run.stages.size(), std::size_t(4));
+        for (const std::string name : {"qformer.encoder.layer.0.attention.attention.query.weight", "itm_head.weight"})
+            QVERIFY2(tensorBytes(a.retrievalFolder, name) == tensorBytes(b.retrievalFolder, name), name.c_str());
+        const std::string query = "qformer.encoder.layer.0.attention.attention.query.weight";
+        QVERIFY(tensorBytes(a.generationFolder, query) != tensorBytes(b.generationFolder, query));
+        QVERIFY(b.run.arguments.find("--generation-stage1-steps 4") != std::string::npos);
+        QVERIFY(a.run.arguments.find("--generation-stage1-steps 0") != std::string::npos);
     }
 
     void unreadableTrainingLogIsNamed()
