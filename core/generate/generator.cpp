@@ -50,14 +50,16 @@ int tokenBudget(const model::LanguageModel& model, const BatchInput& input, cons
                 bool& limitedByContext)
 {
     limitedByContext = false;
-    if (model.isEncoderDecoder())
-        return options.maxNewTokens;
     const std::int64_t used = input.queries.size(1) + std::int64_t(input.promptIds.size());
     const std::int64_t room = model.maxPositions() - used;
-    if (room <= 0)
+    // OPT's one sequence holds the queries, the prompt and the answer; T5's encoder the queries
+    // and the prompt, its decoder the answer (which has no limit of its own).
+    if (model.isEncoderDecoder() ? room < 0 : room <= 0)
         throw Error("the prompt has " + std::to_string(input.promptIds.size()) + " tokens; with the image's " +
                     std::to_string(input.queries.size(1)) + " positions it does not fit the model's context of " +
                     std::to_string(model.maxPositions()) + " positions");
+    if (model.isEncoderDecoder())
+        return options.maxNewTokens;
     if (room < options.maxNewTokens) {
         limitedByContext = true;
         return int(room);

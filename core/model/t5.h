@@ -62,7 +62,10 @@ public:
 
     int hiddenSize() const override { return config_.d_model; }
     int vocabSize() const override { return int(lmHead_.outFeatures()); }
-    std::int64_t maxPositions() const override { return std::int64_t(1) << 20; }  // relative positions: no limit
+    // Relative positions set no limit of their own, but the encoder's attention grows with the
+    // square of its input (a 25 000-token prompt would need ~80 GB for one layer of Flan-T5-XL):
+    // inputs (queries and prompt) are held to four times T5's pre-training length of 512.
+    std::int64_t maxPositions() const override { return 2048; }
     bool isEncoderDecoder() const override { return true; }
     std::size_t weightBytes() const override;
     std::size_t stepWeightBytes() const override;
