@@ -9,6 +9,16 @@ if(QUERYLENS_SANITIZE)
                          -fno-omit-frame-pointer)
   target_link_options(querylens_options INTERFACE -fsanitize=address,undefined)
 endif()
+# ThreadSanitizer instruments our code only: Qt, libtorch and OpenBLAS are Debian's builds, so
+# torch runs on one thread there and scripts/sanitize.sh --thread sorts out the reports of
+# hand-offs through Qt (tests/sanitizers/tsan_triage.py).
+if(QUERYLENS_TSAN)
+  if(QUERYLENS_SANITIZE OR QUERYLENS_FUZZ)
+    message(FATAL_ERROR "QUERYLENS_TSAN cannot be combined with AddressSanitizer (QUERYLENS_SANITIZE, QUERYLENS_FUZZ)")
+  endif()
+  target_compile_options(querylens_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer -gline-tables-only)
+  target_link_options(querylens_options INTERFACE -fsanitize=thread)
+endif()
 if(QUERYLENS_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     message(FATAL_ERROR "QUERYLENS_FUZZ needs clang's libFuzzer: configure with -DCMAKE_CXX_COMPILER=clang++")

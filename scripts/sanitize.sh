@@ -3,9 +3,15 @@
 # build, shared with scripts/fuzz.sh) and runs the test suites in it. Any report fails the run:
 # UBSan does not recover, ASan stops at the first error, LeakSanitizer checks every suite at
 # exit (tests/sanitizers/lsan.supp would name leaks of system libraries it ignores; none so far).
-#   bash scripts/sanitize.sh [--subset] [CTEST-ARGS...]
+#   bash scripts/sanitize.sh [--subset | --thread] [CTEST-ARGS...]
 # Every suite by default (the whole build: ~45 min on 2 shared Zen 4 cores); --subset builds and
 # runs only the suites of core's readers, tokenizers, model math and sessions (CI runs that).
+# --thread is ThreadSanitizer instead, in its own clang build (build-tsan, -DQUERYLENS_TSAN=ON),
+# on the suites where a worker on its own QThread owns the model, a download or the session
+# saver (QUERYLENS_TSAN_SUITES); torch runs on one thread there (libgomp is not instrumented).
+# Debian's Qt is not instrumented either, so every hand-off through it (a queued signal's
+# argument, a QtConcurrent task, a QFuture's result) is reported: tests/sanitizers/tsan_triage.py
+# counts those and fails the run on any other report (README, "Robustness").
 # Left out, said at the end of the run: the suites that need the SentencePiece plugin (ASan
 # kills a process that dlopens with RTLD_DEEPBIND, and the plugin needs it, see DESIGN.md), listed
 # in QUERYLENS_SANITIZE_SKIP.
@@ -22,6 +28,44 @@ QUERYLENS_SANITIZE_SUBSET=(
   test_batch_dataset test_image_preprocessor test_opt_parity test_itm_parity test_checkpoint_layouts
   test_branch_cache
 )
+
+# The worker and window suites, for --thread. Left out: test_chat_sessions and
+# test_download_dialog start processes with QProcess, whose clone() (Qt 6's forkfd) clang 14's
+# TSan runtime cannot follow ("CHECK failed: tsan_rtl.cpp:234" in ForkAfter, an abort).
+QUERYLENS_TSAN_SUITES=(
+  test_main_window test_explorer test_batch_window test_chat_window test_chat_long_conversation
+  test_demo_window test_soak test_explain_views
+)
+QUERYLENS_TSAN_BUILD=${QUERYLENS_TSAN_BUILD:-$QUERYLENS_ROOT/build-tsan}
+
+if [ "${1:-}" = "--thread" ]; then
+  shift
+  querylens_install_packages
+  querylens_install_packages "${QUERYLENS_CHECK_PACKAGES[@]}"
+  launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S "$QUERYLENS_ROOT" -B "$QUERYLENS_TSAN_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_COMPILER=clang++-14 -DQUERYLENS_TSAN=ON "${launcher[@]}" >/dev/null
+  cmake --build "$QUERYLENS_TSAN_BUILD" --parallel "${QUERYLENS_JOBS:-$(nproc)}" --target "${QUERYLENS_TSAN_SUITES[@]}"
+  export QT_QPA_PLATFORM=offscreen
+  export OMP_NUM_THREADS=1  # with the build's one torch thread: no libgomp threads at all
+  # test_soak's core cycles run on the test's one thread: a few suffice here; its window cycles
+  # (a worker on its QThread, closed mid-work) run as in ctest.
+  export QUERYLENS_SOAK_CYCLES=${QUERYLENS_SOAK_CYCLES:-40}
+  # Reports go to files, sorted below; the suites' exit status is their tests' own.
+  # ignore_noninstrumented_modules: a free or memcpy inside Qt, glib or libtorch is not ours.
+  reports="$QUERYLENS_TSAN_BUILD/tsan-reports"
+  rm -rf "$reports" && mkdir -p "$reports"
+  export TSAN_OPTIONS=${TSAN_OPTIONS:-ignore_noninstrumented_modules=1:second_deadlock_stack=1:exitcode=0:log_path=$reports/report}
+  cd "$QUERYLENS_TSAN_BUILD"
+  start=$(date +%s)
+  status=0
+  ctest --output-on-failure --timeout 1800 -R "^($(IFS='|'; echo "${QUERYLENS_TSAN_SUITES[*]}"))$" "$@" || status=$?
+  echo "sanitize.sh --thread: the worker and window suites under ThreadSanitizer in $(( $(date +%s) - start )) s"
+  shopt -s nullglob
+  python3 "$QUERYLENS_ROOT/tests/sanitizers/tsan_triage.py" "$reports"/report.* /dev/null || status=1
+  exit $status
+fi
 
 ctest_args=()
 if [ "${1:-}" = "--subset" ]; then

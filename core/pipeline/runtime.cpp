@@ -13,10 +13,25 @@
 
 namespace querylens::runtime {
 
+// ThreadSanitizer builds (scripts/sanitize.sh --thread) keep torch on the calling thread:
+// libtorch's and OpenBLAS's OpenMP threads come from libgomp, which is not instrumented, so
+// TSan would take every tensor they share for a race.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kOneTorchThread = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kOneTorchThread = true;
+#else
+constexpr bool kOneTorchThread = false;
+#endif
+#else
+constexpr bool kOneTorchThread = false;
+#endif
+
 int setThreadCount(int threads)
 {
     const int available = int(std::max(1u, std::thread::hardware_concurrency()));
-    const int count = threads > 0 ? threads : available;
+    const int count = kOneTorchThread ? 1 : threads > 0 ? threads : available;
     at::set_num_threads(count);
     return at::get_num_threads();
 }

@@ -19,12 +19,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// GCC defines __SANITIZE_ADDRESS__ under -fsanitize=address; clang says so through __has_feature.
-#if defined(__SANITIZE_ADDRESS__)
-#define QUERYLENS_ADDRESS_SANITIZER 1
+// AddressSanitizer and ThreadSanitizer builds: GCC defines __SANITIZE_ADDRESS__ and
+// __SANITIZE_THREAD__; clang says so through __has_feature.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define QUERYLENS_SANITIZER_RUNTIME 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define QUERYLENS_ADDRESS_SANITIZER 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define QUERYLENS_SANITIZER_RUNTIME 1
 #endif
 #endif
 
@@ -37,10 +38,10 @@ QuerylensSentencePieceCreate openPlugin()
     static QuerylensSentencePieceCreate create = nullptr;
     static std::string failure;
     std::call_once(once, [] {
-#if defined(QUERYLENS_ADDRESS_SANITIZER)
-        // AddressSanitizer kills the process on any dlopen with RTLD_DEEPBIND, and without it
-        // the plugin's protobuf binds to libtorch's and aborts: say so instead of dying.
-        failure = "AddressSanitizer builds (QUERYLENS_SANITIZE) cannot open it: it needs RTLD_DEEPBIND";
+#if defined(QUERYLENS_SANITIZER_RUNTIME)
+        // The sanitizers' runtime kills the process on any dlopen with RTLD_DEEPBIND, and without
+        // it the plugin's protobuf binds to libtorch's and aborts: say so instead of dying.
+        failure = "AddressSanitizer and ThreadSanitizer builds cannot open it: it needs RTLD_DEEPBIND";
         return;
 #endif
         const std::string path = SentencePieceTokenizer::pluginPath();
