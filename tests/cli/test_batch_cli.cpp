@@ -169,7 +169,7 @@ private slots:
     void batchEqualsCaptionOfEachImage()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         QFETCH(QStringList, decoding);
         QTemporaryDir dir;
         const QStringList images = writeImages(dir.filePath(QStringLiteral("images")), 5);
@@ -362,7 +362,7 @@ private slots:
 
     void interruptStopsCleanlyAndResumes()
     {
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER("tiny-t5");  // T5 is the slower model: the interrupt comes mid-run
+        QUERYLENS_SKIP_T5_UNDER_ASAN("tiny-t5");  // T5 is the slower model: the interrupt comes mid-run
         QTemporaryDir dir;
         writeImages(dir.filePath(QStringLiteral("images")), 12);
         const QString out = dir.filePath(QStringLiteral("results.jsonl"));
@@ -522,7 +522,7 @@ private slots:
         CliRun run = runQuerylens(arguments + QStringList{QStringLiteral("--resume"), QStringLiteral("--beams"), QStringLiteral("2")});
         QCOMPARE(run.exitCode, 1);
         QVERIFY2(run.err.contains("another decoding") && run.err.contains("num_beams 1 (this run: 2)"), run.err.constData());
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER("tiny-t5");  // the model is loaded before the results file is checked
+        QUERYLENS_SKIP_T5_UNDER_ASAN("tiny-t5");  // the model is loaded before the results file is checked
         run = runQuerylens(batchArguments({dir.filePath(QStringLiteral("images"))}, fixture("tiny-t5"), out) +
                            QStringList{QStringLiteral("--resume")});
         QCOMPARE(run.exitCode, 1);

@@ -89,7 +89,7 @@ private Q_SLOTS:
     void batchEqualsEachAlone()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         QFETCH(QString, strategy);
         QFETCH(int, size);
         const std::string name = config.toStdString();
@@ -129,7 +129,7 @@ private Q_SLOTS:
     void questionsOfDifferentLengths()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         QFETCH(QString, strategy);
         const std::string name = config.toStdString();
         const std::vector<std::string> questions = {"what is in the picture?", "why?",
@@ -193,7 +193,7 @@ private Q_SLOTS:
     void samplingDrawsAsAlone()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         const std::string name = config.toStdString();
         std::vector<BatchPrompt> prompts;
         for (int i = 0; i < 4; ++i)

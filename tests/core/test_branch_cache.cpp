@@ -42,7 +42,7 @@ private slots:
     void branchesReuseTheirCaches()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         const auto model = fixtureModel(config.toStdString());
         const bool opt = model->info().languageModel == "OPT";
         const auto image = model->encode(testsupport::fixtureImage());

@@ -54,7 +54,7 @@ private slots:
     void greedyCaptionIsTheReference()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         const std::string name = config.toStdString();
         const GenerationResult result = newSession(name)->caption(greedy());
         QCOMPARE(result.sequences.front().ids, goldenIds(name, "greedy_ids"));
@@ -66,7 +66,7 @@ private slots:
     void greedyAnswerIsTheReference()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         const std::string name = config.toStdString();
         const GenerationResult result = newSession(name)->ask(kQuestion, greedy());
         QCOMPARE(result.sequences.front().ids, goldenIds(name, "greedy_ids_prompt"));
@@ -98,7 +98,7 @@ private slots:
     void tokensCarryProbabilitiesAndQueryAttention()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         const GenerationResult result = newSession(config.toStdString())->caption(greedy(5));
         for (const GeneratedToken& token : result.sequences.front().tokens) {
             QVERIFY(token.probability > 0 && token.probability <= 1);
@@ -120,7 +120,7 @@ private slots:
     void samplingIsReproducibleForASeed()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         DecodingOptions options = greedy();
         options.doSample = true;
         options.seed = 7;
@@ -136,7 +136,7 @@ private slots:
     void samplingLimitsEqualGreedy()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         const std::string name = config.toStdString();
         DecodingOptions topOne = greedy();
         topOne.doSample = true;
@@ -154,7 +154,7 @@ private slots:
     void beamSearchReturnsSequencesByScore()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         DecodingOptions options = greedy(8);
         options.numBeams = 4;
         options.numReturnSequences = 3;
@@ -200,7 +200,7 @@ private slots:
     void cancellingStopsWithinOneToken()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         int seen = 0;
         const GenerationResult result = newSession(config.toStdString())->caption(
             greedy(), [&](const GeneratedToken&, const std::string&) { return ++seen < 3; });
@@ -219,7 +219,7 @@ private slots:
     void streamedTextIsTheFinalText()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         std::string streamed;
         const GenerationResult result = newSession(config.toStdString())->caption(
             greedy(), [&](const GeneratedToken&, const std::string& delta) { streamed += delta; return true; });
@@ -232,7 +232,7 @@ private slots:
     void followUpReusesTheCacheAndMatchesAFreshRun()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         const std::string name = config.toStdString();
         auto chat = newSession(name);
         chat->ask(kQuestion, greedy(6));
@@ -275,7 +275,7 @@ private slots:
         QFETCH(QString, config);
         QFETCH(int, repeats);
         QFETCH(QString, context);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         std::string question;
         for (int i = 0; i < repeats; ++i)
             question += "what is this? ";
@@ -291,7 +291,7 @@ private slots:
     void ablatingNoQueryGivesTheOriginal()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         const std::string name = config.toStdString();
         auto session = newSession(name);
         session->setDisabledQueries({});

@@ -81,7 +81,7 @@ private Q_SLOTS:
     void mapsMatchTheFormulaOnTheGoldens()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         const std::string c = config.toStdString(), set = c + "/golden_gradients";
         const Fixture f = fixture(c);
         const std::vector<std::vector<int>> words{{0}, {1}, {2}, {3}, {4}};
@@ -233,7 +233,7 @@ private Q_SLOTS:
     void faithfulnessCurvesOfAWord()
     {
         QFETCH(QString, config);
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER(config);
+        QUERYLENS_SKIP_T5_UNDER_ASAN(config);
         QFETCH(int, baseline);
         const Fixture f = fixture(config.toStdString());
         const WordExplanation w = explainWords(*f.model, *f.image, f.result, {{1, 2}}).front();

@@ -25,7 +25,7 @@ bool fixtureLoads(const char* config)
 {
     if (kT5FixtureLoads || std::strstr(config, "t5") == nullptr)
         return true;
-    qInfo("%s left out: a sanitizer build cannot open the SentencePiece plugin (RTLD_DEEPBIND)", config);
+    qInfo("%s left out: AddressSanitizer cannot open the SentencePiece plugin (RTLD_DEEPBIND)", config);
     return false;
 }
 

@@ -353,7 +353,7 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(loaded.conversation() && loaded.conversation()->name == "needs-t5", kTimeoutMs);
         auto* load = loaded.pane()->findChild<QPushButton*>(QStringLiteral("chatNoticeAction"));
         QVERIFY2(load && load->isVisible() && load->text().contains(QStringLiteral("tiny-t5")), qPrintable(loaded.pane()->noticeText()));
-        QUERYLENS_SKIP_T5_UNDER_SANITIZER("tiny-t5");
+        QUERYLENS_SKIP_T5_UNDER_ASAN("tiny-t5");
         QSignalSpy ready(&loaded.window, &MainWindow::modelReady);
         load->click();
         QVERIFY(ready.wait(kTimeoutMs));
