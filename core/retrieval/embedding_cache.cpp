@@ -1,4 +1,5 @@
 #include "io/atomic_file.h"
+#include "io/cache_location.h"
 #include "querylens/error.h"
 #include "querylens/image_search.h"
 
@@ -27,12 +28,7 @@ EmbeddingCache::EmbeddingCache(std::string folder, std::string modelKey)
 
 std::string EmbeddingCache::defaultFolder()
 {
-    if (const char* own = std::getenv("QUERYLENS_CACHE"); own && *own)
-        return own;
-    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-        return (fs::path(xdg) / "querylens" / "embeddings").string();
-    const char* home = std::getenv("HOME");
-    return (fs::path(home ? home : ".") / ".cache" / "querylens" / "embeddings").string();
+    return io::querylensCachePath("embeddings", "QUERYLENS_CACHE");
 }
 
 std::string EmbeddingCache::pathOf(const std::string& contentKey) const

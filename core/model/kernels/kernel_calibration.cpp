@@ -1,6 +1,7 @@
 #include "model/kernels/kernel_calibration.h"
 
 #include "io/atomic_file.h"
+#include "io/cache_location.h"
 #include "model/kernels/isa.h"
 #include "model/kernels/matmul.h"
 
@@ -139,12 +140,7 @@ json readFile(const std::string& path)
 
 std::string defaultCalibrationFile()
 {
-    if (const char* own = std::getenv("QUERYLENS_KERNEL_CACHE"); own && *own)
-        return own;
-    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-        return (fs::path(xdg) / "querylens" / "kernel-choice.json").string();
-    const char* home = std::getenv("HOME");
-    return (fs::path(home ? home : ".") / ".cache" / "querylens" / "kernel-choice.json").string();
+    return io::querylensCachePath("kernel-choice.json", "QUERYLENS_KERNEL_CACHE");
 }
 
 std::string calibrationKey()

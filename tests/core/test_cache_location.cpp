@@ -1,0 +1,101 @@
+// The per-user cache places (io/cache_location.h) as their two users resolve them: the image
+// embeddings (a folder; $QUERYLENS_CACHE names the folder) and the kernel choice (a file;
+// $QUERYLENS_KERNEL_CACHE names the file), each under $XDG_CACHE_HOME or ~/.cache otherwise.
+
+#include "model/kernels/kernel_calibration.h"
+#include "querylens/image_search.h"
+
+#include <QtTest>
+
+#include <functional>
+#include <optional>
+
+namespace {
+
+using CacheLocation = std::function<std::string()>;
+
+// Sets (or, given nullopt, unsets) an environment variable for one scope.
+class ScopedVariable {
+public:
+    ScopedVariable(const char* name, const std::optional<QByteArray>& value)
+        : name_(name), old_(qEnvironmentVariableIsSet(name) ? std::optional(qgetenv(name)) : std::nullopt)
+    {
+        value ? qputenv(name, *value) : qunsetenv(name);
+    }
+    ~ScopedVariable() { old_ ? qputenv(name_, *old_) : qunsetenv(name_); }
+    ScopedVariable(const ScopedVariable&) = delete;
+    ScopedVariable& operator=(const ScopedVariable&) = delete;
+
+private:
+    const char* name_;
+    std::optional<QByteArray> old_;
+};
+
+}  // namespace
+
+Q_DECLARE_METATYPE(CacheLocation)
+
+class TestCacheLocation : public QObject {
+    Q_OBJECT
+private slots:
+    void cachePlaces_data()
+    {
+        QTest::addColumn<CacheLocation>("location");
+        QTest::addColumn<QByteArray>("overrideVariable");
+        QTest::addColumn<QByteArray>("overrideValue");  // empty: unset
+        QTest::addColumn<QByteArray>("xdgCacheHome");   // empty: unset
+        QTest::addColumn<QByteArray>("home");           // empty: unset
+        QTest::addColumn<QString>("expected");
+
+        const CacheLocation embeddings = [] { return querylens::EmbeddingCache::defaultFolder(); };
+        const CacheLocation kernelChoice = [] { return querylens::model::kernels::defaultCalibrationFile(); };
+        QTest::newRow("embeddings: own variable wins") << embeddings << QByteArray("QUERYLENS_CACHE")
+            << QByteArray("/srv/emb") << QByteArray("/xdg") << QByteArray("/home/u") << "/srv/emb";
+        QTest::newRow("embeddings: XDG cache") << embeddings << QByteArray("QUERYLENS_CACHE")
+            << QByteArray() << QByteArray("/xdg") << QByteArray("/home/u") << "/xdg/querylens/embeddings";
+        QTest::newRow("embeddings: home") << embeddings << QByteArray("QUERYLENS_CACHE")
+            << QByteArray() << QByteArray() << QByteArray("/home/u") << "/home/u/.cache/querylens/embeddings";
+        QTest::newRow("embeddings: no home") << embeddings << QByteArray("QUERYLENS_CACHE")
+            << QByteArray() << QByteArray() << QByteArray() << "./.cache/querylens/embeddings";
+        QTest::newRow("kernel choice: own variable wins") << kernelChoice << QByteArray("QUERYLENS_KERNEL_CACHE")
+            << QByteArray("/srv/k.json") << QByteArray("/xdg") << QByteArray("/home/u") << "/srv/k.json";
+        QTest::newRow("kernel choice: XDG cache") << kernelChoice << QByteArray("QUERYLENS_KERNEL_CACHE")
+            << QByteArray() << QByteArray("/xdg") << QByteArray("/home/u") << "/xdg/querylens/kernel-choice.json";
+        QTest::newRow("kernel choice: home") << kernelChoice << QByteArray("QUERYLENS_KERNEL_CACHE")
+            << QByteArray() << QByteArray() << QByteArray("/home/u") << "/home/u/.cache/querylens/kernel-choice.json";
+        // Each variable is its user's own: the embeddings' does not move the kernel choice.
+        QTest::newRow("kernel choice: embeddings' variable ignored") << kernelChoice << QByteArray("QUERYLENS_CACHE")
+            << QByteArray("/srv/emb") << QByteArray() << QByteArray("/home/u") << "/home/u/.cache/querylens/kernel-choice.json";
+        QTest::newRow("embeddings: kernel choice's variable ignored") << embeddings << QByteArray("QUERYLENS_KERNEL_CACHE")
+            << QByteArray("/srv/k.json") << QByteArray() << QByteArray("/home/u") << "/home/u/.cache/querylens/embeddings";
+    }
+    void cachePlaces()
+    {
+        QFETCH(CacheLocation, location);
+        QFETCH(QByteArray, overrideVariable);
+        QFETCH(QByteArray, overrideValue);
+        QFETCH(QByteArray, xdgCacheHome);
+        QFETCH(QByteArray, home);
+        QFETCH(QString, expected);
+        const auto valueOrUnset = [](const QByteArray& v) { return v.isEmpty() ? std::nullopt : std::optional(v); };
+        // Both overrides unset first, then the row's own.
+        const ScopedVariable embeddingsOwn("QUERYLENS_CACHE", std::nullopt);
+        const ScopedVariable kernelOwn("QUERYLENS_KERNEL_CACHE", std::nullopt);
+        const ScopedVariable own(overrideVariable.constData(), valueOrUnset(overrideValue));
+        const ScopedVariable xdg("XDG_CACHE_HOME", valueOrUnset(xdgCacheHome));
+        const ScopedVariable homeVariable("HOME", valueOrUnset(home));
+        QCOMPARE(QString::fromStdString(location()), expected);
+    }
+
+    // An empty variable counts as unset (a `QUERYLENS_CACHE= querylens search` keeps the default).
+    void emptyVariablesCountAsUnset()
+    {
+        const ScopedVariable own("QUERYLENS_CACHE", QByteArray(""));
+        const ScopedVariable xdg("XDG_CACHE_HOME", QByteArray(""));
+        const ScopedVariable home("HOME", QByteArray("/home/u"));
+        QCOMPARE(QString::fromStdString(querylens::EmbeddingCache::defaultFolder()), "/home/u/.cache/querylens/embeddings");
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCacheLocation)
+#include "test_cache_location.moc"
