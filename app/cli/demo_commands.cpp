@@ -15,7 +15,9 @@
 #include <QSaveFile>
 #include <QTemporaryDir>
 
+#include <cmath>
 #include <iostream>
+#include <limits>
 
 namespace querylens::cli {
 
@@ -30,6 +32,30 @@ int intOption(const QCommandLineParser& parser, const QString& name, int fallbac
     if (!ok || value < least)
         throw UsageError{QStringLiteral("--%1 must be a whole number of at least %2").arg(name).arg(least)};
     return value;
+}
+
+enum class LowerBound { Included, Excluded };
+
+// A finite number in [least, most] (or (least, most] with LowerBound::Excluded); most may be
+// infinity: no upper bound. The message says the range as a person would.
+double doubleOption(const QCommandLineParser& parser, const QString& name, double fallback, double least, double most,
+                    LowerBound lower = LowerBound::Included)
+{
+    if (!parser.isSet(name))
+        return fallback;
+    bool ok = false;
+    const double value = parser.value(name).toDouble(&ok);
+    const bool aboveLeast = lower == LowerBound::Included ? value >= least : value > least;
+    if (ok && std::isfinite(value) && aboveLeast && value <= most)
+        return value;
+    QString range;
+    if (lower == LowerBound::Included)
+        range = std::isinf(most) ? QStringLiteral("of at least %1").arg(least)
+                                 : QStringLiteral("from %1 to %2").arg(least).arg(most);
+    else
+        range = std::isinf(most) ? QStringLiteral("above %1").arg(least)
+                                 : QStringLiteral("above %1 and at most %2").arg(least).arg(most);
+    throw UsageError{QStringLiteral("--%1 must be a number %2").arg(name, range)};
 }
 
 void saveImage(const RgbImage& image, const QString& path, int quality)
@@ -195,28 +221,13 @@ int runTrainDemo(const QStringList& arguments)
             throw UsageError{QStringLiteral("--stage0-only trains what --resume would take: use one of them")};
         options.resume = parser.value(QStringLiteral("resume")).toStdString();
         options.threads = intOption(parser, QStringLiteral("threads"), 2, 1);
-        if (parser.isSet(QStringLiteral("entropy-weight"))) {
-            bool ok = false;
-            options.entropyWeight = parser.value(QStringLiteral("entropy-weight")).toDouble(&ok);
-            if (!ok || options.entropyWeight < 0)
-                throw UsageError{QStringLiteral("--entropy-weight must be a number of at least 0")};
-        }
+        const double unbounded = std::numeric_limits<double>::infinity();
+        options.entropyWeight = doubleOption(parser, QStringLiteral("entropy-weight"), options.entropyWeight, 0, unbounded);
         for (auto [name, rate] : {std::pair{QStringLiteral("stage1-rate"), &options.stage1Rate},
                                   std::pair{QStringLiteral("stage2-rate"), &options.stage2Rate},
-                                  std::pair{QStringLiteral("generation-stage1-rate"), &options.generationStage1Rate}}) {
-            if (!parser.isSet(name))
-                continue;
-            bool ok = false;
-            *rate = parser.value(name).toDouble(&ok);
-            if (!ok || !(*rate > 0) || *rate > 1)
-                throw UsageError{QStringLiteral("--%1 must be a number above 0 and at most 1").arg(name)};
-        }
-        if (parser.isSet(QStringLiteral("caption-share"))) {
-            bool ok = false;
-            options.captionShare = parser.value(QStringLiteral("caption-share")).toDouble(&ok);
-            if (!ok || options.captionShare < 0 || options.captionShare > 1)
-                throw UsageError{QStringLiteral("--caption-share must be a number from 0 to 1")};
-        }
+                                  std::pair{QStringLiteral("generation-stage1-rate"), &options.generationStage1Rate}})
+            *rate = doubleOption(parser, name, *rate, 0, 1, LowerBound::Excluded);
+        options.captionShare = doubleOption(parser, QStringLiteral("caption-share"), options.captionShare, 0, 1);
         const DemoTrainingResult result = trainDemoModel(options, [](const std::string& line) {
             std::cout << line << std::endl;
             return !interrupted();

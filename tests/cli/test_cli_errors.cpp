@@ -220,6 +220,43 @@ private Q_SLOTS:
         QVERIFY2(run.err.contains(name.toUtf8() + ": too large to decode: 30000 x 30000"), run.err.constData());
         QVERIFY2(run.err.contains("the limit is 1024 MB"), run.err.constData());
     }
+
+    // train-demo's numbers outside their range stop it before any training, naming the option
+    // and what it accepts.
+    void trainingNumbersOutOfRangeAreUsageErrors_data()
+    {
+        QTest::addColumn<QString>("option");
+        QTest::addColumn<QString>("value");
+        QTest::addColumn<QByteArray>("expected");
+        QTest::newRow("caption share above 1") << QStringLiteral("caption-share") << QStringLiteral("1.5")
+                                               << QByteArray("--caption-share must be a number from 0 to 1");
+        QTest::newRow("caption share not a number") << QStringLiteral("caption-share") << QStringLiteral("a third")
+                                                    << QByteArray("--caption-share must be a number from 0 to 1");
+        QTest::newRow("caption share NaN") << QStringLiteral("caption-share") << QStringLiteral("nan")
+                                           << QByteArray("--caption-share must be a number from 0 to 1");
+        QTest::newRow("negative entropy weight") << QStringLiteral("entropy-weight") << QStringLiteral("-0.1")
+                                                 << QByteArray("--entropy-weight must be a number of at least 0");
+        QTest::newRow("infinite entropy weight") << QStringLiteral("entropy-weight") << QStringLiteral("inf")
+                                                 << QByteArray("--entropy-weight must be a number of at least 0");
+        QTest::newRow("zero stage 1 rate") << QStringLiteral("stage1-rate") << QStringLiteral("0")
+                                           << QByteArray("--stage1-rate must be a number above 0 and at most 1");
+        QTest::newRow("stage 2 rate above 1") << QStringLiteral("stage2-rate") << QStringLiteral("2")
+                                              << QByteArray("--stage2-rate must be a number above 0 and at most 1");
+        QTest::newRow("generation stage 1 rate in words") << QStringLiteral("generation-stage1-rate") << QStringLiteral("5e-4x")
+            << QByteArray("--generation-stage1-rate must be a number above 0 and at most 1");
+    }
+    void trainingNumbersOutOfRangeAreUsageErrors()
+    {
+        QFETCH(QString, option);
+        QFETCH(QString, value);
+        QFETCH(QByteArray, expected);
+        QTemporaryDir dir;
+        const CliRun run = runQuerylens({QStringLiteral("train-demo"), QStringLiteral("--out"), dir.path(), QStringLiteral("--tiny"),
+                                         QStringLiteral("--") + option, value});
+        QCOMPARE(run.exitCode, 2);
+        QVERIFY2(run.err.contains(expected), run.err.constData());
+        QVERIFY2(QDir(dir.path()).isEmpty(), "nothing trained nor written");
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCliErrors)
