@@ -3,6 +3,7 @@
 // (also after the dialog and its downloads were closed, as at the next start), Cancel, Open.
 
 #include "fixtures.h"
+#include "isolated_settings.h"
 #include "mock_hub_process.h"
 #include "screenshots.h"
 
@@ -18,7 +19,6 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
-#include <QStandardPaths>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -59,9 +59,7 @@ private:
 private slots:
     void initTestCase()
     {
-        QStandardPaths::setTestModeEnabled(true);  // QSettings of the catalogue go to a test location
-        QCoreApplication::setOrganizationName(QStringLiteral("QueryLensTests"));
-        QCoreApplication::setApplicationName(QStringLiteral("test_download_dialog"));
+        testsupport::isolateSettings();  // the catalogue's QSettings in a folder of the suite's own
         hub_ = std::make_unique<MockHub>();
         QVERIFY2(hub_->started(), "the mock Hub did not start");
         dir_ = std::make_unique<QTemporaryDir>();

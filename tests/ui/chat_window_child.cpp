@@ -8,12 +8,12 @@
 
 #include "chat/chat_controller.h"
 #include "decoding_panel.h"
+#include "isolated_settings.h"
 #include "main_window.h"
 
 #include <QApplication>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QStandardPaths>
 
 #include <cstdio>
 #include <unistd.h>
@@ -24,7 +24,7 @@ using namespace querylens::ui;
 int main(int argc, char** argv)
 {
     QApplication app(argc, argv);
-    QStandardPaths::setTestModeEnabled(true);  // the parent's settings, not the user's
+    testsupport::isolateSettings();  // in the parent suite's folder, never the user's
     const QStringList args = app.arguments().mid(1);
     if (args.size() < 3) {
         std::fprintf(stderr, "usage: chat_window_child MODEL_FOLDER IMAGE QUESTION... LAST_QUESTION\n");

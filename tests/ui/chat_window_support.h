@@ -9,13 +9,12 @@
 #include "chat/turn_widget.h"
 #include "decoding_panel.h"
 #include "fixtures.h"
+#include "isolated_settings.h"
 #include "main_window.h"
 
 #include <QApplication>
 #include <QMimeData>
-#include <QSettings>
 #include <QSignalSpy>
-#include <QStandardPaths>
 #include <QToolButton>
 #include <QtTest>
 
@@ -28,12 +27,11 @@ constexpr int kTimeoutMs = 120000;  // a generous bound for a loaded CI machine,
 
 inline QString fixture(const std::string& relative) { return QString::fromStdString(testsupport::fixturePath(relative)); }
 
-// Keeps the user's settings and sessions out of a suite: test-mode paths, cleared settings and
-// the sessions in `sessionsFolder`.
+// Keeps the user's settings and sessions out of a suite: settings and folders of its own
+// (isolated_settings.h) and the sessions in `sessionsFolder`.
 inline void keepTheUserOut(const QString& sessionsFolder)
 {
-    QStandardPaths::setTestModeEnabled(true);
-    QSettings().clear();
+    testsupport::isolateSettings();
     qputenv("QUERYLENS_SESSIONS_DIR", sessionsFolder.toUtf8());
 }
 

@@ -8,6 +8,7 @@
 #include "batch/batch_window.h"
 #include "decoding_panel.h"
 #include "fixtures.h"
+#include "isolated_settings.h"
 #include "main_window.h"
 #include "querylens/model.h"
 #include "querylens/session.h"
@@ -22,7 +23,6 @@
 #include <QSemaphore>
 #include <QSettings>
 #include <QSignalSpy>
-#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTableView>
 #include <QtTest>
@@ -195,9 +195,7 @@ class TestBatchWindow : public QObject {
 private slots:
     void initTestCase()
     {
-        // Keep the user's settings out of the tests.
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings().clear();
+        testsupport::isolateSettings();
     }
     void init() { QSettings().clear(); }
 

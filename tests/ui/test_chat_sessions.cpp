@@ -6,6 +6,7 @@
 // one whose model is missing says which it needs; one open elsewhere is read-only.
 
 #include "chat_window_support.h"
+#include "isolated_settings.h"
 #include "killed_chat.h"
 #include "message_bar.h"
 #include "screenshots.h"
@@ -15,8 +16,6 @@
 #include <QListWidget>
 #include <QProcess>
 #include <QPushButton>
-#include <QSettings>
-#include <QStandardPaths>
 #include <QTemporaryDir>
 
 #include <nlohmann/json.hpp>
@@ -69,8 +68,7 @@ class TestChatSessions : public QObject {
 private slots:
     void initTestCase()
     {
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings().clear();
+        testsupport::isolateSettings();
     }
 
     void init()

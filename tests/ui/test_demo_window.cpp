@@ -6,6 +6,7 @@
 #include "caption_panel.h"
 #include "explorer/explorer_panel.h"
 #include "explorer/query_catalogue_view.h"
+#include "isolated_settings.h"
 #include "main_window.h"
 #include "message_bar.h"
 #include "querylens/demo_model.h"
@@ -19,9 +20,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
-#include <QSettings>
 #include <QSignalSpy>
-#include <QStandardPaths>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QToolButton>
@@ -41,8 +40,7 @@ class TestDemoWindow : public QObject {
 private slots:
     void initTestCase()
     {
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings().clear();
+        testsupport::isolateSettings();
         QVERIFY2(!bundledResourceFolder("demo-model").empty(), "resources/demo-model not found");
         QVERIFY2(sampleScenePaths().size() >= 4, "resources/demo-scenes has too few scenes");
     }

@@ -13,6 +13,7 @@
 #include "explorer/map_view.h"
 #include "fixtures.h"
 #include "image_library.h"
+#include "isolated_settings.h"
 #include "main_window.h"
 #include "message_bar.h"
 #include "screenshots.h"
@@ -22,9 +23,7 @@
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
-#include <QSettings>
 #include <QSignalSpy>
-#include <QStandardPaths>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -71,8 +70,7 @@ class TestExplainViews : public QObject {
 private slots:
     void initTestCase()
     {
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings().clear();
+        testsupport::isolateSettings();
     }
 
     void matchingModelLocalizesAPhrase()

@@ -8,13 +8,12 @@
 #include "explorer/map_view.h"
 #include "explorer/query_grid.h"
 #include "fixtures.h"
+#include "isolated_settings.h"
 #include "screenshots.h"
 #include "main_window.h"
 #include "decoding_panel.h"
 
-#include <QSettings>
 #include <QSignalSpy>
-#include <QStandardPaths>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -39,8 +38,7 @@ class TestExplorer : public QObject {
 private slots:
     void initTestCase()
     {
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings().clear();
+        testsupport::isolateSettings();
         window_ = std::make_unique<MainWindow>();
         window_->resize(1280, 800);
         window_->show();

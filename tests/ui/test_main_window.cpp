@@ -7,6 +7,7 @@
 #include "chat/chat_pane.h"
 #include "decoding_panel.h"
 #include "fixtures.h"
+#include "isolated_settings.h"
 #include "screenshots.h"
 #include "status_panel.h"
 #include "main_window.h"
@@ -23,9 +24,7 @@
 #include <QElapsedTimer>
 #include <QLineEdit>
 #include <QMimeData>
-#include <QSettings>
 #include <QSignalSpy>
-#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtTest>
@@ -114,8 +113,7 @@ private slots:
     void initTestCase()
     {
         // Keep the user's settings and sessions out of the tests.
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings().clear();
+        testsupport::isolateSettings();
         qputenv("QUERYLENS_SESSIONS_DIR", sessions_.filePath(QStringLiteral("sessions")).toUtf8());
     }
 

@@ -11,6 +11,7 @@
 #include "decoding_panel.h"
 #include "fixtures.h"
 #include "image_library.h"
+#include "isolated_settings.h"
 #include "main_window.h"
 #include "querylens/error.h"
 #include "querylens/model.h"
@@ -20,8 +21,6 @@
 #include <QFile>
 #include <QImage>
 #include <QSignalSpy>
-#include <QStandardPaths>
-#include <QSettings>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -135,8 +134,7 @@ class TestSoak : public QObject {
 private Q_SLOTS:
     void initTestCase()
     {
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings().clear();
+        testsupport::isolateSettings();
     }
 
     void coreCyclesKeepMemoryAndDescriptorsFlat()
