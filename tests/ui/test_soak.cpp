@@ -192,9 +192,10 @@ private Q_SLOTS:
         }
         const Measure end = Measure::now();
         qInfo("core soak: %d cycles (%d loads cancelled, %d encodings cancelled, %d captions stopped, %d answers); "
-              "RSS %.1f MB after %d cycles, %.1f MB at the end; %s %.1f MB, then %.1f MB; %d open files, then %d",
+              "RSS %.1f MB after %d cycles, %.1f MB at the end; %s %.1f MB, then %.1f MB (bound: +%.0f MB); "
+              "%d open files, then %d (bound: equal)",
               cycles, cancelledLoads, cancelledEncodings, stoppedCaptions, answers, start.rssMb, warmUp, end.rssMb,
-              kHeldName, start.heldMb, end.heldMb, start.fds, end.fds);
+              kHeldName, start.heldMb, end.heldMb, kRssGrowthBoundMb, start.fds, end.fds);
         QVERIFY(stoppedCaptions > 0 && cancelledLoads + cancelledEncodings > 0);  // the random points were reached
         QVERIFY2(end.heldMb - start.heldMb <= kRssGrowthBoundMb,
                  qPrintable(QStringLiteral("%1 grew by %2 MB").arg(kHeldName).arg(end.heldMb - start.heldMb)));
@@ -242,9 +243,10 @@ private Q_SLOTS:
             window.reset();  // cancels and joins the worker: must neither hang nor crash
         }
         const Measure end = Measure::now();
-        qInfo("window soak: %d windows; RSS %.1f MB after %d, %.1f MB at the end; %s %.1f MB, then %.1f MB; "
-              "%d open files, then %d",
-              cycles, start.rssMb, warmUp, end.rssMb, kHeldName, start.heldMb, end.heldMb, start.fds, end.fds);
+        qInfo("window soak: %d windows; RSS %.1f MB after %d, %.1f MB at the end; %s %.1f MB, then %.1f MB "
+              "(bound: +%.0f MB); %d open files, then %d (bound: equal)",
+              cycles, start.rssMb, warmUp, end.rssMb, kHeldName, start.heldMb, end.heldMb, kRssGrowthBoundMb,
+              start.fds, end.fds);
         QVERIFY2(end.heldMb - start.heldMb <= kRssGrowthBoundMb,
                  qPrintable(QStringLiteral("%1 grew by %2 MB").arg(kHeldName).arg(end.heldMb - start.heldMb)));
         QCOMPARE(end.fds, start.fds);
