@@ -68,7 +68,12 @@ private slots:
     void heldOutScenes()
     {
         DemoEvaluationOptions options;
-        options.scenes = 50;
+        // The 50 held-out scenes and 150 more. At 50 the standard error of an answer rate
+        // near 85 % is 2.4 points and of a caption rate 5 points, so whether a model within a
+        // point or two of a target passes depends on which 50 scenes: the shipped model answers
+        // 84.0 % of the first 50 and 85.8 % of 200, the one before it 85.2 % of both; its word
+        // maps point 75.2 % and 76.7 %, the one before 71.8 % and 69.5 % (README).
+        options.scenes = 200;
         options.seed = 2;  // the model trained on seed 1
         options.deletionScenes = 5;
         const DemoEvaluation e = evaluateDemoModel(model_, options);
@@ -96,12 +101,12 @@ private slots:
         entropy_ = e.meanQueryEntropy;
 
         // The targets (#14): answers at least 85 % and the word map pointing at the named
-        // object at least 70 % of the time; captions (80 %) are still below theirs (see the model
+        // object at least 70 % of the time; captions (86 %) are still below theirs (see the model
         // card: naming every object of a crowded scene, and "where", are what it gets wrong).
         QEXPECT_FAIL("", "captions: the shipped model is below the 90 % target (see README)", Continue);
         QVERIFY2(e.captionAccuracy >= 0.9, qPrintable(QString::number(e.captionAccuracy)));
         QVERIFY2(e.vqaAccuracy >= 0.85, qPrintable(QString::number(e.vqaAccuracy)));
-        QVERIFY2(e.captionAccuracy >= 0.75 && e.vqaByType.at("shape").first * 10 >= e.vqaByType.at("shape").second * 9,
+        QVERIFY2(e.captionAccuracy >= 0.8 && e.vqaByType.at("shape").first * 10 >= e.vqaByType.at("shape").second * 9,
                  qPrintable(QStringLiteral("captions %1, answers %2").arg(e.captionAccuracy).arg(e.vqaAccuracy)));
         QVERIFY2(word->pointingGame >= 0.7, qPrintable(QString::number(word->pointingGame)));
     }
