@@ -1,5 +1,6 @@
 #include "pipeline/runtime.h"
 
+#include "io/sanitizer_build.h"
 #include "model/kernels/isa.h"
 #include "model/kernels/kernel_calibration.h"
 #include "model/kernels/matmul.h"
@@ -16,17 +17,7 @@ namespace querylens::runtime {
 // ThreadSanitizer builds (scripts/sanitize.sh --thread) keep torch on the calling thread:
 // libtorch's and OpenBLAS's OpenMP threads come from libgomp, which is not instrumented, so
 // TSan would take every tensor they share for a race.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kOneTorchThread = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kOneTorchThread = true;
-#else
-constexpr bool kOneTorchThread = false;
-#endif
-#else
-constexpr bool kOneTorchThread = false;
-#endif
+constexpr bool kOneTorchThread = io::kThreadSanitizer;
 
 int setThreadCount(int threads)
 {

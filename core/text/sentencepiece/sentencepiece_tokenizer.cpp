@@ -1,6 +1,7 @@
 #include "text/sentencepiece/sentencepiece_tokenizer.h"
 
 #include "io/json_file.h"
+#include "io/sanitizer_build.h"
 #include "querylens/error.h"
 #include "text/sentencepiece/sentencepiece_backend.h"
 #include "text/sentencepiece/sentencepiece_model_check.h"
@@ -19,16 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// AddressSanitizer and ThreadSanitizer builds: GCC defines __SANITIZE_ADDRESS__ and
-// __SANITIZE_THREAD__; clang says so through __has_feature.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define QUERYLENS_SANITIZER_RUNTIME 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define QUERYLENS_SANITIZER_RUNTIME 1
-#endif
-#endif
-
 const char* const kPluginName = "libquerylens_sentencepiece.so";
 
 // The module is opened once and stays loaded for the life of the process.
@@ -38,12 +29,12 @@ QuerylensSentencePieceCreate openPlugin()
     static QuerylensSentencePieceCreate create = nullptr;
     static std::string failure;
     std::call_once(once, [] {
-#if defined(QUERYLENS_SANITIZER_RUNTIME)
-        // The sanitizers' runtime kills the process on any dlopen with RTLD_DEEPBIND, and without
-        // it the plugin's protobuf binds to libtorch's and aborts: say so instead of dying.
-        failure = "AddressSanitizer and ThreadSanitizer builds cannot open it: it needs RTLD_DEEPBIND";
-        return;
-#endif
+        if (io::kSanitizerRuntime) {
+            // The sanitizers' runtime kills the process on any dlopen with RTLD_DEEPBIND, and
+            // without it the plugin's protobuf binds to libtorch's and aborts: say so instead of dying.
+            failure = "AddressSanitizer and ThreadSanitizer builds cannot open it: it needs RTLD_DEEPBIND";
+            return;
+        }
         const std::string path = SentencePieceTokenizer::pluginPath();
         void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
         if (!handle) {
