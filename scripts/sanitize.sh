@@ -2,7 +2,7 @@
 # Builds with AddressSanitizer + UndefinedBehaviorSanitizer (clang, scripts/common.sh's sanitized
 # build, shared with scripts/fuzz.sh) and runs the test suites in it. Any report fails the run:
 # UBSan does not recover, ASan stops at the first error, LeakSanitizer checks every suite at
-# exit (tests/sanitizers/lsan.supp would name leaks of system libraries it ignores; none so far).
+# exit (tests/sanitizers/lsan.supp names leaks of system libraries it ignores: OpenSSL's initialisation).
 #   bash scripts/sanitize.sh [--subset | --thread] [CTEST-ARGS...]
 # Every suite by default (the whole build: ~45 min on 2 shared Zen 4 cores); --subset builds and
 # runs only the suites of core's readers, tokenizers, model math and sessions (CI runs that).
