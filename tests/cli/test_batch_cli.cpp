@@ -9,6 +9,7 @@
 #include "querylens/shard.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
@@ -123,23 +124,42 @@ std::map<std::string, std::vector<int>> captionIds(const QStringList& images, co
     return ids;
 }
 
-// Starts the command and kills it (SIGKILL) at a random moment of its work: once the results
-// file has grown by 1 to 3 lines, after 0 to 40 ms more. Returns the exit code, or -1 when it
-// was killed (-2 when it never ended).
-int runKilledAtRandom(const QStringList& arguments, const QString& results, QRandomGenerator& random)
+// How long the run under test takes from one growth of its results file to the next (a batch's
+// lines), as last seen: the kill delay is a random fraction of it, so that the kill lands inside
+// the following batch on a fast machine as on a slow one. A fixed delay (it was 0-40 ms) let a
+// fast machine finish the whole run before the kill, and the test saw too few kills.
+struct BatchPace {
+    qint64 lastIntervalMs = -1;
+};
+
+// Runs the command while watching its results file; once the file holds `killAtLines` lines
+// (0: never), kills it (SIGKILL) after `delayFraction` of one batch's time more. Returns the exit
+// code, or -1 when it was killed (-2 when it never ended).
+int runWatched(const QStringList& arguments, const QString& results, int killAtLines, double delayFraction,
+               BatchPace& pace)
 {
     QProcess process;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.remove(QStringLiteral("QUERYLENS_MODEL"));
     process.setProcessEnvironment(env);
-    const int target = int(fileBytes(results).count('\n')) + 1 + int(random.bounded(3));
-    const int extraMs = int(random.bounded(41));
+    int lines = int(fileBytes(results).count('\n'));
+    QElapsedTimer sinceGrowth;  // started at the first growth of this run: before it the model loads
     QTimer watch;
-    watch.setInterval(5);
+    watch.setTimerType(Qt::PreciseTimer);
+    watch.setInterval(1);
     QObject::connect(&watch, &QTimer::timeout, &process, [&] {
-        if (fileBytes(results).count('\n') >= target) {
+        const int now = int(fileBytes(results).count('\n'));
+        if (now != lines) {
+            if (sinceGrowth.isValid())
+                pace.lastIntervalMs = sinceGrowth.restart();
+            else
+                sinceGrowth.start();
+            lines = now;
+        }
+        if (killAtLines > 0 && lines >= killAtLines) {
             watch.stop();
-            QTimer::singleShot(extraMs, &process, [&process] { process.kill(); });
+            const int delayMs = pace.lastIntervalMs > 0 ? int(delayFraction * double(pace.lastIntervalMs)) : 0;
+            QTimer::singleShot(delayMs, Qt::PreciseTimer, &process, [&process] { process.kill(); });
         }
     });
     QSignalSpy finished(&process, &QProcess::finished);
@@ -315,16 +335,21 @@ private slots:
     }
 
     // SIGKILL at random moments, then resume, until a run ends by itself: every input exactly
-    // once, with the texts of an uninterrupted run, and no complete line ever lost.
+    // once, with the texts of an uninterrupted run, and no complete line ever lost. Six batches
+    // of three: each killed run finishes about one batch, so up to five kills can land.
     void killedAtRandomMomentsResumesToEachInputOnce()
     {
         QTemporaryDir dir;
-        writeImages(dir.filePath(QStringLiteral("images")), 12);
+        const int images = 18;
+        writeImages(dir.filePath(QStringLiteral("images")), images);
         const QString model = fixture("tiny-opt");
         const QString cleanOut = dir.filePath(QStringLiteral("clean.jsonl"));
-        QVERIFY(runQuerylens(batchArguments({dir.filePath(QStringLiteral("images"))}, model, cleanOut)).exitCode == 0);
+        BatchPace pace;  // the uninterrupted run measures it first
+        QCOMPARE(runWatched(batchArguments({dir.filePath(QStringLiteral("images"))}, model, cleanOut), cleanOut, 0, 0,
+                            pace),
+                 0);
         const auto clean = byKey(resultLines(cleanOut));
-        QCOMPARE(int(clean.size()), 12);
+        QCOMPARE(int(clean.size()), images);
 
         const QString out = dir.filePath(QStringLiteral("results.jsonl"));
         const QStringList arguments =
@@ -333,7 +358,8 @@ private slots:
         QByteArray completeBefore;
         int kills = 0, rounds = 0;
         for (; rounds < 40; ++rounds) {
-            const int code = runKilledAtRandom(arguments, out, random);
+            const int killAtLines = int(fileBytes(out).count('\n')) + 1 + int(random.bounded(3));
+            const int code = runWatched(arguments, out, killAtLines, random.generateDouble(), pace);
             QVERIFY(code != -2);
             const QByteArray now = fileBytes(out);
             // What was complete before this round is still there, byte for byte.
@@ -353,7 +379,7 @@ private slots:
         std::multiset<std::string> keys;
         for (const json& line : lines)
             keys.insert(line.at("key").get<std::string>());
-        QCOMPARE(int(keys.size()), 12);
+        QCOMPARE(int(keys.size()), images);
         for (const auto& [key, line] : clean) {
             QCOMPARE(int(keys.count(key)), 1);
             QCOMPARE(byKey(lines).at(key).at("text"), line.at("text"));
