@@ -194,6 +194,11 @@ int runTrainDemo(const QStringList& arguments)
     parser.addOption({QStringLiteral("caption-share"),
                       QStringLiteral("Share of stage 2's rows that are captions; the rest are answers (default 0.35)."),
                       QStringLiteral("F")});
+    parser.addOption({QStringLiteral("caption-crowding"),
+                      QStringLiteral("Leans the caption rows towards scenes of many objects: 0 treats every scene alike "
+                                     "(default), 1 makes a 4-object scene's row a caption twice as often and a "
+                                     "1-object scene's a quarter as often; the share of captions stays the same."),
+                      QStringLiteral("F")});
     parser.addOption({QStringLiteral("pool"), QStringLiteral("Scenes drawn for training (default 8000)."), QStringLiteral("N")});
     parser.addOption({QStringLiteral("resume"),
                       QStringLiteral("Take stage 0 (the frozen ViT and OPT) from an earlier run's folder and skip it."),
@@ -228,6 +233,7 @@ int runTrainDemo(const QStringList& arguments)
                                   std::pair{QStringLiteral("generation-stage1-rate"), &options.generationStage1Rate}})
             *rate = doubleOption(parser, name, *rate, 0, 1, LowerBound::Excluded);
         options.captionShare = doubleOption(parser, QStringLiteral("caption-share"), options.captionShare, 0, 1);
+        options.captionCrowding = doubleOption(parser, QStringLiteral("caption-crowding"), options.captionCrowding, 0, 1);
         const DemoTrainingResult result = trainDemoModel(options, [](const std::string& line) {
             std::cout << line << std::endl;
             return !interrupted();

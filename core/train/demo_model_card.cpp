@@ -112,6 +112,8 @@ std::string describeTrainingOptions(const DemoTrainingOptions& o)
                  << o.generationStage1Rate;
         line << " --stage2-steps " << o.generationSteps << " --stage2-rate " << o.stage2Rate
              << " --caption-share " << o.captionShare;
+        if (o.captionCrowding != 0)  // not written when off, so that earlier runs' lines read as they ran
+            line << " --caption-crowding " << o.captionCrowding;
     }
     line << " --seed " << o.seed;
     if (!o.tiny)  // the tiny geometry draws its own small pool

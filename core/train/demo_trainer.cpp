@@ -10,6 +10,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -503,7 +504,8 @@ std::map<std::string, at::Tensor> DemoTrainer::generationLosses(int step)
         // A caption (prompt: BOS alone, as BLIP-2 captions) or an answer, question types by their weights.
         std::vector<std::int64_t> row{kOptBos};
         std::vector<int> target;
-        if (choice.chance(options_.captionShare)) {
+        const double crowding = 1 + options_.captionCrowding * (double(scene.objects.size()) - 2.3) / 1.7;
+        if (choice.chance(std::clamp(options_.captionShare * crowding, 0.0, 1.0))) {
             target = bpe_->encode(scene.caption, false);
         } else {
             const auto& weights = options_.questionWeights;

@@ -94,6 +94,7 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
     trainerOptions.stage1Rate = options.stage1Rate;
     trainerOptions.stage2Rate = options.stage2Rate;
     trainerOptions.captionShare = options.captionShare;
+    trainerOptions.captionCrowding = options.captionCrowding;
     if (!options.tiny)
         trainerOptions.poolSize = options.poolSize;
     const fs::path root(options.folder);

@@ -234,6 +234,8 @@ private Q_SLOTS:
                                                     << QByteArray("--caption-share must be a number from 0 to 1");
         QTest::newRow("caption share NaN") << QStringLiteral("caption-share") << QStringLiteral("nan")
                                            << QByteArray("--caption-share must be a number from 0 to 1");
+        QTest::newRow("negative caption crowding") << QStringLiteral("caption-crowding") << QStringLiteral("-0.5")
+                                                   << QByteArray("--caption-crowding must be a number from 0 to 1");
         QTest::newRow("negative entropy weight") << QStringLiteral("entropy-weight") << QStringLiteral("-0.1")
                                                  << QByteArray("--entropy-weight must be a number of at least 0");
         QTest::newRow("infinite entropy weight") << QStringLiteral("entropy-weight") << QStringLiteral("inf")

@@ -73,6 +73,7 @@ private Q_SLOTS:
         resumed.representationSteps = 0;   // stage 1 taken from the first run
         resumed.generationSteps = 6;
         resumed.captionShare = 0.6;        // more caption rows in this sitting
+        resumed.captionCrowding = 0.8;     // and more of them from crowded scenes
         const DemoTrainingResult b = trainDemoModel(resumed, {});
         QCOMPARE(b.run.stages.size(), std::size_t(1));  // stage 2 only
 
@@ -94,7 +95,9 @@ private Q_SLOTS:
         QCOMPARE(log[1].stages[0].steps, 6);
         QVERIFY(log[1].arguments.find("--resume " + first.toStdString()) != std::string::npos);
         QVERIFY2(log[1].arguments.find("--caption-share 0.6") != std::string::npos, log[1].arguments.c_str());
+        QVERIFY2(log[1].arguments.find("--caption-crowding 0.8") != std::string::npos, log[1].arguments.c_str());
         QVERIFY2(log[0].arguments.find("--caption-share 0.35") != std::string::npos, log[0].arguments.c_str());
+        QVERIFY2(log[0].arguments.find("--caption-crowding") == std::string::npos, log[0].arguments.c_str());
         QCOMPARE(train::readTrainingLog(b.retrievalFolder).size(), std::size_t(2));
         for (const std::string& folder : {b.generationFolder, b.retrievalFolder}) {
             const std::string card = readText(folder + "/README.md");

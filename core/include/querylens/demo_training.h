@@ -22,6 +22,7 @@ struct DemoTrainingOptions {
     int generationStage1Steps = 400;
     double generationStage1Rate = 5e-4;
     double captionShare = 0.35;   // stage 2's rows that are captions (the rest are answers)
+    double captionCrowding = 0;   // leans those rows towards scenes of many objects (core/train/demo_trainer.h)
     std::string resume;           // an earlier run's FOLDER: its frozen ViT and OPT, stage 0 skipped
     int poolSize = 8000;          // scenes drawn once and shared by all stages
     bool tiny = false;            // a tiny geometry (tests, smoke runs)
