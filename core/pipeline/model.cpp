@@ -1,6 +1,7 @@
 #include "querylens/model.h"
 
 #include "io/json_file.h"
+#include "io/process_memory.h"
 #include "pipeline/model_impl.h"
 #include "pipeline/runtime.h"
 #include "pipeline/tokenizer_loader.h"
@@ -73,6 +74,7 @@ std::shared_ptr<const Model> Model::load(const LoadOptions& options, const Progr
     auto impl = std::make_unique<Impl>();
     ModelInfo& info = impl->info;
     info.threads = runtime::setThreadCount(options.threads);
+    io::keepFreedMemoryForReuse();
     const at::Device device = chooseDevice(options.device);
 
     // The tokenizer first: a missing tokenizer file should not cost a 15 GB load to find out.

@@ -1,5 +1,6 @@
 #include "querylens/demo_training.h"
 
+#include "io/process_memory.h"
 #include "io/text_file.h"
 #include "pipeline/runtime.h"
 #include "querylens/demo_evaluation.h"
@@ -87,6 +88,7 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
                                   const std::function<bool(const std::string& line)>& log)
 {
     runtime::setThreadCount(options.threads);
+    io::keepFreedMemoryForReuse();
     const auto start = std::chrono::steady_clock::now();
     train::TrainerOptions trainerOptions = options.tiny ? train::TrainerOptions::tiny() : train::TrainerOptions{};
     trainerOptions.seed = options.seed;

@@ -6,6 +6,7 @@
 //     writes the random model as a sharded Hugging Face checkpoint, to measure loading with --model DIR.
 
 #include "bench_timing.h"
+#include "io/process_memory.h"
 #include "checkpoint_writer.h"
 #include "machine_limits.h"
 #include "model/kernels/gemv.h"
@@ -135,6 +136,7 @@ int main(int argc, char** argv)
     const Options o = parse(argc, argv);
     const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(threads);
+    querylens::io::keepFreedMemoryForReuse();  // as the program does (io/process_memory.h)
     c10::InferenceMode inference;
     if (!o.saveCheckpoint.empty())
         return saveCheckpoint(o);

@@ -10,6 +10,7 @@
 //   querylens-branch-bench [--precision fp32|bf16|int8] [--scale F] [--threads N] [--repeat N] [--turn-tokens N]
 
 #include "bench_timing.h"
+#include "io/process_memory.h"
 #include "model/blip2.h"
 #include "model/kernels/isa.h"
 #include "model_configs.h"
@@ -135,6 +136,7 @@ int main(int argc, char** argv)
 {
     const Options o = parse(argc, argv);
     at::set_num_threads(o.threads > 0 ? o.threads : int(std::thread::hardware_concurrency()));
+    querylens::io::keepFreedMemoryForReuse();  // as the program does (io/process_memory.h)
     c10::InferenceMode inference;
     WeightFormats formats;
     if (o.precision == "bf16")

@@ -6,6 +6,7 @@
 // against that level's arithmetic peak measured in the same run.
 
 #include "bench_timing.h"
+#include "io/process_memory.h"
 #include "model/kernels/gemv.h"
 #include "model/kernels/isa.h"
 #include "model/kernels/matmul.h"
@@ -171,6 +172,7 @@ int main(int argc, char** argv)
             shapeFilter = argv[i + 1];  // only layers whose name contains this
     }
     at::set_num_threads(threads);
+    querylens::io::keepFreedMemoryForReuse();  // as the program does (io/process_memory.h)
     c10::InferenceMode inference;
     at::manual_seed(0);
     // Every column measures one kernel: ours at each level, libtorch's through setLibtorchOnly.
