@@ -44,12 +44,12 @@ QueryCatalogue readQueryCatalogue(const std::string& folder)
     try {
         if (!root.is_object() || root.value("format", std::string()) != kFormat)
             throw Error("not a query catalogue (format should be " + std::string(kFormat) + ")", path.string(), "format");
-        catalogue.scenes = root.at("scenes").get<int>();
-        catalogue.gridSize = root.at("grid_size").get<int>();
+        catalogue.scenes = io::intAt(root, "scenes", path.string());
+        catalogue.gridSize = io::intAt(root, "grid_size", path.string());
         catalogue.source = root.value("source", std::string());
         for (const auto& q : root.at("queries")) {
             QueryCatalogueEntry entry;
-            entry.query = q.at("query").get<int>();
+            entry.query = io::intAt(q, "query", path.string());
             entry.meanNormalizedEntropy = q.at("mean_normalized_entropy").get<double>();
             entry.meanClsShare = q.value("mean_cls_share", 0.0);
             entry.meanMap = q.at("mean_map").get<std::vector<float>>();

@@ -21,8 +21,8 @@ PreprocessorConfig PreprocessorConfig::fromFolder(const std::string& folder, int
     const io::ConfigReader json(root, path.string());
     // "size" is {"height", "width"} in BlipImageProcessor, {"shortest_edge"} or a number in older files.
     const auto size = root.find("size");
-    if (size != root.end() && size->is_number_integer()) {
-        c.height = c.width = size->get<int>();
+    if (size != root.end() && size->is_number()) {
+        c.height = c.width = json.getInt("size", imageSize);
     } else if (size != root.end() && size->is_object()) {
         const io::ConfigReader sizes = json.child("size");
         const int edge = sizes.getInt("shortest_edge", imageSize);

@@ -2,6 +2,7 @@
 
 #include "querylens/error.h"
 
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -50,6 +51,26 @@ std::string jsonProblem(const json::exception& e)
     if (what.rfind("[json.exception.", 0) == 0 && what.find("] ") != std::string_view::npos)
         what.remove_prefix(what.find("] ") + 2);
     return printableText(what, 120);
+}
+
+std::optional<int> intValue(const json& value)
+{
+    if (value.is_number_unsigned())
+        return value.get<std::uint64_t>() <= std::uint64_t(INT_MAX) ? std::optional<int>(int(value.get<std::uint64_t>()))
+                                                                     : std::nullopt;
+    if (!value.is_number_integer())
+        return std::nullopt;
+    const std::int64_t v = value.get<std::int64_t>();
+    return v >= INT_MIN && v <= INT_MAX ? std::optional<int>(int(v)) : std::nullopt;
+}
+
+int intAt(const json& object, const char* key, const std::string& file)
+{
+    const json& value = object.at(key);
+    const std::optional<int> number = intValue(value);
+    if (!number)
+        throw Error("expected an integer that fits in 32 bits, found " + printableText(value.dump(), 40), file, key);
+    return *number;
 }
 
 json readJsonFile(const std::string& path)
@@ -118,9 +139,10 @@ int ConfigReader::getInt(const std::string& key, int fallback) const
     const json* value = find(key);
     if (!value)
         return fallback;
-    if (!value->is_number_integer())
-        wrongType(key, "an integer");
-    return value->get<int>();
+    const std::optional<int> number = intValue(*value);
+    if (!number)
+        wrongType(key, "an integer that fits in 32 bits");
+    return *number;
 }
 
 double ConfigReader::getDouble(const std::string& key, double fallback) const
@@ -176,15 +198,19 @@ std::vector<int> ConfigReader::getIds(const std::string& key, const std::vector<
     const json* value = find(key);
     if (!value)
         return fallback;
-    if (value->is_number_integer())
-        return {value->get<int>()};
+    if (value->is_number()) {
+        if (!intValue(*value))
+            wrongType(key, "a token id or a list of them");
+        return {*intValue(*value)};
+    }
     if (!value->is_array())
         wrongType(key, "a token id or a list of them");
     std::vector<int> result;
     for (const auto& item : *value) {
-        if (!item.is_number_integer())
+        const std::optional<int> id = intValue(item);
+        if (!id)
             wrongType(key, "a token id or a list of them");
-        result.push_back(item.get<int>());
+        result.push_back(*id);
     }
     return result;
 }

@@ -30,6 +30,13 @@ void checkJsonNesting(std::string_view text, const std::string& source, int maxD
 // prefix, its quoted bytes made printable.
 std::string jsonProblem(const nlohmann::json::exception& e);
 
+// `value` as an int when it is an integer inside int's range, else nothing. nlohmann's get<int>()
+// converts without looking: a float such as 3.3e54 is undefined behaviour, and 2^32 + 16 becomes 16.
+std::optional<int> intValue(const nlohmann::json& value);
+// object[key] as an int; a missing key is nlohmann's out_of_range, anything but an int is an Error
+// naming `file` and `key`.
+int intAt(const nlohmann::json& object, const char* key, const std::string& file);
+
 // Parses a JSON file; a missing file, bad JSON, a file over kMaxJsonFileBytes or nesting past
 // kMaxJsonDepth is an Error naming the file (and the byte where parsing stopped).
 nlohmann::json readJsonFile(const std::string& path);

@@ -7,8 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
+#include <limits>
+#include <optional>
 #include <set>
+#include <type_traits>
 
 namespace querylens {
 
@@ -128,11 +132,46 @@ public:
     T value(const json& object, const std::string& key, const std::string& path) const
     {
         const json& v = member(object, key, path);
-        try {
-            return v.get<T>();
-        } catch (const json::exception&) {
-            fail(join(path, key), std::string("has the wrong type (") + v.type_name() + ")");
+        // Numbers are checked before they are converted: nlohmann casts without looking, and a
+        // hand-edited 3.3e54 in a list of token ids would be undefined behaviour, not an error.
+        if constexpr (std::is_same_v<T, int>) {
+            return checkedInt(v, join(path, key));
+        } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+            return checkedList(v, join(path, key), [this](const json& e, const std::string& p) { return checkedInt(e, p); });
+        } else if constexpr (std::is_same_v<T, float>) {
+            return checkedFloat(v, join(path, key));
+        } else if constexpr (std::is_same_v<T, std::vector<float>>) {
+            return checkedList(v, join(path, key), [this](const json& e, const std::string& p) { return checkedFloat(e, p); });
+        } else {
+            try {
+                return v.get<T>();
+            } catch (const json::exception&) {
+                fail(join(path, key), std::string("has the wrong type (") + v.type_name() + ")");
+            }
         }
+    }
+    int checkedInt(const json& v, const std::string& path) const
+    {
+        const std::optional<int> number = io::intValue(v);
+        if (!number)
+            fail(path, "expected an integer that fits in 32 bits, found " + printableText(v.dump(), 40));
+        return *number;
+    }
+    template <typename Check>
+    auto checkedList(const json& v, const std::string& path, Check check) const
+    {
+        if (!v.is_array())
+            fail(path, std::string("expected a list, found ") + v.type_name());
+        std::vector<decltype(check(v, path))> values;
+        for (std::size_t i = 0; i < v.size(); ++i)
+            values.push_back(check(v[i], at(path, i)));
+        return values;
+    }
+    float checkedFloat(const json& v, const std::string& path) const
+    {
+        if (!v.is_number() || std::abs(v.get<double>()) > std::numeric_limits<float>::max())
+            fail(path, "expected a number within a float's range, found " + printableText(v.dump(), 40));
+        return v.get<float>();
     }
     template <typename T>
     T optional(const json& object, const std::string& key, const std::string& path, T fallback) const
@@ -339,10 +378,9 @@ Conversation sessionFromJson(const std::string& text, const std::string& file)
     if (root.contains("chosen")) {
         const json& pairs = r.array(root, "chosen", "");
         for (std::size_t i = 0; i < pairs.size(); ++i) {
-            if (!pairs[i].is_array() || pairs[i].size() != 2 || !pairs[i][0].is_number_integer() ||
-                !pairs[i][1].is_number_integer())
+            if (!pairs[i].is_array() || pairs[i].size() != 2 || !io::intValue(pairs[i][0]) || !io::intValue(pairs[i][1]))
                 r.fail(Reader::at("chosen", i), "expected [parent, child]");
-            chosen[pairs[i][0].get<int>()] = pairs[i][1].get<int>();
+            chosen[*io::intValue(pairs[i][0])] = *io::intValue(pairs[i][1]);
         }
     }
     checkTree(r, turns, chosen);

@@ -121,9 +121,10 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromFolder(const std::st
         const nlohmann::json json = io::readJsonFile(addedPath.string());
         io::requireObject(json, addedPath.string(), "token -> id");
         for (const auto& [token, id] : json.items()) {
-            if (!id.is_number_integer())
-                throw Error("the id is not an integer", addedPath.string(), token);
-            added[token] = id.get<int>();
+            const std::optional<int> number = io::intValue(id);
+            if (!number || *number < 0)
+                throw Error("the id is not a non-negative integer", addedPath.string(), token);
+            added[token] = *number;
         }
     }
     return std::make_unique<WordPieceTokenizer>(std::move(vocab), std::move(added), settings, vocabPath);

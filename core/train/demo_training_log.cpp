@@ -37,11 +37,11 @@ nlohmann::json stageToJson(const DemoStageSummary& s)
             {"curve_csv", s.curveCsv}};
 }
 
-DemoStageSummary stageFromJson(const nlohmann::json& j)
+DemoStageSummary stageFromJson(const nlohmann::json& j, const std::string& file)
 {
     DemoStageSummary s;
     s.name = j.at("name").get<std::string>();
-    s.steps = j.at("steps").get<int>();
+    s.steps = io::intAt(j, "steps", file);
     s.seconds = j.at("seconds").get<double>();
     s.cpuSeconds = j.at("cpu_seconds").get<double>();
     s.firstLosses = lossesFromJson(j.at("first_losses"));
@@ -64,11 +64,11 @@ std::vector<DemoInvocation> readTrainingLog(const std::string& folder)
             DemoInvocation run;
             run.arguments = j.at("arguments").get<std::string>();
             run.cpu = j.at("cpu").get<std::string>();
-            run.threads = j.at("threads").get<int>();
+            run.threads = io::intAt(j, "threads", path);
             run.seconds = j.at("seconds").get<double>();
             run.visionAccuracy = j.at("vision_accuracy").get<std::string>();
             for (const auto& stage : j.at("stages"))
-                run.stages.push_back(stageFromJson(stage));
+                run.stages.push_back(stageFromJson(stage, path));
             invocations.push_back(std::move(run));
         }
     } catch (const nlohmann::json::exception& e) {

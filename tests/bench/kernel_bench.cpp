@@ -41,6 +41,20 @@ Weight makeWeight(at::ScalarType type, std::int64_t n, std::int64_t k)
     return {at::round(w / scales.unsqueeze(1)).clamp(-127, 127).to(at::kChar), scales};
 }
 
+// Enough copies of a weight that together they are far beyond the 32 MB L3, as a model's
+// layers are: a call that takes the next copy then reads its weight from memory, not from the
+// cache the previous call left it in. One copy with `inCache`.
+std::vector<Weight> weightCopies(at::ScalarType type, std::int64_t n, std::int64_t k, bool inCache)
+{
+    std::vector<Weight> copies;
+    double total = 0;
+    while (total < (inCache ? 1.0 : 256e6)) {
+        copies.push_back(makeWeight(type, n, k));
+        total += double(copies.back().stored.nbytes());
+    }
+    return copies;
+}
+
 // Median seconds of one call over `repeats` runs of at least ~0.2 s each.
 template <typename F>
 double timeCall(F&& call, int repeats)
@@ -201,14 +215,7 @@ int main(int argc, char** argv)
             for (const Shape& s : decodeShapes()) {
                 if (std::string(s.what).find(shapeFilter) == std::string::npos)
                     continue;
-                // Enough copies that together they are far beyond the 32 MB L3, as a model's
-                // layers are: each call then reads its weight from memory.
-                std::vector<Weight> copies;
-                double total = 0;
-                while (total < (inCache ? 1.0 : 256e6)) {
-                    copies.push_back(makeWeight(type, s.n, s.k));
-                    total += double(copies.back().stored.nbytes());
-                }
+                const std::vector<Weight> copies = weightCopies(type, s.n, s.k, inCache);
                 const at::Tensor x = at::randn({1, s.k});
                 const double bytes = double(copies[0].stored.nbytes());
                 std::size_t next = 0;
@@ -346,10 +353,14 @@ int main(int argc, char** argv)
         for (const auto& [m, s] : gemmShapes()) {
             if (std::string(s.what).find(shapeFilter) == std::string::npos)
                 continue;
-            const Weight w = makeWeight(type, s.n, s.k);
+            const std::vector<Weight> copies = weightCopies(type, s.n, s.k, inCache);
             const at::Tensor x = at::randn({m, s.k});
             const double flop = 2.0 * double(m) * double(s.n) * double(s.k);
-            auto call = [&] { kernels::linear(x, w.stored, w.scales, {}); };
+            std::size_t next = 0;
+            auto call = [&] {
+                const Weight& w = copies[next++ % copies.size()];
+                kernels::linear(x, w.stored, w.scales, {});
+            };
             std::printf("  %-28s %-5s %4lld", s.what, typeName(type), (long long)m);
             double best = 0;  // ours at the best level, what the program would choose from
             for (kernels::Isa isa : levels) {

@@ -208,6 +208,10 @@ private Q_SLOTS:
         std::ofstream(dir.filePath(QStringLiteral("config.json")).toStdString())
             << R"({"model_type": "blip-2", "vision_config": {"hidden_size": "wide"}})";
         expectError(dir.path(), {"config.json", "vision_config.hidden_size"});
+        // 2^32 + 16 is not taken for 16.
+        std::ofstream(dir.filePath(QStringLiteral("config.json")).toStdString())
+            << R"({"model_type": "blip-2", "vision_config": {"hidden_size": 4294967312}})";
+        expectError(dir.path(), {"config.json", "vision_config.hidden_size", "fits in 32 bits"});
     }
 
     void reducedPrecisionsAgreeWithFloat32()

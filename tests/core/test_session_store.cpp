@@ -245,6 +245,16 @@ private slots:
         QTest::newRow("empty") << QString() << "is not valid JSON";
         QTest::newRow("number past a double (fuzz finding)")
             << replaced("\"parent\": 3", "\"parent\": 2061e308") << "is not valid JSON (number overflow parsing '2061e308')";
+        // Numbers are checked before nlohmann converts them: 3.3e54 as an int was undefined behaviour
+        // (a fuzz finding under UBSan), 2^32 + 3 quietly became 3, 1e300 as a float became inf.
+        QTest::newRow("token id past an int (fuzz finding)")
+            << replaced("\"ids\": [", "\"ids\": [3.3e54, ")
+            << "'turns[0].report.sequences[0].ids[0]': expected an integer that fits in 32 bits, found 3.3e+54";
+        QTest::newRow("parent past 32 bits") << replaced("\"parent\": 3", "\"parent\": 4294967299")
+                                             << "'turns[4].parent': expected an integer that fits in 32 bits";
+        QTest::newRow("attention past a float")
+            << replaced("\"query_attention\": [", "\"query_attention\": [1e300, ")
+            << "'turns[0].report.sequences[0].tokens[0].query_attention[0]': expected a number within a float's range";
         QTest::newRow("not a session") << QStringLiteral("{\"architectures\": []}") << "is not a QueryLens session";
         QTest::newRow("other format") << replaced("querylens-session/1", "querylens-attention/1") << "is not a QueryLens session";
         QTest::newRow("future version") << replaced("querylens-session/1", "querylens-session/7")
