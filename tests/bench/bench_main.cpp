@@ -29,6 +29,8 @@
 #include <map>
 #include <thread>
 
+#include <unistd.h>
+
 using namespace querylens::model;
 
 namespace {
@@ -43,6 +45,7 @@ struct Options {
     int batch = 4;
     std::string json;
     std::string saveCheckpoint;
+    int encodeOnly = 0;  // > 0: that many image encodes and nothing else, for a profiler
 };
 
 [[noreturn]] void usage(const std::string& problem)
@@ -50,7 +53,10 @@ struct Options {
     std::cerr << "querylens-bench: " << problem << "\n"
               << "usage: querylens-bench [--model blip2-opt-2.7b|blip2-flan-t5-xl|DIR] [--precision fp32|bf16|int8]\n"
                  "                       [--threads N] [--scale F] [--repeat N] [--tokens N] [--batch N] [--json FILE]\n"
-                 "       querylens-bench --save-checkpoint DIR [--model NAME] [--precision fp32|bf16] [--scale F]\n";
+                 "                       [--encode-only N]\n"
+                 "       querylens-bench --save-checkpoint DIR [--model NAME] [--precision fp32|bf16] [--scale F]\n"
+                 "  --encode-only N  encode the image of a batch of --batch N times and print the time, nothing\n"
+                 "                   else: a window for `perf record -p` on the image path alone\n";
     std::exit(2);
 }
 
@@ -80,6 +86,8 @@ Options parse(int argc, char** argv)
             o.batch = std::max(1, std::atoi(value().c_str()));
         else if (arg == "--json")
             o.json = value();
+        else if (arg == "--encode-only")
+            o.encodeOnly = std::max(1, std::atoi(value().c_str()));
         else if (arg == "--save-checkpoint")
             o.saveCheckpoint = value();
         else
@@ -194,6 +202,13 @@ int main(int argc, char** argv)
                                   {"prompts", kernels::gemmPath(o.precision)},
                                   {"decode", kernels::decodePath(o.precision)},
                                   {"attention", kernels::attentionPath()}};
+    if (o.encodeOnly > 0) {
+        std::cerr << "encoding " << o.encodeOnly << " times, pid " << getpid() << "\n";
+        const auto [ms, encodeSpread] = timeImageEncode(*model, o.batch, o.encodeOnly);
+        std::printf("image encode, batch of %d: %.0f ms (spread %.0f%%; median of %d, %s, %d thread(s))\n", o.batch, ms,
+                    100 * encodeSpread, o.encodeOnly, kernels::isaName(kernels::activeIsa()), threads);
+        return 0;
+    }
     ModelFigures f = benchModel(*model, o.repeats, o.tokens, o.batch);
     f.loadSeconds = loadSeconds;
     model.reset();  // the machine measurements need the memory

@@ -62,6 +62,13 @@ std::pair<double, double> timeEncode(const Blip2Model& model, const at::Tensor& 
 
 }  // namespace
 
+std::pair<double, double> timeImageEncode(const Blip2Model& model, int batchSize, int repeats)
+{
+    c10::InferenceMode inference;
+    const int size = model.config().vision_config.image_size;
+    return timeEncode(model, at::randn({batchSize, 3, size, size}), repeats);
+}
+
 ModelFigures benchModel(const Blip2Model& model, int repeats, int decodeTokens, int batchSize)
 {
     c10::InferenceMode inference;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 
 struct ModelFigures {
     double loadSeconds = 0;
@@ -32,3 +33,7 @@ struct ModelFigures {
 };
 
 ModelFigures benchModel(const querylens::model::Blip2Model& model, int repeats, int decodeTokens, int batchSize);
+
+// Median milliseconds of `repeats` encodes of a batch of `batchSize` random images (after one to
+// warm up), and their spread.
+std::pair<double, double> timeImageEncode(const querylens::model::Blip2Model& model, int batchSize, int repeats);
