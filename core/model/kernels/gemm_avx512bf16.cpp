@@ -12,7 +12,8 @@
 //    longer needs 12 row pointers);
 //  - a panel of 32 weight rows is repacked over the whole of k into [pair][32 rows] (an 8 x 8
 //    transpose of 32-bit pairs; 90 KB for k = 1408, 393 KB for 6144: it stays in L2 while
-//    every tile of x passes over it);
+//    every tile of x passes over it); the weights of the thread's next panel are fetched while
+//    the tiles of this one run, a line every 4 pairs;
 //  - 12 x 32 register tiles (24 accumulators of the 32 zmm registers) run over the whole of k:
 //    per pair of columns, 2 weight loads and 12 broadcasts feed 24 vdpbf16ps; each output is
 //    written once, with its bias, activation and residual applied in registers (the earlier
@@ -22,7 +23,11 @@
 // which the decode kernels, the tied embedding lookup, autograd and the libtorch baseline read,
 // and which memory-mapped bf16 checkpoints provide without a copy. On Zen 4 (one core, cpu
 // time, 257 rows) the tiles run at ~0.99 of the vdpbf16ps peak; the weight repacking costs
-// ~3-7 % and the packing of x ~1-3.5 % (less the wider the layer), the 5-row tail ~2 %.
+// ~3-7 % and the packing of x ~1-3.5 % (less the wider the layer), the 5-row tail ~2 %. On a
+// Zen 5 VM (2 threads, full ViT-g) the repacking took ~10 % of the encode until the next panel
+// was fetched ahead (now ~6 %), and the packing of x ~8 % (half of it one thread waiting for the
+// other's tile) until the threads started on different tiles and the transposition moved into
+// registers (now ~2 %).
 
 #include "model/kernels/avx2_common.h"
 #include "model/kernels/avx512_common.h"
@@ -107,9 +112,10 @@ inline void storeOutputs(const GemvArguments& a, __m512 sums, __m512 bias, std::
 }
 
 // Rows [m0, m0 + MR) of x (packed: xp [pair][kTileRows]) against a packed panel.
+// Meanwhile `aheadLines` cache lines from `ahead` are fetched, one every 4 pairs.
 template <int MR>
 void tile(const GemvArguments& a, const std::uint32_t* xp, const std::uint32_t* packed, std::int64_t m0,
-          std::int64_t row0, int rows)
+          std::int64_t row0, int rows, const char* ahead, std::int64_t aheadLines)
 {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
@@ -120,6 +126,8 @@ void tile(const GemvArguments& a, const std::uint32_t* xp, const std::uint32_t* 
         const __m512bh w0 = (__m512bh)_mm512_load_si512(packed + p * kPanel);
         const __m512bh w1 = (__m512bh)_mm512_load_si512(packed + p * kPanel + 16);
         _mm_prefetch(reinterpret_cast<const char*>(xp + p * kTileRows) + 1024, _MM_HINT_T0);
+        if ((p & 3) == 0 && (p >> 2) < aheadLines)
+            _mm_prefetch(ahead + (p >> 2) * 64, _MM_HINT_T1);
 #pragma GCC unroll 12
         for (int i = 0; i < MR; ++i) {
             const __m512bh xi = (__m512bh)_mm512_set1_epi32(int(xp[p * kTileRows + i]));
@@ -148,7 +156,7 @@ void tailTile(const GemvArguments& a, const std::uint32_t* xp, const std::uint32
 {
     if constexpr (MR > 0) {
         if (left == MR)
-            tile<MR>(a, xp, packed, m0, row0, rows);
+            tile<MR>(a, xp, packed, m0, row0, rows, nullptr, 0);
         else
             tailTile<MR - 1>(a, xp, packed, m0, left, row0, rows);
     }
@@ -163,38 +171,70 @@ std::int64_t packedActivationsSizeAvx512Bf16(std::int64_t m, std::int64_t k)
     return gemmTileCountAvx512Bf16(m) * ((k + 1) / 2) * kTileRows;
 }
 
+namespace {
+
+// Transposes 16 x 16 32-bit lanes in registers: afterwards r[p] lane i holds what r[i] lane p did.
+// Interleaves of 32-bit, then 64-bit elements within each 128-bit lane, then two rounds of
+// 128-bit lane shuffles.
+inline void transpose16x16(__m512i r[16])
+{
+    __m512i b[16], c[16];
+    for (int j = 0; j < 8; ++j) {
+        b[2 * j] = _mm512_unpacklo_epi32(r[2 * j], r[2 * j + 1]);
+        b[2 * j + 1] = _mm512_unpackhi_epi32(r[2 * j], r[2 * j + 1]);
+    }
+    // c[4j + q], 128-bit lane L: column 4L + q of rows 4j ... 4j + 3.
+    for (int j = 0; j < 4; ++j) {
+        c[4 * j] = _mm512_unpacklo_epi64(b[4 * j], b[4 * j + 2]);
+        c[4 * j + 1] = _mm512_unpackhi_epi64(b[4 * j], b[4 * j + 2]);
+        c[4 * j + 2] = _mm512_unpacklo_epi64(b[4 * j + 1], b[4 * j + 3]);
+        c[4 * j + 3] = _mm512_unpackhi_epi64(b[4 * j + 1], b[4 * j + 3]);
+    }
+    // Column 4L + q gathers lane L of c[q], c[4 + q], c[8 + q], c[12 + q].
+    for (int q = 0; q < 4; ++q) {
+        const __m512i d0 = _mm512_shuffle_i32x4(c[q], c[4 + q], 0x88), d1 = _mm512_shuffle_i32x4(c[q], c[4 + q], 0xDD);
+        const __m512i d2 = _mm512_shuffle_i32x4(c[8 + q], c[12 + q], 0x88),
+                      d3 = _mm512_shuffle_i32x4(c[8 + q], c[12 + q], 0xDD);
+        r[q] = _mm512_shuffle_i32x4(d0, d2, 0x88);
+        r[8 + q] = _mm512_shuffle_i32x4(d0, d2, 0xDD);
+        r[4 + q] = _mm512_shuffle_i32x4(d1, d3, 0x88);
+        r[12 + q] = _mm512_shuffle_i32x4(d1, d3, 0xDD);
+    }
+}
+
+}  // namespace
+
 void packActivationsAvx512Bf16(const float* x, std::int64_t m, std::int64_t k, std::int64_t tileBegin,
                                std::int64_t tileEnd, std::uint32_t* packed)
 {
-    constexpr std::int64_t kStep = 1024;  // pairs of a row rounded at a time
+    static_assert(kTileRows <= 16, "a tile's rows are lanes of one transpose");
     const std::int64_t pairs = (k + 1) / 2;
-    alignas(64) std::uint32_t row[kStep];
+    const __mmask16 tileLanes = __mmask16((1u << kTileRows) - 1);
     for (std::int64_t t = tileBegin; t < tileEnd; ++t) {
         std::uint32_t* out = packed + t * pairs * kTileRows;
-        for (int i = 0; i < kTileRows; ++i) {
-            const std::int64_t r = t * kTileRows + i;
-            for (std::int64_t p0 = 0; p0 < pairs; p0 += kStep) {
-                const std::int64_t count = std::min(kStep, pairs - p0);
-                if (r < m) {
-                    // 32 floats -> 16 pairs a step, rounded to nearest even (vcvtne2ps2bf16);
-                    // the column past an odd k is 0.
-                    const float* from = x + r * k + 2 * p0;
-                    const std::int64_t columns = std::min(2 * count, k - 2 * p0);
-                    for (std::int64_t c = 0; c < columns; c += 32) {
-                        const std::int64_t left = columns - c;
-                        const __mmask16 low = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-                        const __mmask16 high =
-                            left >= 32 ? __mmask16(0xFFFF) : left > 16 ? __mmask16((1u << (left - 16)) - 1) : 0;
-                        const __m512bh both = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, from + c + 16),
-                                                                   _mm512_maskz_loadu_ps(low, from + c));
-                        _mm512_store_si512(row + c / 2, (__m512i)both);
-                    }
-                } else {
-                    std::memset(row, 0, sizeof(std::uint32_t) * std::size_t(count));
+        // 16 pairs (32 columns) of the tile's rows a step: each row rounded to nearest even
+        // (vcvtne2ps2bf16; the column past an odd k is 0), then transposed in registers so that
+        // each pair's 12 rows are one contiguous store (one scattered 4-byte store per value,
+        // as before, cost ~4 % of an encode).
+        for (std::int64_t p0 = 0; p0 < pairs; p0 += 16) {
+            const std::int64_t left = k - 2 * p0;
+            const __mmask16 low = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+            const __mmask16 high = left >= 32 ? __mmask16(0xFFFF) : left > 16 ? __mmask16((1u << (left - 16)) - 1) : 0;
+            __m512i lanes[16];
+            for (int i = 0; i < 16; ++i) {
+                const std::int64_t r = t * kTileRows + i;
+                if (i >= kTileRows || r >= m) {
+                    lanes[i] = _mm512_setzero_si512();
+                    continue;
                 }
-                for (std::int64_t p = 0; p < count; ++p)
-                    out[(p0 + p) * kTileRows + i] = row[p];
+                const float* from = x + r * k + 2 * p0;
+                lanes[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, from + 16),
+                                                        _mm512_maskz_loadu_ps(low, from));
             }
+            transpose16x16(lanes);
+            const int count = int(std::min<std::int64_t>(16, pairs - p0));
+            for (int p = 0; p < count; ++p)
+                _mm512_mask_storeu_epi32(out + (p0 + p) * kTileRows, tileLanes, lanes[p]);
         }
     }
 }
@@ -223,7 +263,7 @@ const std::uint32_t* readyTile(const GemvArguments& a, const PackedActivations& 
 }  // namespace
 
 void gemmPanelsAvx512Bf16(const GemvArguments& a, const PackedActivations& x, std::int64_t panelBegin,
-                          std::int64_t panelEnd)
+                          std::int64_t panelEnd, std::int64_t firstTile, std::int64_t panelAfter)
 {
     // The packed panel [pair][32], kept by each thread from call to call.
     struct alignas(64) Line {
@@ -238,11 +278,24 @@ void gemmPanelsAvx512Bf16(const GemvArguments& a, const PackedActivations& x, st
         const std::int64_t row0 = panel * kPanel;
         const int rows = int(std::min<std::int64_t>(kPanel, a.n - row0));
         packPanel(a, row0, rows, packed);
-        for (std::int64_t t = 0; t < tiles; ++t) {
+        // The weights of the panel this thread packs next, fetched a slice per tile while the
+        // tiles run: its 32 rows are one contiguous block, but packPanel reads them as 8 short
+        // streams at a time, which the hardware prefetchers do not follow in time (on Zen 5 the
+        // packing stalled on those loads for ~10 % of an image encode).
+        const std::int64_t coming = panel + 1 < panelEnd ? panel + 1 : panelAfter;
+        const char* ahead = nullptr;
+        std::int64_t aheadLines = 0;
+        if (coming >= 0 && coming * kPanel < a.n) {
+            ahead = static_cast<const char*>(a.weight) + coming * kPanel * a.k * 2;
+            aheadLines = (std::min<std::int64_t>(kPanel, a.n - coming * kPanel) * a.k * 2 + 63) / 64;
+        }
+        for (std::int64_t step = 0; step < tiles; ++step) {
+            const std::int64_t t = (firstTile + step) % tiles;
             const std::int64_t m0 = t * kTileRows;
             const std::uint32_t* xp = readyTile(a, x, t);
+            const std::int64_t from = step * aheadLines / tiles, to = (step + 1) * aheadLines / tiles;
             if (m0 + kTileRows <= a.m)
-                tile<kTileRows>(a, xp, packed, m0, row0, rows);
+                tile<kTileRows>(a, xp, packed, m0, row0, rows, ahead + from * 64, to - from);
             else
                 tailTile<kTileRows - 1>(a, xp, packed, m0, a.m - m0, row0, rows);
         }

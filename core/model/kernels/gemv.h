@@ -87,8 +87,11 @@ std::int64_t gemmTileCountAvx512Bf16(std::int64_t m);
 std::int64_t packedActivationsSizeAvx512Bf16(std::int64_t m, std::int64_t k);
 void packActivationsAvx512Bf16(const float* x, std::int64_t m, std::int64_t k, std::int64_t tileBegin,
                                std::int64_t tileEnd, std::uint32_t* packed);
+// Panels [panelBegin, panelEnd) against every tile of x, from tile `firstTile` round to the one
+// before it; `panelAfter` (or -1) is the panel the thread goes on with, whose weights are fetched
+// while the last one runs.
 void gemmPanelsAvx512Bf16(const GemvArguments& args, const PackedActivations& x, std::int64_t panelBegin,
-                          std::int64_t panelEnd);
+                          std::int64_t panelEnd, std::int64_t firstTile, std::int64_t panelAfter);
 
 float streamSumAvx2(const float* data, std::int64_t count);
 
