@@ -251,7 +251,7 @@ bool isSafeRepoPath(std::string_view path)
     while (start <= path.size()) {
         const auto slash = path.find('/', start);
         const std::string_view segment = path.substr(start, slash - start);
-        if (segment.empty() || segment == "." || segment == "..")
+        if (segment.empty() || segment == "." || segment == ".." || segment.size() > 255)  // NAME_MAX
             return false;
         if (slash == std::string_view::npos)
             break;

@@ -11,6 +11,36 @@ namespace querylens::io {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+constexpr std::size_t kMaxFileNameBytes = 255;  // NAME_MAX on Linux file systems
+
+// Why `shard` cannot be the name of a file beside the index, or "" when it can. The index is
+// input: a name with a '/' or ".." would open a file outside the checkpoint folder, an embedded
+// NUL would open a shorter name than the one the message shows, and a name past NAME_MAX makes
+// the file system calls fail rather than answer.
+std::string shardNameProblem(const std::string& shard)
+{
+    if (shard.empty())
+        return "an empty shard name";
+    if (shard.size() > kMaxFileNameBytes)
+        return "a shard name of " + std::to_string(shard.size()) + " bytes (a file name has at most " +
+               std::to_string(kMaxFileNameBytes) + ")";
+    if (shard == "." || shard == ".." || shard.find('/') != std::string::npos)
+        return "shard '" + printableText(shard) + "', which is not a file name in the checkpoint folder";
+    if (shard.find('\0') != std::string::npos)
+        return "a shard name containing a NUL byte";
+    return {};
+}
+
+bool isFile(const fs::path& path)
+{
+    std::error_code error;
+    return fs::is_regular_file(path, error);
+}
+
+}  // namespace
+
 void WeightArchive::add(std::shared_ptr<const SafetensorsFile> file)
 {
     for (const auto& record : file->tensors()) {
@@ -34,7 +64,7 @@ WeightArchive WeightArchive::openFolder(const std::string& dir)
     const fs::path folder(dir);
     const fs::path single = folder / "model.safetensors";
     const fs::path index = folder / "model.safetensors.index.json";
-    if (fs::exists(index)) {
+    if (isFile(index)) {
         const auto json = readJsonFile(index.string());
         const auto map = json.find("weight_map");
         if (map == json.end() || !map->is_object())
@@ -44,13 +74,16 @@ WeightArchive WeightArchive::openFolder(const std::string& dir)
         for (const auto& [name, shard] : map->items()) {
             if (!shard.is_string())
                 throw Error("shard name is not a string", index.string(), name);
-            byShard[shard.get<std::string>()].push_back(name);
+            const auto& shardName = shard.get_ref<const std::string&>();
+            if (const std::string problem = shardNameProblem(shardName); !problem.empty())
+                throw Error("names " + problem, index.string(), name);
+            byShard[shardName].push_back(name);
         }
         WeightArchive archive;
         archive.description_ = index.string();
         for (const auto& [shardName, names] : byShard) {
             const fs::path shardPath = folder / shardName;
-            if (!fs::exists(shardPath))
+            if (!isFile(shardPath))
                 throw Error("names shard '" + printableText(shardName) + "', which is not in the folder", index.string(),
                             names.front());
             auto file = SafetensorsFile::open(shardPath.string());
@@ -62,9 +95,9 @@ WeightArchive WeightArchive::openFolder(const std::string& dir)
         }
         return archive;
     }
-    if (fs::exists(single))
+    if (isFile(single))
         return openFile(single.string());
-    if (fs::exists(folder / "pytorch_model.bin") || fs::exists(folder / "pytorch_model.bin.index.json"))
+    if (isFile(folder / "pytorch_model.bin") || isFile(folder / "pytorch_model.bin.index.json"))
         throw Error("holds only PyTorch .bin weights; QueryLens reads safetensors (download the "
                     "model.safetensors files of the same repository, or convert with safetensors' convert.py)",
                     dir);

@@ -172,6 +172,39 @@ private slots:
         }
     }
 
+    // The index is input: a shard name that is not a plain file name beside it is refused with
+    // the index and the tensor named, before any file system call (a name past NAME_MAX made
+    // std::filesystem throw; found by fuzz_weight_index).
+    void shardNamesThatAreNotFileNamesAreRefused_data()
+    {
+        QTest::addColumn<QString>("shard");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("past NAME_MAX") << QString(300, 'm') << "300 bytes";
+        QTest::newRow("parent folder") << "../model.safetensors" << "not a file name";
+        QTest::newRow("nested") << "sub/model.safetensors" << "not a file name";
+        QTest::newRow("dot-dot") << ".." << "not a file name";
+        QTest::newRow("empty") << "" << "empty shard name";
+        QTest::newRow("NUL") << "model.safetensors\\u0000x" << "NUL";
+    }
+    void shardNamesThatAreNotFileNamesAreRefused()
+    {
+        QFETCH(QString, shard);
+        QFETCH(QString, expected);
+        QTemporaryDir dir;
+        const std::vector<float> x{1, 2};
+        writeSafetensors(dir.filePath("model.safetensors").toStdString(), {{"x", DType::F32, {2}, x.data()}});
+        writeFile(dir, "model.safetensors.index.json",
+                  (R"({"weight_map": {"x": ")" + shard + R"("}})").toUtf8());
+        try {
+            WeightArchive::openFolder(dir.path().toStdString());
+            QFAIL("the shard name was accepted");
+        } catch (const Error& e) {
+            QVERIFY2(QString::fromStdString(e.message()).contains(expected), e.what());
+            QVERIFY2(QString::fromStdString(e.file()).endsWith("model.safetensors.index.json"), e.what());
+            QCOMPARE(e.key(), std::string("x"));
+        }
+    }
+
     void folderWithoutSafetensorsSaysWhat()
     {
         QTemporaryDir dir;

@@ -178,6 +178,8 @@ private slots:
         QTest::newRow("newline") << std::string("a\nb") << false;
         QTest::newRow("empty") << std::string() << false;
         QTest::newRow("too long") << std::string(2000, 'a') << false;
+        QTest::newRow("file name past NAME_MAX") << "a/" + std::string(256, 'b') << false;
+        QTest::newRow("file name at NAME_MAX") << "a/" + std::string(255, 'b') << true;
     }
     void repoPathsAreChecked()
     {
