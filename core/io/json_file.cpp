@@ -198,20 +198,19 @@ std::vector<int> ConfigReader::getIds(const std::string& key, const std::vector<
     const json* value = find(key);
     if (!value)
         return fallback;
-    if (value->is_number()) {
-        if (!intValue(*value))
-            wrongType(key, "a token id or a list of them");
-        return {*intValue(*value)};
-    }
-    if (!value->is_array())
-        wrongType(key, "a token id or a list of them");
-    std::vector<int> result;
-    for (const auto& item : *value) {
+    const auto idOf = [&](const json& item) {
         const std::optional<int> id = intValue(item);
         if (!id)
             wrongType(key, "a token id or a list of them");
-        result.push_back(*id);
-    }
+        return *id;
+    };
+    if (value->is_number())
+        return {idOf(*value)};
+    if (!value->is_array())
+        wrongType(key, "a token id or a list of them");
+    std::vector<int> result;
+    for (const auto& item : *value)
+        result.push_back(idOf(item));
     return result;
 }
 

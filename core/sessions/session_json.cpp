@@ -378,9 +378,12 @@ Conversation sessionFromJson(const std::string& text, const std::string& file)
     if (root.contains("chosen")) {
         const json& pairs = r.array(root, "chosen", "");
         for (std::size_t i = 0; i < pairs.size(); ++i) {
-            if (!pairs[i].is_array() || pairs[i].size() != 2 || !io::intValue(pairs[i][0]) || !io::intValue(pairs[i][1]))
+            const bool isPair = pairs[i].is_array() && pairs[i].size() == 2;
+            const std::optional<int> parent = isPair ? io::intValue(pairs[i][0]) : std::nullopt;
+            const std::optional<int> child = isPair ? io::intValue(pairs[i][1]) : std::nullopt;
+            if (!parent || !child)
                 r.fail(Reader::at("chosen", i), "expected [parent, child]");
-            chosen[*io::intValue(pairs[i][0])] = *io::intValue(pairs[i][1]);
+            chosen[*parent] = *child;
         }
     }
     checkTree(r, turns, chosen);

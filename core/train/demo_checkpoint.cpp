@@ -106,7 +106,7 @@ void writeGenerationCheckpoint(const DemoTrainer& trainer, const std::string& fo
           {"hidden_size", g.optHidden}, {"word_embed_proj_dim", g.optHidden}, {"num_hidden_layers", g.optLayers},
           {"num_attention_heads", g.optHeads}, {"ffn_dim", g.optFfn}, {"max_position_embeddings", g.optPositions},
           {"activation_function", "relu"}, {"do_layer_norm_before", true}, {"tie_word_embeddings", true},
-          {"bos_token_id", 2}, {"pad_token_id", 1}, {"eos_token_id", trainer.newlineId()}}},
+          {"bos_token_id", kOptBos}, {"pad_token_id", kOptPad}, {"eos_token_id", trainer.newlineId()}}},
     };
     io::writeTextFile((fs::path(folder) / "config.json").string(), config.dump(2) + "\n");
     writePreprocessor(g, folder);

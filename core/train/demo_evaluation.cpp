@@ -4,6 +4,7 @@
 #include "pipeline/model_impl.h"
 #include "querylens/attention_views.h"
 #include "querylens/error.h"
+#include "querylens/prompts.h"
 #include "querylens/session.h"
 #include "train/demo_text.h"
 #include "train/demo_trainer.h"
@@ -220,7 +221,7 @@ DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, cons
             if (pool.empty())
                 continue;
             const demo::QuestionAnswer& qa = *pool[std::size_t(pick.below(int(pool.size())))];
-            const GenerationResult answer = session->generate(train::questionPrompt(qa.question), decoding);
+            const GenerationResult answer = session->generate(questionPrompt(qa.question), decoding);
             std::string text = answer.sequences.front().text;
             while (!text.empty() && (text.back() == '.' || text.back() == ' '))
                 text.pop_back();

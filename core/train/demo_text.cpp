@@ -1,5 +1,7 @@
 #include "train/demo_text.h"
 
+#include "querylens/prompts.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -54,7 +56,5 @@ std::vector<std::string> sceneTexts(const demo::Scene& scene)
         texts.push_back(questionPrompt(qa.question) + " " + qa.answer);
     return texts;
 }
-
-std::string questionPrompt(const std::string& question) { return "Question: " + question + " Answer:"; }
 
 }  // namespace querylens::train

@@ -36,7 +36,8 @@ private:
 // The texts of scene `index` the language model reads: its caption and question/answer pairs.
 std::vector<std::string> sceneTexts(const demo::Scene& scene);
 
-// "Question: {q} Answer:", the OPT prompt of BLIP-2's VQA.
-std::string questionPrompt(const std::string& question);
+// The special ids of the demo's OPT tokenizer (as in facebook/opt-*: <pad> 1, </s> 2, which
+// OPT also uses as its beginning of text).
+inline constexpr std::int64_t kOptPad = 1, kOptBos = 2;
 
 }  // namespace querylens::train

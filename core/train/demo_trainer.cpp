@@ -1,6 +1,7 @@
 #include "train/demo_trainer.h"
 
 #include "io/safetensors.h"
+#include "querylens/prompts.h"
 #include "querylens/error.h"
 #include "text/bpe_trainer.h"
 #include "train/scene_random.h"
@@ -21,7 +22,6 @@ namespace querylens::train {
 namespace {
 
 constexpr double kItcTemperature = 0.07;  // BLIP-2's initial `temp`, kept fixed here
-constexpr std::int64_t kOptPad = 1, kOptBos = 2;
 // Seeds derived from the training seed for the text-only corpus and the per-step choices.
 constexpr std::uint64_t kTextSeedOffset = 1000, kChoiceSeedOffset = 2000, kNegativeSeedOffset = 3000;
 
@@ -498,44 +498,12 @@ std::map<std::string, at::Tensor> DemoTrainer::generationLosses(int step)
     const at::Tensor prefix = projectQueries(parameters_, queries.hidden);
 
     demo::SceneRandom choice(options_.seed + kChoiceSeedOffset, std::uint64_t(step) * 2);
-    std::vector<std::vector<std::int64_t>> rows;
-    std::vector<std::size_t> targetStart;
-    for (const auto& scene : scenes) {
-        // A caption (prompt: BOS alone, as BLIP-2 captions) or an answer, question types by their weights.
-        std::vector<std::int64_t> row{kOptBos};
-        std::vector<int> target;
-        const double crowding = 1 + options_.captionCrowding * (double(scene.objects.size()) - 2.3) / 1.7;
-        if (choice.chance(std::clamp(options_.captionShare * crowding, 0.0, 1.0))) {
-            target = bpe_->encode(scene.caption, false);
-        } else {
-            const auto& weights = options_.questionWeights;
-            const double sum = std::accumulate(weights.begin(), weights.end(), 0.0);
-            std::vector<const demo::QuestionAnswer*> pool;
-            while (pool.empty()) {
-                double pick = choice.uniform() * sum;
-                std::size_t t = 0;
-                while (t + 1 < weights.size() && pick >= weights[t])
-                    pick -= weights[t++];
-                const std::string type = kQuestionTypes[t];
-                for (const auto& qa : scene.questions)
-                    if (qa.type == type)
-                        pool.push_back(&qa);
-            }
-            const demo::QuestionAnswer& qa = *pool[std::size_t(choice.below(int(pool.size())))];
-            for (int id : bpe_->encode(questionPrompt(qa.question), false))
-                row.push_back(id);
-            target = bpe_->encode(" " + qa.answer, false);
-        }
-        targetStart.push_back(row.size());
-        row.insert(row.end(), target.begin(), target.end());
-        row.push_back(newline_);
-        rows.push_back(row);
-    }
-    const PaddedIds batch = padRows(rows, kOptPad);
+    const GenerationRows rows = generationRows(scenes, options_.generationMix, *bpe_, newline_, choice);
+    const PaddedIds batch = padRows(rows.ids, kOptPad);
     const std::int64_t l = batch.ids.size(1);
     at::Tensor weights = batch.mask.narrow(1, 1, l - 1).clone();
-    for (std::size_t i = 0; i < rows.size(); ++i)
-        weights[std::int64_t(i)].narrow(0, 0, std::int64_t(targetStart[i]) - 1).zero_();
+    for (std::size_t i = 0; i < rows.ids.size(); ++i)
+        weights[std::int64_t(i)].narrow(0, 0, std::int64_t(rows.targetStart[i]) - 1).zero_();
     const at::Tensor logits = optForward(parameters_, g, prefix, batch.ids);  // [B, Q + L, V]
     std::map<std::string, at::Tensor> losses;
     losses["lm"] = maskedCrossEntropy(logits.narrow(1, g.queries, l - 1), batch.ids.narrow(1, 1, l - 1), weights);

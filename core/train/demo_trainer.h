@@ -13,6 +13,7 @@
 #include "text/bpe_tokenizer.h"
 #include "train/demo_batches.h"
 #include "train/demo_networks.h"
+#include "train/generation_rows.h"
 #include "train/demo_text.h"
 
 #include <array>
@@ -23,9 +24,6 @@
 #include <vector>
 
 namespace querylens::train {
-
-// The grammar's question types, in the order TrainerOptions::questionWeights lists them.
-inline constexpr std::array<const char*, 5> kQuestionTypes{"colour", "shape", "count", "exists", "where"};
 
 struct TrainerOptions {
     DemoGeometry geometry;
@@ -49,18 +47,12 @@ struct TrainerOptions {
     // be steered by the soft prompt here (stage 2's loss stayed at 0.80, where it is with no image
     // information, over two runs of 700 and 800 steps).
     bool tuneLanguageModel = true;
-    // Stage 2's weight of each question type (kQuestionTypes' order) among the answers it
-    // trains on (the other rows, captionShare of them, are captions). Binding questions get more: with equal
-    // shares the shipped model of 2026-12-04 answered shape 100 % but where 42 % and colour 70 %.
-    std::array<double, kQuestionTypes.size()> questionWeights{1.5, 0.5, 1, 1, 2};
-    // Stage 2's rows that are captions (prompt: BOS alone); the others are answers.
-    double captionShare = 0.35;
-    // Leans stage 2's caption rows towards crowded scenes: a scene of n objects is a caption row
-    // with chance captionShare x (1 + captionCrowding x (n - 2.3) / 1.7). The generator's scenes
-    // hold 2.3 objects on average, so the share of captions stays the same (0: every scene alike;
-    // 1: a 4-object scene twice as often, a 1-object one a quarter as often). Long captions were
-    // the ones the model got wrong: 58 % right with 4 objects, 100 % with one.
-    double captionCrowding = 0;
+    // Stage 2's rows. Question types (kQuestionTypes' order) by weight, binding ones more: with
+    // equal shares the shipped model of 2026-12-04 answered shape 100 % but where 42 % and colour
+    // 70 %. captionCrowding leans the caption rows towards crowded scenes (0: every scene alike;
+    // 1: a 4-object scene twice as often, a 1-object one a quarter as often): long captions were
+    // the ones the model got wrong, 58 % right with 4 objects, 100 % with one.
+    GenerationMix generationMix;
 
     // A geometry small enough to train in seconds (tests, `train-demo --tiny`).
     static TrainerOptions tiny();

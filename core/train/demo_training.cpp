@@ -95,8 +95,8 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
     trainerOptions.entropyWeight = options.entropyWeight;
     trainerOptions.stage1Rate = options.stage1Rate;
     trainerOptions.stage2Rate = options.stage2Rate;
-    trainerOptions.captionShare = options.captionShare;
-    trainerOptions.captionCrowding = options.captionCrowding;
+    trainerOptions.generationMix.captionShare = options.captionShare;
+    trainerOptions.generationMix.captionCrowding = options.captionCrowding;
     if (!options.tiny)
         trainerOptions.poolSize = options.poolSize;
     const fs::path root(options.folder);
@@ -113,8 +113,8 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
     result.run.threads = options.threads;
     {
         std::ostringstream shares;
-        for (std::size_t t = 0; t < trainerOptions.questionWeights.size(); ++t)
-            shares << (t ? ", " : "") << train::kQuestionTypes[t] << " " << trainerOptions.questionWeights[t];
+        for (std::size_t t = 0; t < trainerOptions.generationMix.questionWeights.size(); ++t)
+            shares << (t ? ", " : "") << train::kQuestionTypes[t] << " " << trainerOptions.generationMix.questionWeights[t];
         result.questionShares = shares.str();
     }
     result.run.cpu = cpuName();

@@ -41,7 +41,8 @@ double boxOverlap(const SceneObject& a, const SceneObject& b)
 std::vector<SceneObject> layOut(int size, SceneRandom& random)
 {
     const double r = random.uniform();
-    const int count = r < 0.25 ? 1 : r < 0.6 ? 2 : r < 0.85 ? 3 : 4;
+    const int count = 1 + int(std::count_if(kObjectCountThresholds.begin(), kObjectCountThresholds.end(),
+                                            [&](double threshold) { return r >= threshold; }));
     std::vector<SceneObject> objects;
     for (int n = 0; n < count; ++n) {
         for (int attempt = 0; attempt < 400; ++attempt) {

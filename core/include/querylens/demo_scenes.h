@@ -22,6 +22,13 @@ enum class SizeClass { Small, Large };
 constexpr int kShapeCount = 4;
 constexpr int kColourCount = 6;
 
+// How many objects a scene is drawn with: 1 below the first threshold of a uniform draw, 2 below
+// the second, 3 below the third, else 4. (A crowded picture may place fewer.)
+constexpr int kMaxObjects = 4;
+constexpr std::array<double, kMaxObjects - 1> kObjectCountThresholds{0.25, 0.6, 0.85};
+constexpr double kMeanObjectCount = 1 + (1 - kObjectCountThresholds[0]) + (1 - kObjectCountThresholds[1]) +
+                                    (1 - kObjectCountThresholds[2]);  // 2.3
+
 const char* shapeName(Shape shape);
 const char* colourName(Colour colour);
 const char* sizeName(SizeClass size);
