@@ -4,6 +4,7 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/text_file.h"
+#include "io/user_folders.h"
 #include "model/blip2.h"
 #include "pipeline/demo_corpus.h"
 #include "querylens/error.h"
@@ -146,10 +147,7 @@ bool installDemoModel(const std::string& folder, const ProgressCallback& progres
 
 std::string defaultDemoModelFolder()
 {
-    if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data)
-        return (fs::path(data) / "querylens" / "demo-model").string();
-    const char* home = std::getenv("HOME");
-    return (fs::path(home && *home ? home : ".") / ".local" / "share" / "querylens" / "demo-model").string();
+    return io::querylensUserPath(io::UserFolder::Data, "demo-model", nullptr);
 }
 
 void writeDemoModel(const std::string& folder, const ProgressCallback& progress)

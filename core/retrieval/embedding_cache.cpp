@@ -1,5 +1,5 @@
 #include "io/atomic_file.h"
-#include "io/cache_location.h"
+#include "io/user_folders.h"
 #include "querylens/error.h"
 #include "querylens/image_search.h"
 
@@ -28,7 +28,7 @@ EmbeddingCache::EmbeddingCache(std::string folder, std::string modelKey)
 
 std::string EmbeddingCache::defaultFolder()
 {
-    return io::querylensCachePath("embeddings", "QUERYLENS_CACHE");
+    return io::querylensUserPath(io::UserFolder::Cache, "embeddings", "QUERYLENS_CACHE");
 }
 
 std::string EmbeddingCache::pathOf(const std::string& contentKey) const

@@ -1,6 +1,7 @@
 #include "querylens/session_store.h"
 
 #include "io/atomic_file.h"
+#include "io/user_folders.h"
 #include "querylens/error.h"
 
 #include <algorithm>
@@ -63,12 +64,7 @@ std::string sessionNameProblem(const std::string& name)
 
 std::string SessionStore::defaultFolder()
 {
-    if (const char* dir = std::getenv("QUERYLENS_SESSIONS_DIR"); dir && *dir)
-        return dir;
-    if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data)
-        return (fs::path(data) / "querylens" / "sessions").string();
-    const char* home = std::getenv("HOME");
-    return (fs::path(home && *home ? home : ".") / ".local" / "share" / "querylens" / "sessions").string();
+    return io::querylensUserPath(io::UserFolder::Data, "sessions", "QUERYLENS_SESSIONS_DIR");
 }
 
 SessionStore::SessionStore(std::string folder) : folder_(std::move(folder)) {}

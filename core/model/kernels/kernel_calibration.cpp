@@ -1,7 +1,7 @@
 #include "model/kernels/kernel_calibration.h"
 
 #include "io/atomic_file.h"
-#include "io/cache_location.h"
+#include "io/user_folders.h"
 #include "model/kernels/isa.h"
 #include "model/kernels/matmul.h"
 
@@ -140,7 +140,7 @@ json readFile(const std::string& path)
 
 std::string defaultCalibrationFile()
 {
-    return io::querylensCachePath("kernel-choice.json", "QUERYLENS_KERNEL_CACHE");
+    return io::querylensUserPath(io::UserFolder::Cache, "kernel-choice.json", "QUERYLENS_KERNEL_CACHE");
 }
 
 std::string calibrationKey()

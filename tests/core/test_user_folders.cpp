@@ -1,9 +1,13 @@
-// The per-user cache places (io/cache_location.h) as their two users resolve them: the image
-// embeddings (a folder; $QUERYLENS_CACHE names the folder) and the kernel choice (a file;
-// $QUERYLENS_KERNEL_CACHE names the file), each under $XDG_CACHE_HOME or ~/.cache otherwise.
+// The per-user places (io/user_folders.h) as their users resolve them. In the cache folder
+// ($XDG_CACHE_HOME, else ~/.cache): the image embeddings (a folder; $QUERYLENS_CACHE names it)
+// and the kernel choice (a file; $QUERYLENS_KERNEL_CACHE names it). In the data folder
+// ($XDG_DATA_HOME, else ~/.local/share): the sessions ($QUERYLENS_SESSIONS_DIR names them) and
+// the installed demo model.
 
 #include "model/kernels/kernel_calibration.h"
+#include "querylens/demo_model.h"
 #include "querylens/image_search.h"
+#include "querylens/session_store.h"
 
 #include <QtTest>
 
@@ -12,7 +16,7 @@
 
 namespace {
 
-using CacheLocation = std::function<std::string()>;
+using Location = std::function<std::string()>;
 
 // Sets (or, given nullopt, unsets) an environment variable for one scope.
 class ScopedVariable {
@@ -33,22 +37,22 @@ private:
 
 }  // namespace
 
-Q_DECLARE_METATYPE(CacheLocation)
+Q_DECLARE_METATYPE(Location)
 
-class TestCacheLocation : public QObject {
+class TestUserFolders : public QObject {
     Q_OBJECT
 private slots:
     void cachePlaces_data()
     {
-        QTest::addColumn<CacheLocation>("location");
+        QTest::addColumn<Location>("location");
         QTest::addColumn<QByteArray>("overrideVariable");
         QTest::addColumn<QByteArray>("overrideValue");  // empty: unset
         QTest::addColumn<QByteArray>("xdgCacheHome");   // empty: unset
         QTest::addColumn<QByteArray>("home");           // empty: unset
         QTest::addColumn<QString>("expected");
 
-        const CacheLocation embeddings = [] { return querylens::EmbeddingCache::defaultFolder(); };
-        const CacheLocation kernelChoice = [] { return querylens::model::kernels::defaultCalibrationFile(); };
+        const Location embeddings = [] { return querylens::EmbeddingCache::defaultFolder(); };
+        const Location kernelChoice = [] { return querylens::model::kernels::defaultCalibrationFile(); };
         QTest::newRow("embeddings: own variable wins") << embeddings << QByteArray("QUERYLENS_CACHE")
             << QByteArray("/srv/emb") << QByteArray("/xdg") << QByteArray("/home/u") << "/srv/emb";
         QTest::newRow("embeddings: XDG cache") << embeddings << QByteArray("QUERYLENS_CACHE")
@@ -71,7 +75,7 @@ private slots:
     }
     void cachePlaces()
     {
-        QFETCH(CacheLocation, location);
+        QFETCH(Location, location);
         QFETCH(QByteArray, overrideVariable);
         QFETCH(QByteArray, overrideValue);
         QFETCH(QByteArray, xdgCacheHome);
@@ -87,6 +91,49 @@ private slots:
         QCOMPARE(QString::fromStdString(location()), expected);
     }
 
+    void dataPlaces_data()
+    {
+        QTest::addColumn<Location>("location");
+        QTest::addColumn<QByteArray>("sessionsVariable");  // empty: unset
+        QTest::addColumn<QByteArray>("xdgDataHome");       // empty: unset
+        QTest::addColumn<QByteArray>("xdgCacheHome");      // empty: unset; never used for these
+        QTest::addColumn<QByteArray>("home");              // empty: unset
+        QTest::addColumn<QString>("expected");
+
+        const Location sessions = [] { return querylens::SessionStore::defaultFolder(); };
+        const Location demoModel = [] { return querylens::defaultDemoModelFolder(); };
+        QTest::newRow("sessions: own variable wins") << sessions << QByteArray("/srv/s") << QByteArray("/data")
+            << QByteArray("/xdg") << QByteArray("/home/u") << "/srv/s";
+        QTest::newRow("sessions: XDG data") << sessions << QByteArray() << QByteArray("/data")
+            << QByteArray("/xdg") << QByteArray("/home/u") << "/data/querylens/sessions";
+        QTest::newRow("sessions: home") << sessions << QByteArray() << QByteArray()
+            << QByteArray("/xdg") << QByteArray("/home/u") << "/home/u/.local/share/querylens/sessions";
+        QTest::newRow("sessions: no home") << sessions << QByteArray() << QByteArray()
+            << QByteArray() << QByteArray() << "./.local/share/querylens/sessions";
+        QTest::newRow("demo model: XDG data") << demoModel << QByteArray() << QByteArray("/data")
+            << QByteArray("/xdg") << QByteArray("/home/u") << "/data/querylens/demo-model";
+        QTest::newRow("demo model: home") << demoModel << QByteArray() << QByteArray()
+            << QByteArray("/xdg") << QByteArray("/home/u") << "/home/u/.local/share/querylens/demo-model";
+        // The sessions' variable is theirs alone.
+        QTest::newRow("demo model: sessions' variable ignored") << demoModel << QByteArray("/srv/s") << QByteArray()
+            << QByteArray() << QByteArray("/home/u") << "/home/u/.local/share/querylens/demo-model";
+    }
+    void dataPlaces()
+    {
+        QFETCH(Location, location);
+        QFETCH(QByteArray, sessionsVariable);
+        QFETCH(QByteArray, xdgDataHome);
+        QFETCH(QByteArray, xdgCacheHome);
+        QFETCH(QByteArray, home);
+        QFETCH(QString, expected);
+        const auto valueOrUnset = [](const QByteArray& v) { return v.isEmpty() ? std::nullopt : std::optional(v); };
+        const ScopedVariable own("QUERYLENS_SESSIONS_DIR", valueOrUnset(sessionsVariable));
+        const ScopedVariable data("XDG_DATA_HOME", valueOrUnset(xdgDataHome));
+        const ScopedVariable cache("XDG_CACHE_HOME", valueOrUnset(xdgCacheHome));
+        const ScopedVariable homeVariable("HOME", valueOrUnset(home));
+        QCOMPARE(QString::fromStdString(location()), expected);
+    }
+
     // An empty variable counts as unset (a `QUERYLENS_CACHE= querylens search` keeps the default).
     void emptyVariablesCountAsUnset()
     {
@@ -97,5 +144,5 @@ private slots:
     }
 };
 
-QTEST_GUILESS_MAIN(TestCacheLocation)
-#include "test_cache_location.moc"
+QTEST_GUILESS_MAIN(TestUserFolders)
+#include "test_user_folders.moc"
