@@ -22,14 +22,14 @@ constexpr std::size_t kMaxFileNameBytes = 255;  // NAME_MAX on Linux file system
 std::string shardNameProblem(const std::string& shard)
 {
     if (shard.empty())
-        return "an empty shard name";
+        return "names an empty shard";
     if (shard.size() > kMaxFileNameBytes)
-        return "a shard name of " + std::to_string(shard.size()) + " bytes (a file name has at most " +
+        return "names a shard whose name is " + std::to_string(shard.size()) + " bytes long (a file name has at most " +
                std::to_string(kMaxFileNameBytes) + ")";
     if (shard == "." || shard == ".." || shard.find('/') != std::string::npos)
-        return "shard '" + printableText(shard) + "', which is not a file name in the checkpoint folder";
+        return "names shard '" + printableText(shard) + "', which is not a file in the checkpoint folder";
     if (shard.find('\0') != std::string::npos)
-        return "a shard name containing a NUL byte";
+        return "names a shard whose name holds a NUL byte";
     return {};
 }
 
@@ -76,7 +76,7 @@ WeightArchive WeightArchive::openFolder(const std::string& dir)
                 throw Error("shard name is not a string", index.string(), name);
             const auto& shardName = shard.get_ref<const std::string&>();
             if (const std::string problem = shardNameProblem(shardName); !problem.empty())
-                throw Error("names " + problem, index.string(), name);
+                throw Error(problem, index.string(), name);
             byShard[shardName].push_back(name);
         }
         WeightArchive archive;

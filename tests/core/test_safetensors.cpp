@@ -179,11 +179,11 @@ private slots:
     {
         QTest::addColumn<QString>("shard");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("past NAME_MAX") << QString(300, 'm') << "300 bytes";
-        QTest::newRow("parent folder") << "../model.safetensors" << "not a file name";
-        QTest::newRow("nested") << "sub/model.safetensors" << "not a file name";
-        QTest::newRow("dot-dot") << ".." << "not a file name";
-        QTest::newRow("empty") << "" << "empty shard name";
+        QTest::newRow("past NAME_MAX") << QString(300, 'm') << "300 bytes long";
+        QTest::newRow("parent folder") << "../model.safetensors" << "not a file in";
+        QTest::newRow("nested") << "sub/model.safetensors" << "not a file in";
+        QTest::newRow("dot-dot") << ".." << "not a file in";
+        QTest::newRow("empty") << "" << "empty shard";
         QTest::newRow("NUL") << "model.safetensors\\u0000x" << "NUL";
     }
     void shardNamesThatAreNotFileNamesAreRefused()
