@@ -114,6 +114,8 @@ std::vector<std::pair<std::int64_t, Shape>> gemmShapes()
 {
     return {{257, {"vit qkv 4224x1408", 4224, 1408}},        {257, {"vit proj 1408x1408", 1408, 1408}},
             {257, {"vit fc1 6144x1408", 6144, 1408}},        {257, {"vit fc2 1408x6144", 1408, 6144}},
+            // A batch of 4 images (float32 weights past 512 rows once went to OpenBLAS outright).
+            {1028, {"vit fc1 6144x1408 4 images", 6144, 1408}},
             {32, {"q-former 768x768", 768, 768}},            {257, {"q-former cross k/v 768x1408", 768, 1408}},
             {32, {"q-former fc1 3072x768", 3072, 768}},      {32, {"q-former fc2 768x3072", 768, 3072}},
             {42, {"opt prompt attn 2560x2560", 2560, 2560}}, {42, {"opt prompt fc1 10240x2560", 10240, 2560}},

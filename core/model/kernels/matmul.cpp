@@ -19,9 +19,10 @@ std::atomic<bool> g_libtorchOnly{false};
 // each weight once and need no packing; the packed GEMM overtakes them at about 10-16 rows
 // (querylens-kernel-bench --only crossover).
 constexpr std::int64_t kGemvRows = 8;
-// Rows of x up to which the packed AVX2 GEMM is used for float32 weights; above, OpenBLAS is
-// as fast. For bf16 and int8 weights it is used at every size (it widens inside the cache).
-constexpr std::int64_t kPackedFloatRows = 512;
+// Above kGemvRows our packed GEMM runs at every size and weight type, unless the measured
+// kernel choice found libtorch faster for the shape. Float32 batches past 512 rows once went to
+// OpenBLAS outright (as fast on Zen 3); on Zen 5 OpenBLAS 0.3.21 runs its Haswell kernels at
+// about half our AVX-512 rate, so a batch of images lost what one image gained.
 
 WeightType weightType(const at::Tensor& weight)
 {
@@ -108,7 +109,7 @@ at::Tensor product(std::optional<GemmKernel> forced, const at::Tensor& x, const 
     const at::Tensor biasValues = bias.defined() ? bias.to(at::kFloat).contiguous() : at::Tensor();
     const at::Tensor scaleValues = scales.defined() ? scales.contiguous() : at::Tensor();
 
-    const bool packed = activeIsa() >= Isa::Avx2 && (type != WeightType::Float32 || m <= kPackedFloatRows);
+    const bool packed = activeIsa() >= Isa::Avx2;
     if (m <= kGemvRows || packed) {
         at::Tensor y = at::empty({m, n}, x.options());
         GemvArguments args;
@@ -197,7 +198,7 @@ std::string oursGemmPath(const std::string& weightType)
         return level + ": bf16 GEMM (vdpbf16ps, activations rounded to bf16)";
     const std::string gemmIsa = isa >= Isa::Avx512 ? "avx512" : "avx2";
     if (weightType == "fp32")
-        return gemmIsa + ": fp32 GEMM (OpenBLAS above " + std::to_string(kPackedFloatRows) + " rows)";
+        return gemmIsa + ": fp32 GEMM";
     return gemmIsa + ": fp32 GEMM, " + weightType + " widened in cache";
 }
 
