@@ -104,7 +104,8 @@ private Q_SLOTS:
 
     // Every level x format x regime: decode (m <= 8: 4-row and 2 x 4 tiles and their tails) and
     // GEMM (m >= 9: 12-row tiles with every remainder, an image's 257 rows = 21 tiles + 5, a
-    // second 264-row block at 300), on one and two threads. Shapes: k below one vector (7), odd k (33, 4097: tails of the vector,
+    // second 264-row block at 300, and 600: float32 weights past 512 rows once went to OpenBLAS),
+    // on one and two threads. Shapes: k below one vector (7), odd k (33, 4097: tails of the vector,
     // the pair and the 256-column chunk), n not a multiple of the 16- or 32-row panel (7, 17, 33,
     // 45, 130).
     void linearMatchesFloat64Reference_data()
@@ -116,7 +117,7 @@ private Q_SLOTS:
         QTest::addColumn<int>("k");
         for (const auto& [isa, isaText] : kLevels)
             for (const auto& [type, typeText] : kTypes)
-                for (int m : {1, 2, 3, 5, 8, 9, 13, 23, 257, 300})
+                for (int m : {1, 2, 3, 5, 8, 9, 13, 23, 257, 300, 600})
                     for (auto [n, k] : {std::pair{7, 33}, std::pair{33, 7}, std::pair{45, 258}, std::pair{130, 4097},
                                         std::pair{17, 1000}})
                         QTest::addRow("%s %s m%d n%d k%d", isaText, typeText, m, n, k)
