@@ -15,7 +15,9 @@
 //    every tile of x passes over it); the weights of the thread's next panel are fetched while
 //    the tiles of this one run, a line every 4 pairs;
 //  - 12 x 32 register tiles (24 accumulators of the 32 zmm registers) run over the whole of k:
-//    per pair of columns, 2 weight loads and 12 broadcasts feed 24 vdpbf16ps; each output is
+//    per pair of columns, 2 weight loads and 12 broadcasts feed 24 vdpbf16ps (each broadcast
+//    serves two; folding it into both as a {1to16} memory operand was 4-18 % slower on Zen 5,
+//    twice the loads); each output is
 //    written once, with its bias, activation and residual applied in registers (the earlier
 //    256-column chunks read and wrote every output k / 256 times and left GELU and the
 //    residual to separate passes over memory).
