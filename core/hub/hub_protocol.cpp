@@ -1,5 +1,7 @@
 #include "hub/hub_protocol.h"
 
+#include "io/file_names.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -251,7 +253,7 @@ bool isSafeRepoPath(std::string_view path)
     while (start <= path.size()) {
         const auto slash = path.find('/', start);
         const std::string_view segment = path.substr(start, slash - start);
-        if (segment.empty() || segment == "." || segment == ".." || segment.size() > 255)  // NAME_MAX
+        if (segment.empty() || segment == "." || segment == ".." || segment.size() > io::kMaxFileNameBytes)
             return false;
         if (slash == std::string_view::npos)
             break;

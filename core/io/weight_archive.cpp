@@ -1,5 +1,6 @@
 #include "io/weight_archive.h"
 
+#include "io/file_names.h"
 #include "io/json_file.h"
 #include "querylens/error.h"
 
@@ -12,8 +13,6 @@ namespace querylens::io {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr std::size_t kMaxFileNameBytes = 255;  // NAME_MAX on Linux file systems
 
 // Why `shard` cannot be the name of a file beside the index, or "" when it can. The index is
 // input: a name with a '/' or ".." would open a file outside the checkpoint folder, an embedded
