@@ -4,6 +4,7 @@
 // the newline that ends a text. Which of the two, and which question, is drawn per scene.
 
 #include "querylens/demo_scenes.h"
+#include "querylens/demo_training.h"
 #include "text/bpe_tokenizer.h"
 #include "train/scene_random.h"
 
@@ -18,11 +19,11 @@ namespace querylens::train {
 inline constexpr std::array<const char*, 5> kQuestionTypes{"colour", "shape", "count", "exists", "where"};
 
 struct GenerationMix {
-    double captionShare = 0.35;
+    double captionShare = kDefaultCaptionShare;
     // A scene of n objects is a caption row with chance
     // captionShare x (1 + captionCrowding x (n - mean) / (4 - mean)), mean being the
     // generator's mean object count, so the share of captions stays captionShare overall.
-    double captionCrowding = 0;
+    double captionCrowding = kDefaultCaptionCrowding;
     std::array<double, kQuestionTypes.size()> questionWeights{1.5, 0.5, 1, 1, 2};
 };
 

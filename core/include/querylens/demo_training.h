@@ -9,6 +9,10 @@
 
 namespace querylens {
 
+// Stage 2's mix of rows by default: the share that are captions (the rest are answers) and how
+// far those lean towards scenes of many objects (core/train/generation_rows.h).
+inline constexpr double kDefaultCaptionShare = 0.35, kDefaultCaptionCrowding = 0;
+
 struct DemoTrainingOptions {
     std::string folder;           // writes FOLDER/demo-model (stage 2) and FOLDER/demo-itm (stage 1)
     std::uint64_t seed = 1;       // training scenes (the evaluation uses other seeds)
@@ -21,8 +25,8 @@ struct DemoTrainingOptions {
     // slower: loss 0.45 against 0.27 at the same step). 0: stage 2 starts from the long one.
     int generationStage1Steps = 400;
     double generationStage1Rate = 5e-4;
-    double captionShare = 0.35;   // stage 2's rows that are captions (the rest are answers)
-    double captionCrowding = 0;   // leans those rows towards scenes of many objects (core/train/demo_trainer.h)
+    double captionShare = kDefaultCaptionShare;
+    double captionCrowding = kDefaultCaptionCrowding;
     std::string resume;           // an earlier run's FOLDER: its frozen ViT and OPT, stage 0 skipped
     int poolSize = 8000;          // scenes drawn once and shared by all stages
     bool tiny = false;            // a tiny geometry (tests, smoke runs)
@@ -58,7 +62,7 @@ struct DemoTrainingResult {
     std::string evaluationTable;  // empty when not evaluated
     double entropyWeight = 0;     // the regulariser's weight, as trained
     std::string questionShares;   // stage 2's weights of the question types ("colour 1, shape 1, ...")
-    double captionShare = 0.35;   // stage 2's share of caption rows, as trained
+    double captionShare = kDefaultCaptionShare;  // stage 2's share of caption rows, as trained
 };
 
 // The model card (README.md of the checkpoint): data, geometry, training recipe, every
