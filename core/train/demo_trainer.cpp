@@ -1,7 +1,6 @@
 #include "train/demo_trainer.h"
 
 #include "io/safetensors.h"
-#include "querylens/prompts.h"
 #include "querylens/error.h"
 #include "text/bpe_trainer.h"
 #include "train/scene_random.h"
@@ -15,7 +14,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <numeric>
 
 namespace querylens::train {
 
@@ -387,13 +385,13 @@ std::map<std::string, at::Tensor> DemoTrainer::languageLosses(int step)
             row = wide(bpe_->encode(scene.caption, false));
         row.resize(std::size_t(g.queries), kOptPad);
         row.push_back(kOptBos);
-        std::string text = scene.caption;
-        if (!choice.chance(0.4)) {
-            const auto& qa = scene.questions[std::size_t(choice.below(int(scene.questions.size())))];
-            text = questionPrompt(qa.question) + " " + qa.answer;
-        }
+        // sceneTexts: the caption, then one "Question: q Answer: a" per question.
+        const std::vector<std::string> texts = sceneTexts(scene);
+        std::size_t text = 0;
+        if (!choice.chance(0.4))
+            text = 1 + std::size_t(choice.below(int(scene.questions.size())));
         targetStart.push_back(row.size());
-        for (int id : bpe_->encode(text, false))
+        for (int id : bpe_->encode(texts[text], false))
             row.push_back(id);
         row.push_back(newline_);
         rows.push_back(row);
