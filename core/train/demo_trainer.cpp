@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <filesystem>
+#include <thread>
 
 namespace querylens::train {
 
@@ -60,6 +62,13 @@ at::Tensor hardNegatives(const at::Tensor& similarity, const at::Tensor& same, a
     const at::Tensor weights = 0.5 * hard / hard.sum(1, true).clamp_min(1e-12) +
                                0.5 * other / other.sum(1, true).clamp_min(1.0) + 1e-6 * other;
     return at::multinomial(weights, 1, false, generator).squeeze(1);
+}
+
+// A stage step whose losses are one graph: their total's gradients into the parameters.
+std::map<std::string, at::Tensor> backpropagated(std::map<std::string, at::Tensor> losses)
+{
+    losses.at("total").backward();
+    return losses;
 }
 
 double seconds(std::chrono::steady_clock::time_point since)
@@ -257,7 +266,7 @@ void DemoTrainer::loadParameters(const std::string& checkpointFolder, const std:
 
 StageResult DemoTrainer::runStage(const std::string& name, int steps, double rate,
                                   const std::vector<std::string>& trainable,
-                                  const std::function<std::map<std::string, at::Tensor>(int)>& lossOf,
+                                  const std::function<std::map<std::string, at::Tensor>(int)>& gradientsOf,
                                   const StageLog& log)
 {
     // Everything frozen but this stage's parts, as BLIP-2 freezes its image encoder and LLM.
@@ -283,8 +292,7 @@ StageResult DemoTrainer::runStage(const std::string& name, int steps, double rat
         for (auto& group : optimiser.param_groups())
             static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
         optimiser.zero_grad();
-        const std::map<std::string, at::Tensor> losses = lossOf(step);
-        losses.at("total").backward();
+        const std::map<std::string, at::Tensor> losses = gradientsOf(step);
         torch::nn::utils::clip_grad_norm_(params, 1.0);
         optimiser.step();
 
@@ -485,28 +493,65 @@ std::map<std::string, at::Tensor> DemoTrainer::representationLosses(int)
     return losses;
 }
 
-std::map<std::string, at::Tensor> DemoTrainer::generationLosses(int step)
+std::map<std::string, at::Tensor> DemoTrainer::generationGradients(int step)
 {
     const DemoGeometry& g = options_.geometry;
     const int b = options_.stage2Batch;
     const at::Tensor picked = batchIndices(b);
     const at::Tensor image = frozenImageFeatures(picked);
     const std::vector<demo::Scene> scenes = pooledScenes(picked);
-    const QFormerPass queries = qformerForward(parameters_, g, QFormerMask::QueriesOnly, image);
-    const at::Tensor prefix = projectQueries(parameters_, queries.hidden);
-
     demo::SceneRandom choice(options_.seed + kChoiceSeedOffset, std::uint64_t(step) * 2);
     const GenerationRows rows = generationRows(scenes, options_.generationMix, *bpe_, newline_, choice);
     const PaddedIds batch = padRows(rows.ids, kOptPad);
     const std::int64_t l = batch.ids.size(1);
-    at::Tensor weights = batch.mask.narrow(1, 1, l - 1).clone();
+    at::Tensor weights = batch.mask.narrow(1, 1, l - 1).to(at::kFloat, false, /*copy=*/true);
     for (std::size_t i = 0; i < rows.ids.size(); ++i)
         weights[std::int64_t(i)].narrow(0, 0, std::int64_t(rows.targetStart[i]) - 1).zero_();
-    const at::Tensor logits = optForward(parameters_, g, prefix, batch.ids);  // [B, Q + L, V]
+    const at::Tensor scoredTokens = weights.sum().clamp_min(1.0);
+
+    // Rows are independent in this stage (a language-model loss per row), so the batch is cut
+    // into one shard per core, each run forward and backward on a thread of its own with torch
+    // kept to that thread: the model is so small that a step is mostly the dispatch of
+    // hundreds of small operations, which a second intra-op thread does not speed up (0.10 s a
+    // step on 1 thread or 2 on a Zen 5) but a second shard does. Each shard's loss is its share
+    // of the batch's mean, so that the gradients the shards add into the parameters are the
+    // batch's; with two shards the sum is the same whichever finishes first.
+    const int shards = std::clamp(generationShards_, 1, b);
+    const auto count = std::size_t(shards);
+    std::vector<at::Tensor> lm(count), entropy(count);
+    std::vector<std::exception_ptr> failures(count);
+    auto runShard = [&](int shard) {
+        try {
+            at::set_num_threads(1);  // a new thread's torch (and OpenBLAS) would start with all cores
+            const std::int64_t first = std::int64_t(b) * shard / shards, rowsHere = std::int64_t(b) * (shard + 1) / shards - first;
+            const QFormerPass queries =
+                qformerForward(parameters_, g, QFormerMask::QueriesOnly, image.narrow(0, first, rowsHere));
+            const at::Tensor ids = batch.ids.narrow(0, first, rowsHere);
+            const at::Tensor logits = optForward(parameters_, g, projectQueries(parameters_, queries.hidden), ids);
+            const at::Tensor tokenLosses =
+                at::cross_entropy_loss(logits.narrow(1, g.queries, l - 1).reshape({-1, logits.size(-1)}),
+                                       ids.narrow(1, 1, l - 1).reshape({-1}), {}, at::Reduction::None);
+            const at::Tensor loss = (tokenLosses * weights.narrow(0, first, rowsHere).reshape({-1})).sum() / scoredTokens;
+            loss.backward();
+            lm[std::size_t(shard)] = loss.detach();
+            entropy[std::size_t(shard)] = entropyPenalty(queries.crossProbs).detach() * (double(rowsHere) / b);
+        } catch (...) {
+            failures[std::size_t(shard)] = std::current_exception();
+        }
+    };
+    std::vector<std::thread> workers;
+    for (int shard = 1; shard < shards; ++shard)
+        workers.emplace_back(runShard, shard);
+    runShard(0);
+    for (std::thread& worker : workers)
+        worker.join();
+    for (const std::exception_ptr& failure : failures)
+        if (failure)
+            std::rethrow_exception(failure);
+
     std::map<std::string, at::Tensor> losses;
-    losses["lm"] = maskedCrossEntropy(logits.narrow(1, g.queries, l - 1), batch.ids.narrow(1, 1, l - 1), weights);
-    const at::Tensor entropy = entropyPenalty(queries.crossProbs);
-    losses["cross_attention_entropy"] = entropy.detach();
+    losses["lm"] = at::stack(lm).sum();
+    losses["cross_attention_entropy"] = at::stack(entropy).sum();
     losses["total"] = losses["lm"];
     return losses;
 }
@@ -514,13 +559,13 @@ std::map<std::string, at::Tensor> DemoTrainer::generationLosses(int step)
 StageResult DemoTrainer::trainVision(int steps, const StageLog& log)
 {
     return runStage("stage 0: vision encoder", steps, options_.visionRate, {"vision_model.", "head.patch", "head.object"},
-                    [this](int step) { return visionLosses(step); }, log);
+                    [this](int step) { return backpropagated(visionLosses(step)); }, log);
 }
 
 StageResult DemoTrainer::trainLanguageModel(int steps, const StageLog& log)
 {
     return runStage("stage 0: language model", steps, options_.textRate, {"language_model."},
-                    [this](int step) { return languageLosses(step); }, log);
+                    [this](int step) { return backpropagated(languageLosses(step)); }, log);
 }
 
 namespace {
@@ -531,13 +576,13 @@ const std::vector<std::string> kRepresentationParts{"query_tokens", "qformer.", 
 StageResult DemoTrainer::trainRepresentation(int steps, const StageLog& log)
 {
     return runStage("stage 1: Q-Former (ITC, ITM, ITG)", steps, options_.stage1Rate, kRepresentationParts,
-                    [this](int step) { return representationLosses(step); }, log);
+                    [this](int step) { return backpropagated(representationLosses(step)); }, log);
 }
 
 StageResult DemoTrainer::trainRepresentationForGeneration(int steps, double rate, const StageLog& log)
 {
     return runStage("stage 1 for stage 2: Q-Former (ITC, ITM, ITG)", steps, rate, kRepresentationParts,
-                    [this](int step) { return representationLosses(step); }, log);
+                    [this](int step) { return backpropagated(representationLosses(step)); }, log);
 }
 
 std::map<std::string, at::Tensor> DemoTrainer::representationSnapshot() const
@@ -550,10 +595,19 @@ StageResult DemoTrainer::trainGeneration(int steps, const StageLog& log)
     std::vector<std::string> trainable{"query_tokens", "qformer.", "language_projection"};
     if (options_.tuneLanguageModel)
         trainable.push_back("language_model.");
+    // The shards of each step are this stage's parallelism: torch itself runs on one thread
+    // meanwhile, so that no idle OpenMP team spins on the cores the shards need.
+    struct OneTorchThread {
+        int threads = at::get_num_threads();
+        OneTorchThread() { at::set_num_threads(1); }
+        ~OneTorchThread() { at::set_num_threads(threads); }
+    };
+    generationShards_ = at::get_num_threads();
+    const OneTorchThread serial;
     return runStage(options_.tuneLanguageModel ? "stage 2: Q-Former + projection, OPT fine-tuned"
                                                : "stage 2: Q-Former + projection into the frozen OPT",
                     steps, options_.stage2Rate, trainable,
-                    [this](int step) { return generationLosses(step); }, log);
+                    [this](int step) { return generationGradients(step); }, log);
 }
 
 at::Tensor DemoTrainer::generationLogits(const at::Tensor& pixels, const std::vector<std::int64_t>& ids) const

@@ -125,17 +125,21 @@ public:
 
 private:
     struct Optimiser;
+    // AdamW over `trainable` for `steps`: gradientsOf(step) leaves the step's gradients on the
+    // parameters and returns its losses (for the log).
     StageResult runStage(const std::string& name, int steps, double rate, const std::vector<std::string>& trainable,
-                         const std::function<std::map<std::string, at::Tensor>(int step)>& lossOf, const StageLog& log);
+                         const std::function<std::map<std::string, at::Tensor>(int step)>& gradientsOf,
+                         const StageLog& log);
     std::map<std::string, at::Tensor> visionLosses(int step);
     std::map<std::string, at::Tensor> languageLosses(int step);
     std::map<std::string, at::Tensor> representationLosses(int step);
-    std::map<std::string, at::Tensor> generationLosses(int step);
+    std::map<std::string, at::Tensor> generationGradients(int step);  // backpropagates itself, in shards
     at::Tensor entropyPenalty(const std::vector<at::Tensor>& crossProbs) const;
 
     TrainerOptions options_;
     std::string tokenizerFolder_;
     ParameterSet parameters_;
+    int generationShards_ = 1;  // stage 2's shards per step: the torch threads the stage was given
     // Draws ITM's negatives: the trainer's own stream, so that a run is repeated exactly by its seed.
     at::Generator negatives_;
     WordPieceVocabulary wordPiece_;

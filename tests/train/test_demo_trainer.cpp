@@ -89,6 +89,30 @@ private Q_SLOTS:
         QVERIFY(!unchanged(trainer_->parameters(), projection));
     }
 
+    void stage2ShardsAddUpToTheBatch()
+    {
+        // Stage 2 cuts each batch into one shard per thread it was given; the shards' losses and
+        // gradients must add up to the batch's. Two fresh trainers, one and two threads.
+        std::map<std::string, at::Tensor> parameters[2];
+        double firstLoss[2] = {};
+        for (int threads : {1, 2}) {
+            QTemporaryDir folder;
+            DemoTrainer trainer(TrainerOptions::tiny(), folder.filePath(QStringLiteral("model")).toStdString());
+            at::set_num_threads(threads);
+            const StageResult generation = trainer.trainGeneration(3);
+            at::set_num_threads(1);
+            QCOMPARE(at::get_num_threads(), 1);  // the stage gives the threads back as they were
+            firstLoss[threads - 1] = generation.curve.front().losses.at("lm");
+            parameters[threads - 1] = snapshot(trainer.parameters(), "");
+        }
+        QVERIFY2(std::abs(firstLoss[0] - firstLoss[1]) < 1e-5 * firstLoss[0],
+                 qPrintable(QStringLiteral("%1 against %2").arg(firstLoss[0]).arg(firstLoss[1])));
+        for (const auto& [name, whole] : parameters[0]) {
+            const double difference = (parameters[1].at(name) - whole).abs().max().item<double>();
+            QVERIFY2(difference < 1e-5, qPrintable(QStringLiteral("%1: %2").arg(QString::fromStdString(name)).arg(difference)));
+        }
+    }
+
     void generationCheckpointReloadsWithTheSameLogits()
     {
         const std::string folder = dir_.filePath(QStringLiteral("model")).toStdString();
