@@ -4,6 +4,7 @@
 #include "querylens/error.h"
 #include "text/bpe_trainer.h"
 #include "train/scene_random.h"
+#include "train/sharded_backward.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>  // AdamW and gradient clipping: the only reason this file needs torch
@@ -13,9 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <exception>
 #include <filesystem>
-#include <thread>
 
 namespace querylens::train {
 
@@ -509,51 +508,24 @@ std::map<std::string, at::Tensor> DemoTrainer::generationGradients(int step)
         weights[std::int64_t(i)].narrow(0, 0, std::int64_t(rows.targetStart[i]) - 1).zero_();
     const at::Tensor scoredTokens = weights.sum().clamp_min(1.0);
 
-    // Rows are independent in this stage (a language-model loss per row), so the batch is cut
-    // into one shard per core, each run forward and backward on a thread of its own with torch
-    // kept to that thread: the model is so small that a step is mostly the dispatch of
-    // hundreds of small operations, which a second intra-op thread does not speed up (0.10 s a
-    // step on 1 thread or 2 on a Zen 5) but a second shard does. Each shard's loss is its share
-    // of the batch's mean, so that the gradients the shards add into the parameters are the
-    // batch's; with two shards the sum is the same whichever finishes first.
-    const int shards = std::clamp(generationShards_, 1, b);
-    const auto count = std::size_t(shards);
-    std::vector<at::Tensor> lm(count), entropy(count);
-    std::vector<std::exception_ptr> failures(count);
-    auto runShard = [&](int shard) {
-        try {
-            at::set_num_threads(1);  // a new thread's torch (and OpenBLAS) would start with all cores
-            const std::int64_t first = std::int64_t(b) * shard / shards, rowsHere = std::int64_t(b) * (shard + 1) / shards - first;
-            const QFormerPass queries =
-                qformerForward(parameters_, g, QFormerMask::QueriesOnly, image.narrow(0, first, rowsHere));
-            const at::Tensor ids = batch.ids.narrow(0, first, rowsHere);
-            const at::Tensor logits = optForward(parameters_, g, projectQueries(parameters_, queries.hidden), ids);
-            const at::Tensor tokenLosses =
-                at::cross_entropy_loss(logits.narrow(1, g.queries, l - 1).reshape({-1, logits.size(-1)}),
-                                       ids.narrow(1, 1, l - 1).reshape({-1}), {}, at::Reduction::None);
-            const at::Tensor loss = (tokenLosses * weights.narrow(0, first, rowsHere).reshape({-1})).sum() / scoredTokens;
-            loss.backward();
-            lm[std::size_t(shard)] = loss.detach();
-            entropy[std::size_t(shard)] = entropyPenalty(queries.crossProbs).detach() * (double(rowsHere) / b);
-        } catch (...) {
-            failures[std::size_t(shard)] = std::current_exception();
-        }
-    };
-    std::vector<std::thread> workers;
-    for (int shard = 1; shard < shards; ++shard)
-        workers.emplace_back(runShard, shard);
-    runShard(0);
-    for (std::thread& worker : workers)
-        worker.join();
-    for (const std::exception_ptr& failure : failures)
-        if (failure)
-            std::rethrow_exception(failure);
-
-    std::map<std::string, at::Tensor> losses;
-    losses["lm"] = at::stack(lm).sum();
-    losses["cross_attention_entropy"] = at::stack(entropy).sum();
-    losses["total"] = losses["lm"];
-    return losses;
+    // Rows are independent in this stage (a language-model loss per row): one shard per core
+    // (sharded_backward.h). A step of this small model is mostly the dispatch of hundreds of
+    // small operations, which a second intra-op thread did not speed up (0.104 s a step on 1
+    // thread or 2 of a Zen 5) and a second shard does (0.067 s). Each shard's loss is its share
+    // of the batch's mean over scored tokens.
+    return backwardInShards(generationShards_, b, [&](std::int64_t first, std::int64_t count) {
+        const QFormerPass queries = qformerForward(parameters_, g, QFormerMask::QueriesOnly, image.narrow(0, first, count));
+        const at::Tensor ids = batch.ids.narrow(0, first, count);
+        const at::Tensor logits = optForward(parameters_, g, projectQueries(parameters_, queries.hidden), ids);
+        const at::Tensor tokenLosses =
+            at::cross_entropy_loss(logits.narrow(1, g.queries, l - 1).reshape({-1, logits.size(-1)}),
+                                   ids.narrow(1, 1, l - 1).reshape({-1}), {}, at::Reduction::None);
+        ShardLosses losses;
+        losses["lm"] = (tokenLosses * weights.narrow(0, first, count).reshape({-1})).sum() / scoredTokens;
+        losses["cross_attention_entropy"] = entropyPenalty(queries.crossProbs).detach() * (double(count) / b);
+        losses["total"] = losses["lm"];
+        return losses;
+    });
 }
 
 StageResult DemoTrainer::trainVision(int steps, const StageLog& log)
@@ -595,15 +567,9 @@ StageResult DemoTrainer::trainGeneration(int steps, const StageLog& log)
     std::vector<std::string> trainable{"query_tokens", "qformer.", "language_projection"};
     if (options_.tuneLanguageModel)
         trainable.push_back("language_model.");
-    // The shards of each step are this stage's parallelism: torch itself runs on one thread
-    // meanwhile, so that no idle OpenMP team spins on the cores the shards need.
-    struct OneTorchThread {
-        int threads = at::get_num_threads();
-        OneTorchThread() { at::set_num_threads(1); }
-        ~OneTorchThread() { at::set_num_threads(threads); }
-    };
-    generationShards_ = at::get_num_threads();
+    // The shards of each step are this stage's parallelism, one per thread it was given.
     const OneTorchThread serial;
+    generationShards_ = serial.threadsBefore();
     return runStage(options_.tuneLanguageModel ? "stage 2: Q-Former + projection, OPT fine-tuned"
                                                : "stage 2: Q-Former + projection into the frozen OPT",
                     steps, options_.stage2Rate, trainable,

@@ -1,0 +1,42 @@
+#pragma once
+// Data parallelism for a training step whose rows are independent: the batch is cut into one
+// contiguous shard per core, and each shard runs forward and backward on a thread of its own,
+// adding its gradients into the shared parameters (libtorch's gradient accumulation is
+// thread-safe). For models so small that a step is mostly the dispatch of hundreds of small
+// operations, which libtorch's intra-op threads do not spread, this is what uses the cores.
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace querylens::train {
+
+using ShardLosses = std::map<std::string, at::Tensor>;
+
+// Calls lossesOf(first, count) for shard i's rows [first, first + count) of `rows`, shard 0 on
+// the calling thread and the others on threads of their own, each with torch kept to its thread,
+// and backpropagates each shard's "total" there. For the shards' gradients to add up to the
+// batch's, each shard's losses must be its share of the batch's (a mean over the batch's rows
+// or tokens, not over the shard's). Returns every loss summed over the shards, detached. The
+// first shard's exception, if any, is rethrown after all have ended.
+ShardLosses backwardInShards(int shards, std::int64_t rows,
+                             const std::function<ShardLosses(std::int64_t first, std::int64_t count)>& lossesOf);
+
+// Keeps libtorch's own parallelism to the calling thread while alive (then restores it): while
+// shards run, an idle OpenMP team spinning for more work would take the cores they need.
+class OneTorchThread {
+public:
+    OneTorchThread();
+    ~OneTorchThread();
+    OneTorchThread(const OneTorchThread&) = delete;
+    OneTorchThread& operator=(const OneTorchThread&) = delete;
+    int threadsBefore() const { return threads_; }
+
+private:
+    int threads_;
+};
+
+}  // namespace querylens::train
