@@ -43,7 +43,7 @@ at::Tensor batchedAttention(const at::Tensor& q, const at::Tensor& k, const at::
 // products for an image's 257 rows, 0.85x for the Q-Former's 32 queries over 257 keys).
 constexpr std::int64_t kFusedHeadRows = 64;
 
-// Our fused head (AVX-512 F, float32) applies: enough rows, no mask, each row of q, k and v
+// Our fused head (AVX-512 F in float32, or AVX512_BF16 for bf16 models) applies: enough rows, no mask, each row of q, k and v
 // contiguous in memory (an image's q, k and v are strided views of the qkv product).
 bool fusedHeadApplies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask)
 {
@@ -54,7 +54,7 @@ bool fusedHeadApplies(const at::Tensor& q, const at::Tensor& k, const at::Tensor
 }
 
 at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
-                                 const at::Tensor& mask, at::Tensor* probabilities)
+                                 const at::Tensor& mask, at::Tensor* probabilities, AttentionProducts products)
 {
     const std::int64_t b = q.size(0), heads = q.size(1), tq = q.size(2), tk = k.size(2);
     const at::Tensor context = at::empty({b, heads, tq, v.size(3)}, q.options());
@@ -68,6 +68,9 @@ at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const
     // heads to the other instead of holding up the layer (an image: 16 heads, each under 1 ms).
     std::atomic<std::int64_t> next{0};
     const bool fused = fusedHeadApplies(q, k, v, mask);
+    const auto fusedHead = products == AttentionProducts::Bfloat16 && kernels::activeIsa() >= kernels::Isa::Avx512Bf16
+                          ? kernels::attentionHeadAvx512Bf16
+                          : kernels::attentionHeadAvx512;
     at::parallel_for(0, std::min<std::int64_t>(at::get_num_threads(), b * heads), 1, [&](std::int64_t, std::int64_t) {
         const c10::InferenceMode guard(inference);
         std::vector<float> scratch(fused ? std::size_t(kernels::attentionHeadScratchFloats(tk, q.size(3))) : 0);
@@ -88,7 +91,7 @@ at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const
                 args.tk = tk;
                 args.d = q.size(3);
                 args.scale = float(scale);
-                kernels::attentionHeadAvx512(args, scratch.data());
+                fusedHead(args, scratch.data());
                 continue;
             }
             at::Tensor p = probs[batch][head];
@@ -110,7 +113,7 @@ at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const
 }  // namespace
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
-                     const at::Tensor& mask, at::Tensor* probabilities)
+                     const at::Tensor& mask, at::Tensor* probabilities, AttentionProducts products)
 {
     // (kernels::setLibtorchOnly selects libtorch's batched product, as eager PyTorch runs it;
     // so does autograd: the head-parallel path writes into preallocated outputs, which backward
@@ -118,7 +121,7 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
     // (On one thread the head-parallel path is used for the fused kernel alone.)
     if (q.size(2) >= kParallelHeadRows && q.device().is_cpu() && !kernels::libtorchOnly() &&
         !kernels::needsAutograd({q, k, v}) && (at::get_num_threads() > 1 || fusedHeadApplies(q, k, v, mask)))
-        return headParallelAttention(q, k, v, scale, mask, probabilities);
+        return headParallelAttention(q, k, v, scale, mask, probabilities, products);
     return batchedAttention(q, k, v, scale, mask, probabilities);
 }
 

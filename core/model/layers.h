@@ -40,8 +40,13 @@ constexpr float kPaddingScore = -1e9f;
 // q [B, H, Tq, d], k and v [B, H, Tk, d]; `mask` is additive, broadcastable to [B, H, Tq, Tk],
 // or undefined. `scale` multiplies the scores (1 for T5, which folds it into its weights).
 // Returns the context [B, H, Tq, d]; `probabilities`, when given, receives [B, H, Tq, Tk].
+// With AttentionProducts::Bfloat16 (a model the user runs in bf16) q, k, v and the
+// probabilities may be rounded to bf16 for the two products where the CPU multiplies bf16
+// natively (the fused head at avx512bf16), as eager PyTorch computes a bf16 model's attention.
+enum class AttentionProducts { Float32, Bfloat16 };
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
-                     const at::Tensor& mask = {}, at::Tensor* probabilities = nullptr);
+                     const at::Tensor& mask = {}, at::Tensor* probabilities = nullptr,
+                     AttentionProducts products = AttentionProducts::Float32);
 
 // [B, T, H*d] -> [B, H, T, d]
 at::Tensor splitHeads(const at::Tensor& x, std::int64_t heads);

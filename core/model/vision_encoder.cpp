@@ -29,7 +29,9 @@ VisionConfig VisionConfig::fromJson(const io::ConfigReader& json)
 
 VisionEncoder::VisionEncoder(const VisionConfig& config, WeightLoader& weights, const std::string& prefix,
                              WeightFormat format)
-    : config_(config), activation_(parseActivation(config.hidden_act, "config.json", "vision_config.hidden_act"))
+    : config_(config),
+      activation_(parseActivation(config.hidden_act, "config.json", "vision_config.hidden_act")),
+      attentionProducts_(format == WeightFormat::BFloat16 ? AttentionProducts::Bfloat16 : AttentionProducts::Float32)
 {
     const std::int64_t d = config.hidden_size, p = config.patch_size;
     const at::Tensor conv = weights.load(prefix + ".embeddings.patch_embedding.weight", {d, 3, p, p});
@@ -73,7 +75,8 @@ at::Tensor VisionEncoder::layerForward(const Layer& layer, const at::Tensor& x) 
 
     // qkv [B, T, 3*D] -> three [B, H, T, d]
     const at::Tensor qkv = layer.qkv(layer.norm1(x)).view({b, t, 3, heads, headDim}).permute({2, 0, 3, 1, 4});
-    const at::Tensor context = attention(qkv[0], qkv[1], qkv[2], 1.0 / std::sqrt(double(headDim)));
+    const at::Tensor context =
+        attention(qkv[0], qkv[1], qkv[2], 1.0 / std::sqrt(double(headDim)), {}, nullptr, attentionProducts_);
     // The residual adds and exact GELU go into the products' epilogues: the bf16 GEMM applies
     // them as it writes each output, sparing three passes over [B, T, D] and [B, T, 4.36 D].
     kernels::Epilogue plusInput;

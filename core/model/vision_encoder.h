@@ -51,6 +51,7 @@ private:
 
     VisionConfig config_;
     Activation activation_;
+    AttentionProducts attentionProducts_;  // bf16 for a bf16 model, as its matrix products
     Linear patchEmbedding_;      // the 14x14 stride-14 convolution as a matrix over flattened patches
     at::Tensor classEmbedding_;  // [1, 1, hidden]
     at::Tensor positionEmbedding_;  // [1, 1 + grid^2, hidden]

@@ -2,7 +2,9 @@
 // softmax and context, on an image's 257 x 257 x 88 (257 = 64 x 4 + 1: the row tail; 257 keys =
 // 16 x 16 + 1: the column tail; d = 88 = 5 x 16 + 8) and on shapes with every other remainder,
 // through strided views as the vision encoder passes them; and model::attention() choosing it
-// (probabilities and context as the libtorch path gives them). QSKIP on CPUs without AVX-512.
+// (probabilities and context as the libtorch path gives them). The bf16 head
+// (kernels/attention_avx512bf16.cpp) likewise, against a reference of its own rounding. QSKIP on
+// CPUs without AVX-512 (AVX512_BF16 for the bf16 head).
 
 #include "model/kernels/attention_head.h"
 #include "model/kernels/isa.h"
@@ -20,15 +22,37 @@ using kernels::Isa;
 
 namespace {
 
-#define SKIP_UNLESS_AVX512()                                                                                         \
-    if (kernels::supportedIsa() < Isa::Avx512)                                                                        \
-        QSKIP(qPrintable(QStringLiteral("this CPU (%1; %2) cannot run the avx512 attention kernel")                   \
+#define SKIP_UNLESS(level)                                                                                           \
+    if (kernels::supportedIsa() < (level))                                                                            \
+        QSKIP(qPrintable(QStringLiteral("this CPU (%1; %2) cannot run the %3 attention kernel")                       \
                              .arg(QString::fromStdString(kernels::cpuFeatures().model),                             \
-                                  QString::fromStdString(kernels::cpuFeatures().flags()))))
+                                  QString::fromStdString(kernels::cpuFeatures().flags()), kernels::isaName(level))))
 
 double maxAbsDifference(const at::Tensor& a, const at::Tensor& b)
 {
     return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+// One head's arguments: q [tq, d], k and v [tk, d] (rows contiguous, strided apart), the
+// probabilities [tq, tk] and the context [tq, >= d] to write.
+kernels::AttentionHeadArguments headArguments(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                              at::Tensor& probabilities, at::Tensor& context, double scale)
+{
+    kernels::AttentionHeadArguments args;
+    args.q = q.data_ptr<float>();
+    args.k = k.data_ptr<float>();
+    args.v = v.data_ptr<float>();
+    args.qStride = q.stride(0);
+    args.kStride = k.stride(0);
+    args.vStride = v.stride(0);
+    args.probabilities = probabilities.data_ptr<float>();
+    args.context = context.data_ptr<float>();
+    args.contextStride = context.stride(0);
+    args.tq = q.size(0);
+    args.tk = k.size(0);
+    args.d = q.size(1);
+    args.scale = float(scale);
+    return args;
 }
 
 struct IsaCap {
@@ -65,7 +89,7 @@ private Q_SLOTS:
         QFETCH(int, tk);
         QFETCH(int, d);
         QFETCH(double, scale);
-        SKIP_UNLESS_AVX512();
+        SKIP_UNLESS(Isa::Avx512);
         const c10::InferenceMode inference;
         // q, k, v as strided views of one [t, 3, d + 5] buffer, like heads of the qkv product:
         // rows are not adjacent, and reading past a row's end would read a neighbour.
@@ -77,20 +101,7 @@ private Q_SLOTS:
         at::Tensor probabilities = at::full({tq, tk}, std::nan(""));
         at::Tensor context = at::full({tq, d + 3}, 7.0f);  // rows wider than d: the extra columns stay
 
-        kernels::AttentionHeadArguments args;
-        args.q = q.data_ptr<float>();
-        args.k = k.data_ptr<float>();
-        args.v = v.data_ptr<float>();
-        args.qStride = q.stride(0);
-        args.kStride = k.stride(0);
-        args.vStride = v.stride(0);
-        args.probabilities = probabilities.data_ptr<float>();
-        args.context = context.data_ptr<float>();
-        args.contextStride = context.stride(0);
-        args.tq = tq;
-        args.tk = tk;
-        args.d = d;
-        args.scale = float(scale);
+        kernels::AttentionHeadArguments args = headArguments(q, k, v, probabilities, context, scale);
         std::vector<float> scratch(std::size_t(kernels::attentionHeadScratchFloats(tk, d)), std::nanf(""));
         kernels::attentionHeadAvx512(args, scratch.data());
 
@@ -110,6 +121,50 @@ private Q_SLOTS:
         QVERIFY(at::equal(context.narrow(1, d, 3), at::full({tq, 3}, 7.0f)));
     }
 
+    // The bf16 head (vdpbf16ps) on the same shapes. Its products are exact in float32 for
+    // bf16 inputs, so against a float64 reference of the same rounding (q, k, v rounded to
+    // bf16; the context from the kernel's own probabilities rounded to bf16) it must agree to
+    // float32 summation; against the unrounded reference, within bf16's rounding.
+    void bf16HeadMatchesFloat64ReferenceOfItsRounding_data() { headMatchesFloat64Reference_data(); }
+    void bf16HeadMatchesFloat64ReferenceOfItsRounding()
+    {
+        QFETCH(int, tq);
+        QFETCH(int, tk);
+        QFETCH(int, d);
+        QFETCH(double, scale);
+        SKIP_UNLESS(Isa::Avx512Bf16);
+        const c10::InferenceMode inference;
+        const std::int64_t t = std::max(tq, tk);
+        const at::Tensor qkv = at::randn({t, 3, d + 5});
+        const at::Tensor q = qkv.select(1, 0).narrow(0, 0, tq).narrow(1, 0, d);
+        const at::Tensor k = qkv.select(1, 1).narrow(0, 0, tk).narrow(1, 0, d);
+        const at::Tensor v = qkv.select(1, 2).narrow(0, 0, tk).narrow(1, 0, d);
+        at::Tensor probabilities = at::full({tq, tk}, std::nan(""));
+        at::Tensor context = at::full({tq, d + 3}, 7.0f);
+        kernels::AttentionHeadArguments args = headArguments(q, k, v, probabilities, context, scale);
+        std::vector<float> scratch(std::size_t(kernels::attentionHeadScratchFloats(tk, d)), std::nanf(""));
+        kernels::attentionHeadAvx512Bf16(args, scratch.data());
+
+        auto rounded = [](const at::Tensor& x) { return x.to(at::kBFloat16).to(at::kDouble); };
+        const at::Tensor s64 = at::matmul(rounded(q), rounded(k).t()) * scale;
+        const at::Tensor p64 = at::softmax(s64, -1);
+        const at::Tensor c64 = at::matmul(rounded(probabilities), rounded(v));
+        const double scoreRounding = 8 * 1.19e-7 * std::max(1.0, s64.abs().max().item<double>());
+        const double probabilityError = maxAbsDifference(probabilities, p64);
+        QVERIFY2(probabilityError < 2e-6 + scoreRounding,
+                 qPrintable(QString("probabilities off by %1 (allowed %2)").arg(probabilityError).arg(2e-6 + scoreRounding)));
+        const double contextError = maxAbsDifference(context.narrow(1, 0, d), c64);
+        QVERIFY2(contextError < 1e-5 * std::max(1.0, c64.abs().max().item<double>()),
+                 qPrintable(QString("context off by %1").arg(contextError)));
+        QVERIFY(at::equal(context.narrow(1, d, 3), at::full({tq, 3}, 7.0f)));
+
+        const at::Tensor exact = at::matmul(at::softmax(at::matmul(q.to(at::kDouble), k.to(at::kDouble).t()) * scale, -1),
+                                            v.to(at::kDouble));
+        const double bf16Error = maxAbsDifference(context.narrow(1, 0, d), exact);
+        QVERIFY2(bf16Error < 3e-2 * std::max(1.0, exact.abs().max().item<double>()),
+                 qPrintable(QString("context off the unrounded one by %1").arg(bf16Error)));
+    }
+
     // model::attention() over an image's heads: the fused kernel (at avx512) gives what the
     // libtorch path (capped to avx2) gives, probabilities included, on one and two threads.
     void attentionChoosesTheKernel_data()
@@ -121,7 +176,7 @@ private Q_SLOTS:
     void attentionChoosesTheKernel()
     {
         QFETCH(int, threads);
-        SKIP_UNLESS_AVX512();
+        SKIP_UNLESS(Isa::Avx512);
         const c10::InferenceMode inference;
         const int before = at::get_num_threads();
         at::set_num_threads(threads);
@@ -141,6 +196,30 @@ private Q_SLOTS:
         QCOMPARE(fused.sizes(), reference.sizes());
         QVERIFY2(maxAbsDifference(fused, reference) < 1e-5, qPrintable(QString::number(maxAbsDifference(fused, reference))));
         QVERIFY(maxAbsDifference(fusedProbabilities, referenceProbabilities) < 1e-6);
+    }
+
+    // A bf16 model's vision attention (AttentionProducts::Bfloat16) runs the bf16 head where the
+    // CPU has AVX512_BF16, within bf16's rounding of the float32 head; capped below that level,
+    // it is the float32 head exactly.
+    void bf16ProductsWhereTheCpuHasThem()
+    {
+        SKIP_UNLESS(Isa::Avx512Bf16);
+        const c10::InferenceMode inference;
+        const at::Tensor qkv = at::randn({2, 257, 3, 4, 88}).permute({2, 0, 3, 1, 4});
+        at::Tensor floatProbabilities, bf16Probabilities, cappedProbabilities;
+        const at::Tensor float32 = attention(qkv[0], qkv[1], qkv[2], 0.1, {}, &floatProbabilities);
+        const at::Tensor bf16 =
+            attention(qkv[0], qkv[1], qkv[2], 0.1, {}, &bf16Probabilities, AttentionProducts::Bfloat16);
+        at::Tensor capped;
+        {
+            const IsaCap cap(Isa::Avx512);
+            capped = attention(qkv[0], qkv[1], qkv[2], 0.1, {}, &cappedProbabilities, AttentionProducts::Bfloat16);
+        }
+        QVERIFY(at::equal(capped, float32));
+        QVERIFY(at::equal(cappedProbabilities, floatProbabilities));
+        const double difference = maxAbsDifference(bf16, float32);
+        QVERIFY2(difference > 0 && difference < 3e-2 * float32.abs().max().item<double>(), qPrintable(QString::number(difference)));
+        QVERIFY(maxAbsDifference(bf16Probabilities, floatProbabilities) < 1e-2);
     }
 };
 

@@ -27,11 +27,6 @@ constexpr int kContextChunks = 6;  // 6 x 16 columns per context tile
 
 std::int64_t padded(std::int64_t n) { return (n + 15) / 16 * 16; }
 
-__mmask16 tailMask(std::int64_t remaining)
-{
-    return remaining >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << remaining) - 1);
-}
-
 // Scores of 4 query rows (`rows` pointers) against keys [j0, j0 + 16 C) from kt [d][tkPad].
 template <int C>
 void scoreTile(const float* const rows[kRows], const float* kt, std::int64_t tkPad, std::int64_t d, std::int64_t j0,
@@ -74,29 +69,12 @@ void contextTile(const float* const rows[kRows], const float* vp, std::int64_t d
     }
 }
 
-void softmaxRow(float* row, std::int64_t tk)
-{
-    __m512 top = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-    for (std::int64_t j = 0; j < tk; j += 16)
-        top = _mm512_max_ps(top, _mm512_mask_loadu_ps(top, tailMask(tk - j), row + j));
-    const __m512 peak = _mm512_set1_ps(_mm512_reduce_max_ps(top));
-    __m512 sum = _mm512_setzero_ps();
-    for (std::int64_t j = 0; j < tk; j += 16) {
-        const __mmask16 m = tailMask(tk - j);
-        const __m512 e = expNonPositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + j), peak));
-        sum = _mm512_mask_add_ps(sum, m, sum, e);
-        _mm512_mask_storeu_ps(row + j, m, e);
-    }
-    const __m512 inverse = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
-    for (std::int64_t j = 0; j < tk; j += 16) {
-        const __mmask16 m = tailMask(tk - j);
-        _mm512_mask_storeu_ps(row + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), inverse));
-    }
-}
-
 }  // namespace
 
-std::int64_t attentionHeadScratchFloats(std::int64_t tk, std::int64_t d) { return d * padded(tk) + tk * padded(d); }
+std::int64_t attentionHeadScratchFloats(std::int64_t tk, std::int64_t d)
+{
+    return std::max(d * padded(tk) + tk * padded(d), attentionHeadBf16ScratchFloats(tk, d));
+}
 
 void attentionHeadAvx512(const AttentionHeadArguments& a, float* scratch)
 {

@@ -21,10 +21,17 @@ struct AttentionHeadArguments {
     float scale = 1;
 };
 
-// Floats of scratch one call needs (k transposed and v packed, padded to the vector width).
+// Floats of scratch one call of either kernel needs (k transposed and v packed, padded to the
+// vector width).
 std::int64_t attentionHeadScratchFloats(std::int64_t tk, std::int64_t d);
+std::int64_t attentionHeadBf16ScratchFloats(std::int64_t tk, std::int64_t d);  // the bf16 kernel's part
 
 // AVX-512 F (attention_avx512.cpp): call only when activeIsa() >= Isa::Avx512.
 void attentionHeadAvx512(const AttentionHeadArguments& args, float* scratch);
+
+// AVX512_BF16 (attention_avx512bf16.cpp): q, k, v and the probabilities rounded to bfloat16 for
+// the two products (the probabilities handed back are the float32 ones); for models run in
+// bf16. Call only when activeIsa() >= Isa::Avx512Bf16.
+void attentionHeadAvx512Bf16(const AttentionHeadArguments& args, float* scratch);
 
 }  // namespace querylens::model::kernels

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <limits>
 
 namespace querylens::model::kernels {
 namespace {
@@ -47,6 +48,63 @@ inline __m512 expNonPositive(__m512 x)
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
 }
+
+// Lanes [0, remaining) of 16.
+inline __mmask16 tailMask(std::int64_t remaining)
+{
+    return remaining >= 16 ? __mmask16(0xFFFF) : remaining <= 0 ? __mmask16(0) : __mmask16((1u << remaining) - 1);
+}
+
+// A row of scores into probabilities, in place: max, e^(score - max), sum, scale.
+inline void softmaxRow(float* row, std::int64_t tk)
+{
+    __m512 top = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    for (std::int64_t j = 0; j < tk; j += 16)
+        top = _mm512_max_ps(top, _mm512_mask_loadu_ps(top, tailMask(tk - j), row + j));
+    const __m512 peak = _mm512_set1_ps(_mm512_reduce_max_ps(top));
+    __m512 sum = _mm512_setzero_ps();
+    for (std::int64_t j = 0; j < tk; j += 16) {
+        const __mmask16 m = tailMask(tk - j);
+        const __m512 e = expNonPositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + j), peak));
+        sum = _mm512_mask_add_ps(sum, m, sum, e);
+        _mm512_mask_storeu_ps(row + j, m, e);
+    }
+    const __m512 inverse = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (std::int64_t j = 0; j < tk; j += 16) {
+        const __mmask16 m = tailMask(tk - j);
+        _mm512_mask_storeu_ps(row + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), inverse));
+    }
+}
+
+// Transposes 16 x 16 32-bit lanes in registers: afterwards r[p] lane i holds what r[i] lane p did.
+// Interleaves of 32-bit, then 64-bit elements within each 128-bit lane, then two rounds of
+// 128-bit lane shuffles.
+inline void transpose16x16(__m512i r[16])
+{
+    __m512i b[16], c[16];
+    for (int j = 0; j < 8; ++j) {
+        b[2 * j] = _mm512_unpacklo_epi32(r[2 * j], r[2 * j + 1]);
+        b[2 * j + 1] = _mm512_unpackhi_epi32(r[2 * j], r[2 * j + 1]);
+    }
+    // c[4j + q], 128-bit lane L: column 4L + q of rows 4j ... 4j + 3.
+    for (int j = 0; j < 4; ++j) {
+        c[4 * j] = _mm512_unpacklo_epi64(b[4 * j], b[4 * j + 2]);
+        c[4 * j + 1] = _mm512_unpackhi_epi64(b[4 * j], b[4 * j + 2]);
+        c[4 * j + 2] = _mm512_unpacklo_epi64(b[4 * j + 1], b[4 * j + 3]);
+        c[4 * j + 3] = _mm512_unpackhi_epi64(b[4 * j + 1], b[4 * j + 3]);
+    }
+    // Column 4L + q gathers lane L of c[q], c[4 + q], c[8 + q], c[12 + q].
+    for (int q = 0; q < 4; ++q) {
+        const __m512i d0 = _mm512_shuffle_i32x4(c[q], c[4 + q], 0x88), d1 = _mm512_shuffle_i32x4(c[q], c[4 + q], 0xDD);
+        const __m512i d2 = _mm512_shuffle_i32x4(c[8 + q], c[12 + q], 0x88),
+                      d3 = _mm512_shuffle_i32x4(c[8 + q], c[12 + q], 0xDD);
+        r[q] = _mm512_shuffle_i32x4(d0, d2, 0x88);
+        r[8 + q] = _mm512_shuffle_i32x4(d0, d2, 0xDD);
+        r[4 + q] = _mm512_shuffle_i32x4(d1, d3, 0x88);
+        r[12 + q] = _mm512_shuffle_i32x4(d1, d3, 0xDD);
+    }
+}
+
 
 }  // namespace
 }  // namespace querylens::model::kernels

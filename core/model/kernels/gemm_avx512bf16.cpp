@@ -173,39 +173,6 @@ std::int64_t packedActivationsSizeAvx512Bf16(std::int64_t m, std::int64_t k)
     return gemmTileCountAvx512Bf16(m) * ((k + 1) / 2) * kTileRows;
 }
 
-namespace {
-
-// Transposes 16 x 16 32-bit lanes in registers: afterwards r[p] lane i holds what r[i] lane p did.
-// Interleaves of 32-bit, then 64-bit elements within each 128-bit lane, then two rounds of
-// 128-bit lane shuffles.
-inline void transpose16x16(__m512i r[16])
-{
-    __m512i b[16], c[16];
-    for (int j = 0; j < 8; ++j) {
-        b[2 * j] = _mm512_unpacklo_epi32(r[2 * j], r[2 * j + 1]);
-        b[2 * j + 1] = _mm512_unpackhi_epi32(r[2 * j], r[2 * j + 1]);
-    }
-    // c[4j + q], 128-bit lane L: column 4L + q of rows 4j ... 4j + 3.
-    for (int j = 0; j < 4; ++j) {
-        c[4 * j] = _mm512_unpacklo_epi64(b[4 * j], b[4 * j + 2]);
-        c[4 * j + 1] = _mm512_unpackhi_epi64(b[4 * j], b[4 * j + 2]);
-        c[4 * j + 2] = _mm512_unpacklo_epi64(b[4 * j + 1], b[4 * j + 3]);
-        c[4 * j + 3] = _mm512_unpackhi_epi64(b[4 * j + 1], b[4 * j + 3]);
-    }
-    // Column 4L + q gathers lane L of c[q], c[4 + q], c[8 + q], c[12 + q].
-    for (int q = 0; q < 4; ++q) {
-        const __m512i d0 = _mm512_shuffle_i32x4(c[q], c[4 + q], 0x88), d1 = _mm512_shuffle_i32x4(c[q], c[4 + q], 0xDD);
-        const __m512i d2 = _mm512_shuffle_i32x4(c[8 + q], c[12 + q], 0x88),
-                      d3 = _mm512_shuffle_i32x4(c[8 + q], c[12 + q], 0xDD);
-        r[q] = _mm512_shuffle_i32x4(d0, d2, 0x88);
-        r[8 + q] = _mm512_shuffle_i32x4(d0, d2, 0xDD);
-        r[4 + q] = _mm512_shuffle_i32x4(d1, d3, 0x88);
-        r[12 + q] = _mm512_shuffle_i32x4(d1, d3, 0xDD);
-    }
-}
-
-}  // namespace
-
 void packActivationsAvx512Bf16(const float* x, std::int64_t m, std::int64_t k, std::int64_t tileBegin,
                                std::int64_t tileEnd, std::uint32_t* packed)
 {

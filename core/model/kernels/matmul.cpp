@@ -222,6 +222,9 @@ std::string attentionPath()
 {
     if (g_libtorchOnly)
         return "libtorch batched matmul";
+    if (activeIsa() >= Isa::Avx512Bf16)
+        return "avx512bf16: fused softmax(QK^T)V, a head per thread, bf16 products (vdpbf16ps) for bf16 models and fp32 "
+               "for the others (OpenBLAS fp32 products where there is a mask)";
     if (activeIsa() >= Isa::Avx512)
         return "avx512: fused fp32 softmax(QK^T)V, a head per thread (OpenBLAS fp32 products where there is a mask)";
     return "a head per thread, OpenBLAS fp32 products";

@@ -7,8 +7,7 @@
 //    faster for the shape on this machine (kernel_choice.h), libtorch's at::linear; else our packed GEMM of the active ISA level (isa.h):
 //    avx512bf16 multiplies bf16 weights natively (vdpbf16ps); avx2 and avx512 widen bf16/int8
 //    weights inside L1 and run at the float32 GEMM rate (~170 GFLOP/s on 2 Zen 3 cores, where
-//    libtorch's bf16 GEMM manages a few GFLOP/s without native bf16 instructions); float32
-//    weights with more than 512 rows go to OpenBLAS;
+//    libtorch's bf16 GEMM manages a few GFLOP/s without native bf16 instructions);
 //  - CPUs without AVX2: bf16/int8 weights widened block by block, then float32 GEMM;
 //  - other devices: libtorch.
 //  - autograd: when grad mode is on and x, the weight or the bias requires grad, libtorch's own
