@@ -33,27 +33,41 @@ double maxAbsDifference(const at::Tensor& a, const at::Tensor& b)
     return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }
 
-// One head's arguments: q [tq, d], k and v [tk, d] (rows contiguous, strided apart), the
-// probabilities [tq, tk] and the context [tq, >= d] to write.
-kernels::AttentionHeadArguments headArguments(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                              at::Tensor& probabilities, at::Tensor& context, double scale)
-{
+// One head's inputs and outputs: q, k, v as strided views of one [t, 3, d + 5] buffer, like heads
+// of the qkv product (rows are not adjacent, and reading past a row's end would read a
+// neighbour); probabilities [tq, tk] filled with NaN and a context [tq, d + 3] of 7s (rows wider
+// than d: the extra columns must stay), both for the kernel to write.
+struct Head {
+    Head(int tq, int tk, int d, double scale)
+        : qkv(at::randn({std::max(tq, tk), 3, d + 5})),
+          q(qkv.select(1, 0).narrow(0, 0, tq).narrow(1, 0, d)),
+          k(qkv.select(1, 1).narrow(0, 0, tk).narrow(1, 0, d)),
+          v(qkv.select(1, 2).narrow(0, 0, tk).narrow(1, 0, d)),
+          probabilities(at::full({tq, tk}, std::nan(""))),
+          context(at::full({tq, d + 3}, 7.0f)),
+          scratch(std::size_t(kernels::attentionHeadScratchFloats(tk, d)), std::nanf(""))
+    {
+        args.q = q.data_ptr<float>();
+        args.k = k.data_ptr<float>();
+        args.v = v.data_ptr<float>();
+        args.qStride = q.stride(0);
+        args.kStride = k.stride(0);
+        args.vStride = v.stride(0);
+        args.probabilities = probabilities.data_ptr<float>();
+        args.context = context.data_ptr<float>();
+        args.contextStride = context.stride(0);
+        args.tq = tq;
+        args.tk = tk;
+        args.d = d;
+        args.scale = float(scale);
+    }
+    at::Tensor written() const { return context.narrow(1, 0, args.d); }
+    bool extraColumnsKept() const { return at::equal(context.narrow(1, args.d, 3), at::full({args.tq, 3}, 7.0f)); }
+
+    at::Tensor qkv, q, k, v, probabilities, context;
+    std::vector<float> scratch;
     kernels::AttentionHeadArguments args;
-    args.q = q.data_ptr<float>();
-    args.k = k.data_ptr<float>();
-    args.v = v.data_ptr<float>();
-    args.qStride = q.stride(0);
-    args.kStride = k.stride(0);
-    args.vStride = v.stride(0);
-    args.probabilities = probabilities.data_ptr<float>();
-    args.context = context.data_ptr<float>();
-    args.contextStride = context.stride(0);
-    args.tq = q.size(0);
-    args.tk = k.size(0);
-    args.d = q.size(1);
-    args.scale = float(scale);
-    return args;
-}
+};
 
 struct IsaCap {
     explicit IsaCap(std::optional<Isa> isa) { kernels::setIsaCap(isa); }
@@ -91,25 +105,15 @@ private Q_SLOTS:
         QFETCH(double, scale);
         SKIP_UNLESS(Isa::Avx512);
         const c10::InferenceMode inference;
-        // q, k, v as strided views of one [t, 3, d + 5] buffer, like heads of the qkv product:
-        // rows are not adjacent, and reading past a row's end would read a neighbour.
-        const std::int64_t t = std::max(tq, tk);
-        const at::Tensor qkv = at::randn({t, 3, d + 5});
-        const at::Tensor q = qkv.select(1, 0).narrow(0, 0, tq).narrow(1, 0, d);
-        const at::Tensor k = qkv.select(1, 1).narrow(0, 0, tk).narrow(1, 0, d);
-        const at::Tensor v = qkv.select(1, 2).narrow(0, 0, tk).narrow(1, 0, d);
-        at::Tensor probabilities = at::full({tq, tk}, std::nan(""));
-        at::Tensor context = at::full({tq, d + 3}, 7.0f);  // rows wider than d: the extra columns stay
-
-        kernels::AttentionHeadArguments args = headArguments(q, k, v, probabilities, context, scale);
-        std::vector<float> scratch(std::size_t(kernels::attentionHeadScratchFloats(tk, d)), std::nanf(""));
-        kernels::attentionHeadAvx512(args, scratch.data());
+        Head head(tq, tk, d, scale);
+        kernels::attentionHeadAvx512(head.args, head.scratch.data());
+        const at::Tensor &q = head.q, &k = head.k, &v = head.v, &probabilities = head.probabilities;
 
         const at::Tensor s64 = at::matmul(q.to(at::kDouble), k.to(at::kDouble).t()) * scale;
         const at::Tensor p64 = at::softmax(s64, -1);
         const at::Tensor c64 = at::matmul(p64, v.to(at::kDouble));
         const double probabilityError = maxAbsDifference(probabilities, p64);
-        const double contextError = maxAbsDifference(context.narrow(1, 0, d), c64);
+        const double contextError = maxAbsDifference(head.written(), c64);
         // A float32 score carries an absolute error of a few units of float32 rounding of its
         // magnitude, which e^score turns into that relative error of the probability.
         const double scoreRounding = 8 * 1.19e-7 * std::max(1.0, s64.abs().max().item<double>());
@@ -118,7 +122,7 @@ private Q_SLOTS:
         QVERIFY2(contextError < 1e-5 * std::max(1.0, c64.abs().max().item<double>()),
                  qPrintable(QString("context off by %1").arg(contextError)));
         QVERIFY(at::allclose(probabilities.sum(-1), at::ones({tq}), 1e-5, 1e-5));
-        QVERIFY(at::equal(context.narrow(1, d, 3), at::full({tq, 3}, 7.0f)));
+        QVERIFY(head.extraColumnsKept());
     }
 
     // The bf16 head (vdpbf16ps) on the same shapes. Its products are exact in float32 for
@@ -134,16 +138,9 @@ private Q_SLOTS:
         QFETCH(double, scale);
         SKIP_UNLESS(Isa::Avx512Bf16);
         const c10::InferenceMode inference;
-        const std::int64_t t = std::max(tq, tk);
-        const at::Tensor qkv = at::randn({t, 3, d + 5});
-        const at::Tensor q = qkv.select(1, 0).narrow(0, 0, tq).narrow(1, 0, d);
-        const at::Tensor k = qkv.select(1, 1).narrow(0, 0, tk).narrow(1, 0, d);
-        const at::Tensor v = qkv.select(1, 2).narrow(0, 0, tk).narrow(1, 0, d);
-        at::Tensor probabilities = at::full({tq, tk}, std::nan(""));
-        at::Tensor context = at::full({tq, d + 3}, 7.0f);
-        kernels::AttentionHeadArguments args = headArguments(q, k, v, probabilities, context, scale);
-        std::vector<float> scratch(std::size_t(kernels::attentionHeadScratchFloats(tk, d)), std::nanf(""));
-        kernels::attentionHeadAvx512Bf16(args, scratch.data());
+        Head head(tq, tk, d, scale);
+        kernels::attentionHeadAvx512Bf16(head.args, head.scratch.data());
+        const at::Tensor &q = head.q, &k = head.k, &v = head.v, &probabilities = head.probabilities;
 
         auto rounded = [](const at::Tensor& x) { return x.to(at::kBFloat16).to(at::kDouble); };
         const at::Tensor s64 = at::matmul(rounded(q), rounded(k).t()) * scale;
@@ -153,14 +150,14 @@ private Q_SLOTS:
         const double probabilityError = maxAbsDifference(probabilities, p64);
         QVERIFY2(probabilityError < 2e-6 + scoreRounding,
                  qPrintable(QString("probabilities off by %1 (allowed %2)").arg(probabilityError).arg(2e-6 + scoreRounding)));
-        const double contextError = maxAbsDifference(context.narrow(1, 0, d), c64);
+        const double contextError = maxAbsDifference(head.written(), c64);
         QVERIFY2(contextError < 1e-5 * std::max(1.0, c64.abs().max().item<double>()),
                  qPrintable(QString("context off by %1").arg(contextError)));
-        QVERIFY(at::equal(context.narrow(1, d, 3), at::full({tq, 3}, 7.0f)));
+        QVERIFY(head.extraColumnsKept());
 
         const at::Tensor exact = at::matmul(at::softmax(at::matmul(q.to(at::kDouble), k.to(at::kDouble).t()) * scale, -1),
                                             v.to(at::kDouble));
-        const double bf16Error = maxAbsDifference(context.narrow(1, 0, d), exact);
+        const double bf16Error = maxAbsDifference(head.written(), exact);
         QVERIFY2(bf16Error < 3e-2 * std::max(1.0, exact.abs().max().item<double>()),
                  qPrintable(QString("context off the unrounded one by %1").arg(bf16Error)));
     }

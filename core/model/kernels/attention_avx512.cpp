@@ -9,6 +9,7 @@
 // real ones; column tails are masked.
 
 #include "model/kernels/attention_head.h"
+#include "model/kernels/attention_tiles.h"
 #include "model/kernels/avx512_common.h"
 
 #include <immintrin.h>
@@ -21,11 +22,8 @@ namespace querylens::model::kernels {
 
 namespace {
 
-constexpr int kRows = 4;         // query rows per register tile
-constexpr int kScoreChunks = 4;  // 4 x 16 keys per score tile
-constexpr int kContextChunks = 6;  // 6 x 16 columns per context tile
+using namespace attention_tiles;
 
-std::int64_t padded(std::int64_t n) { return (n + 15) / 16 * 16; }
 
 // Scores of 4 query rows (`rows` pointers) against keys [j0, j0 + 16 C) from kt [d][tkPad].
 template <int C>

@@ -14,6 +14,7 @@
 // Odd d and odd tk end in a pair whose second half is 0.
 
 #include "model/kernels/attention_head.h"
+#include "model/kernels/attention_tiles.h"
 #include "model/kernels/avx512_common.h"
 
 #include <immintrin.h>
@@ -24,11 +25,8 @@ namespace querylens::model::kernels {
 
 namespace {
 
-constexpr int kRows = 4;           // query rows per register tile
-constexpr int kScoreChunks = 4;    // 4 x 16 keys per score tile
-constexpr int kContextChunks = 6;  // 6 x 16 columns per context tile
+using namespace attention_tiles;
 
-std::int64_t padded(std::int64_t n) { return (n + 15) / 16 * 16; }
 std::int64_t pairsOf(std::int64_t n) { return (n + 1) / 2; }
 
 // The bf16 pairs of 32 floats from `from` (those past `left` read as 0), in order: lane L holds
