@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/unknown_command.h"
 #include "desktop.h"
+#include "io/process_memory.h"
 
 #include <QCoreApplication>
 #include <QGuiApplication>
@@ -77,6 +78,7 @@ int runCommand(Command command, int argc, char** argv)
 
 int main(int argc, char** argv)
 {
+    querylens::io::allocateFromOneArena();  // before any thread starts (io/process_memory.h)
     if (argc > 1) {
         const auto it = commands().find(argv[1]);
         if (it != commands().end())
