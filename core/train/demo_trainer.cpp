@@ -26,14 +26,29 @@ constexpr std::uint64_t kTextSeedOffset = 1000, kChoiceSeedOffset = 2000, kNegat
 
 std::vector<std::int64_t> wide(const std::vector<int>& ids) { return {ids.begin(), ids.end()}; }
 
-// Mean cross-entropy of logits [B, T, V] against targets [B, T] over positions where weights [B, T] is 1.
-at::Tensor maskedCrossEntropy(const at::Tensor& logits, const at::Tensor& targets, const at::Tensor& weights)
+// Cross-entropy of logits [B, T, V] against targets [B, T], weighted by weights [B, T] (0 leaves
+// a position out) and divided by `normaliser`: by default the weights' sum, the weighted mean. A
+// shard of a batch passes the batch's sum, so that the shards' losses add up to the batch's.
+at::Tensor maskedCrossEntropy(const at::Tensor& logits, const at::Tensor& targets, const at::Tensor& weights,
+                              const at::Tensor& normaliser = {})
 {
     const at::Tensor losses = at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}), {},
                                                      at::Reduction::None)
                                   .view(targets.sizes());
     const at::Tensor w = weights.to(at::kFloat);
-    return (losses * w).sum() / w.sum().clamp_min(1.0);
+    return (losses * w).sum() / (normaliser.defined() ? normaliser : w.sum()).clamp_min(1.0);
+}
+
+// Objects cover a small part of the picture: their patches weigh 4x the background's in the
+// ViT's patch heads. colour: [B, P], 0 for the background.
+at::Tensor patchWeights(const at::Tensor& colour) { return 1.0 + 3.0 * colour.gt(0).to(at::kFloat); }
+
+constexpr std::int64_t kMaxObjects = demo::kMaxObjects;
+
+// [B, objects, P] of 0/1: which patches each object owns, from the patch labels [B, P] (0: none).
+at::Tensor objectMembership(const at::Tensor& object)
+{
+    return at::one_hot(object, kMaxObjects + 1).narrow(-1, 1, kMaxObjects).transpose(1, 2).to(at::kFloat);
 }
 
 // Captions that are the same string are all positives of each other in ITC (a batch often
@@ -164,20 +179,26 @@ at::Tensor DemoTrainer::batchIndices(int count)
     return at::tensor(rows, at::kLong);
 }
 
+void DemoTrainer::ensureFrozenFeatures()
+{
+    if (features_.defined())
+        return;
+    // The vision encoder is frozen from here on: its output for each pooled picture is computed
+    // once (as BLIP-2 could cache its frozen ViT's output; there is no augmentation). Before a
+    // stage keeps torch to one thread for its shards: these products use every thread.
+    ensurePool();
+    const DemoGeometry& g = options_.geometry;
+    at::NoGradGuard frozen;
+    features_ = at::empty({pool_.count(), g.tokens(), g.visionHidden});
+    for (std::int64_t first = 0; first < pool_.count(); first += 64) {
+        const std::int64_t count = std::min<std::int64_t>(64, pool_.count() - first);
+        features_.narrow(0, first, count).copy_(visionForward(parameters_, g, pixelValues(pool_, at::arange(first, first + count, at::kLong))));
+    }
+}
+
 at::Tensor DemoTrainer::frozenImageFeatures(const at::Tensor& indices)
 {
-    if (!features_.defined()) {
-        // The vision encoder is frozen from here on: its output for each pooled picture is
-        // computed once (as BLIP-2 could cache its frozen ViT's output; there is no augmentation).
-        ensurePool();
-        const DemoGeometry& g = options_.geometry;
-        at::NoGradGuard frozen;
-        features_ = at::empty({pool_.count(), g.tokens(), g.visionHidden});
-        for (std::int64_t first = 0; first < pool_.count(); first += 64) {
-            const std::int64_t count = std::min<std::int64_t>(64, pool_.count() - first);
-            features_.narrow(0, first, count).copy_(visionForward(parameters_, g, pixelValues(pool_, at::arange(first, first + count, at::kLong))));
-        }
-    }
+    ensureFrozenFeatures();
     return features_.index_select(0, indices);
 }
 
@@ -319,43 +340,47 @@ StageResult DemoTrainer::runStage(const std::string& name, int steps, double rat
     return result;
 }
 
-std::map<std::string, at::Tensor> DemoTrainer::visionLosses(int)
+std::map<std::string, at::Tensor> DemoTrainer::visionGradients(int shards)
+{
+    // Each image is its own row here too, so the batch runs in shards like stage 2's: a step took
+    // 0.31 s on one thread of a Zen 5 and 0.32 s on two. The losses' divisors are the batch's.
+    const at::Tensor rows = batchIndices(options_.visionBatch);
+    const at::Tensor patchLabels = pool_.colour.index_select(0, rows);
+    VisionNormalisers batch;
+    batch.patches = patchWeights(patchLabels).sum();
+    batch.positions = at::scalar_tensor(double(patchLabels.numel()));
+    batch.objects = objectMembership(pool_.object.index_select(0, rows)).sum(-1).gt(0).sum().to(at::kFloat);
+    return backwardInShards(shards, rows.size(0),
+                            [&](const Shard& shard) { return visionLosses(rows.narrow(0, shard.first, shard.count), batch); });
+}
+
+std::map<std::string, at::Tensor> DemoTrainer::visionLosses(const at::Tensor& rows, const VisionNormalisers& batch)
 {
     const DemoGeometry& g = options_.geometry;
-    const at::Tensor rows = batchIndices(options_.visionBatch);
     const at::Tensor colour = pool_.colour.index_select(0, rows), shape = pool_.shape.index_select(0, rows);
     const at::Tensor size = pool_.size.index_select(0, rows);
     const at::Tensor hidden = visionForward(parameters_, g, pixelValues(pool_, rows));
     const at::Tensor patches = hidden.narrow(1, 1, g.grid() * g.grid());  // CLS left out
 
-    // Objects cover a small part of the picture: their patches weigh 4x the background's.
-    const at::Tensor weights = 1.0 + 3.0 * colour.gt(0).to(at::kFloat);
-    auto head = [&](const char* name, const at::Tensor& target) {
-        const at::Tensor logits = at::linear(patches, parameters_[std::string(name) + ".weight"],
-                                             parameters_[std::string(name) + ".bias"]);
-        return maskedCrossEntropy(logits, target, weights);
+    const at::Tensor weights = patchWeights(colour);
+    auto head = [&](const std::string& name, const at::Tensor& input) {
+        return at::linear(input, parameters_[name + ".weight"], parameters_[name + ".bias"]);
     };
     std::map<std::string, at::Tensor> losses;
-    losses["patch_colour"] = head("head.patch_colour", colour);
-    losses["patch_shape"] = head("head.patch_shape", shape);
-    losses["patch_size"] = head("head.patch_size", size);
+    losses["patch_colour"] = maskedCrossEntropy(head("head.patch_colour", patches), colour, weights, batch.patches);
+    losses["patch_shape"] = maskedCrossEntropy(head("head.patch_shape", patches), shape, weights, batch.patches);
+    losses["patch_size"] = maskedCrossEntropy(head("head.patch_size", patches), size, weights, batch.patches);
     const std::int64_t b = patches.size(0);
     const at::Tensor ones = at::ones({b, patches.size(1)});
-    losses["patch_position"] = 0.5 * (maskedCrossEntropy(at::linear(patches, parameters_["head.patch_row.weight"],
-                                                                     parameters_["head.patch_row.bias"]),
-                                                         pool_.row.unsqueeze(0).expand({b, -1}), ones) +
-                                      maskedCrossEntropy(at::linear(patches, parameters_["head.patch_column.weight"],
-                                                                    parameters_["head.patch_column.bias"]),
-                                                         pool_.column.unsqueeze(0).expand({b, -1}), ones));
+    losses["patch_position"] =
+        0.5 * (maskedCrossEntropy(head("head.patch_row", patches), pool_.row.unsqueeze(0).expand({b, -1}), ones, batch.positions) +
+               maskedCrossEntropy(head("head.patch_column", patches), pool_.column.unsqueeze(0).expand({b, -1}), ones,
+                                  batch.positions));
     // Per object, the mean of its patches' outputs: a shape is known from its outline, which
     // only some of its patches see, and the Q-Former reads an object by pooling its patches too.
     // Per-patch shape labels alone left the ViT near chance on shapes (37 % of patches).
-    constexpr std::int64_t kMaxObjects = 4;
-    const at::Tensor member = at::one_hot(pool_.object.index_select(0, rows), kMaxObjects + 1)
-                                  .narrow(-1, 1, kMaxObjects)
-                                  .transpose(1, 2)
-                                  .to(at::kFloat);                                  // [B, objects, P]
-    const at::Tensor count = member.sum(-1);                                      // [B, objects]
+    const at::Tensor member = objectMembership(pool_.object.index_select(0, rows));  // [B, objects, P]
+    const at::Tensor count = member.sum(-1);                                           // [B, objects]
     const at::Tensor pooled = at::bmm(member, patches) / count.clamp_min(1.0).unsqueeze(-1);  // [B, objects, H]
     at::Tensor objectShape = at::zeros({b, kMaxObjects}, at::kLong), objectSize = at::zeros({b, kMaxObjects}, at::kLong);
     const std::vector<demo::Scene> scenes = pooledScenes(rows);
@@ -365,10 +390,8 @@ std::map<std::string, at::Tensor> DemoTrainer::visionLosses(int)
             objectSize[i][std::int64_t(k)] = int(scenes[std::size_t(i)].objects[k].size);
         }
     const at::Tensor present = count.gt(0);
-    losses["object_shape"] = maskedCrossEntropy(
-        at::linear(pooled, parameters_["head.object_shape.weight"], parameters_["head.object_shape.bias"]), objectShape, present);
-    losses["object_size"] = maskedCrossEntropy(
-        at::linear(pooled, parameters_["head.object_size.weight"], parameters_["head.object_size.bias"]), objectSize, present);
+    losses["object_shape"] = maskedCrossEntropy(head("head.object_shape", pooled), objectShape, present, batch.objects);
+    losses["object_size"] = maskedCrossEntropy(head("head.object_size", pooled), objectSize, present, batch.objects);
     losses["total"] = losses["patch_colour"] + losses["patch_shape"] + losses["patch_size"] + 0.2 * losses["patch_position"] +
                       losses["object_shape"] + 0.5 * losses["object_size"];
     return losses;
@@ -424,7 +447,7 @@ at::Tensor DemoTrainer::entropyPenalty(const std::vector<at::Tensor>& crossProbs
     return sum / double(crossProbs.size());
 }
 
-std::map<std::string, at::Tensor> DemoTrainer::representationLosses(int)
+std::map<std::string, at::Tensor> DemoTrainer::representationGradients(int shards)
 {
     const DemoGeometry& g = options_.geometry;
     const int b = options_.stage1Batch;
@@ -436,21 +459,36 @@ std::map<std::string, at::Tensor> DemoTrainer::representationLosses(int)
         captions.push_back(wordPiece_.encode(s.caption));
     const PaddedIds text = padRows(captions, wordPiece_.pad());
     const at::Tensor same = sameCaption(scenes);
-    std::map<std::string, at::Tensor> losses;
+    auto normalised = [](const at::Tensor& features) { return features / features.norm(2, -1, true).clamp_min(1e-12); };
 
-    // ITC: uni-modal passes (queries see queries, text sees text); the best query per pair.
-    const QFormerPass queries = qformerForward(parameters_, g, QFormerMask::QueriesOnly, image);
-    const at::Tensor imageFeatures = at::linear(queries.hidden, parameters_["vision_projection.weight"],
-                                                parameters_["vision_projection.bias"]);
-    const at::Tensor imageEmbeds = imageFeatures / imageFeatures.norm(2, -1, true).clamp_min(1e-12);  // [B, Q, E]
-    const QFormerPass texts = qformerForward(parameters_, g, QFormerMask::TextOnly, {}, text.ids, text.mask);
-    const at::Tensor textFeatures = at::linear(texts.hidden.select(1, 0), parameters_["text_projection.weight"],
-                                               parameters_["text_projection.bias"]);
-    const at::Tensor textEmbeds = textFeatures / textFeatures.norm(2, -1, true).clamp_min(1e-12);  // [B, E]
+    // Every row is its own image and caption, as in stage 2, but ITC compares each image with
+    // every caption of the batch, so the step runs in shards (sharded_backward.h) in two phases:
+    // first the uni-modal passes, shard by shard; then ITC on the whole batch's embeddings, whose
+    // gradient each shard carries back through its own passes together with its ITM and ITG losses.
+    const auto count = static_cast<std::size_t>(shardCount(shards, b));
+    std::vector<QFormerPass> queryPasses(count);
+    std::vector<at::Tensor> imageParts(count), textParts(count);
+    inShards(shards, b, [&](const Shard& shard) {
+        // ITC's uni-modal masks: queries see queries, text sees text.
+        const auto i = std::size_t(shard.index);
+        queryPasses[i] = qformerForward(parameters_, g, QFormerMask::QueriesOnly, image.narrow(0, shard.first, shard.count));
+        imageParts[i] = normalised(at::linear(queryPasses[i].hidden, parameters_["vision_projection.weight"],
+                                              parameters_["vision_projection.bias"]));  // [B, Q, E]
+        const QFormerPass texts = qformerForward(parameters_, g, QFormerMask::TextOnly, {},
+                                                 text.ids.narrow(0, shard.first, shard.count),
+                                                 text.mask.narrow(0, shard.first, shard.count));
+        textParts[i] = normalised(at::linear(texts.hidden.select(1, 0), parameters_["text_projection.weight"],
+                                             parameters_["text_projection.bias"]));  // [B, E]
+    });
+
+    // ITC, the best query per pair, and its gradient with respect to the embeddings.
+    const at::Tensor imageEmbeds = at::cat(imageParts).detach().requires_grad_();
+    const at::Tensor textEmbeds = at::cat(textParts).detach().requires_grad_();
     const at::Tensor similarity = std::get<0>(at::matmul(imageEmbeds, textEmbeds.t()).max(1)) / kItcTemperature;  // [B, B]
     const at::Tensor targets = same / same.sum(1, true);
-    losses["itc"] = -0.5 * ((at::log_softmax(similarity, 1) * targets).sum(1).mean() +
-                            (at::log_softmax(similarity.t(), 1) * targets).sum(1).mean());
+    const at::Tensor itc = -0.5 * ((at::log_softmax(similarity, 1) * targets).sum(1).mean() +
+                                   (at::log_softmax(similarity.t(), 1) * targets).sum(1).mean());
+    itc.backward();
 
     // ITM: the bi-directional mask; each image with its caption, a hard negative caption, and
     // each caption with a hard negative image.
@@ -460,39 +498,56 @@ std::map<std::string, at::Tensor> DemoTrainer::representationLosses(int)
         negativeText = hardNegatives(similarity.detach(), same, negatives_);
         negativeImage = hardNegatives(similarity.detach().t(), same, negatives_);
     }
-    const at::Tensor itmImages = at::cat({image, image, image.index_select(0, negativeImage)});
-    const at::Tensor itmIds = at::cat({text.ids, text.ids.index_select(0, negativeText), text.ids});
-    const at::Tensor itmMask = at::cat({text.mask, text.mask.index_select(0, negativeText), text.mask});
-    const QFormerPass matching = qformerForward(parameters_, g, QFormerMask::Bidirectional, itmImages, itmIds, itmMask);
-    const at::Tensor itmLogits = at::linear(matching.hidden.narrow(1, 0, g.queries), parameters_["itm_head.weight"],
-                                            parameters_["itm_head.bias"])
-                                     .mean(1);  // [3B, 2]
-    const at::Tensor itmLabels = at::cat({at::ones({b}, at::kLong), at::zeros({2 * b}, at::kLong)});
-    losses["itm"] = at::cross_entropy_loss(itmLogits, itmLabels);
+    const std::int64_t l = text.ids.size(1);
+    const at::Tensor captionWords = text.mask.narrow(1, 1, l - 1).sum().to(at::kFloat);
+    ShardLosses losses = backwardInShards(shards, b, [&](const Shard& shard) {
+        const auto i = std::size_t(shard.index);
+        auto rows = [&](const at::Tensor& t) { return t.narrow(0, shard.first, shard.count); };
+        ShardLosses part;
+        const at::Tensor itcThroughPasses = (imageParts[i] * rows(imageEmbeds.grad())).sum() +
+                                            (textParts[i] * rows(textEmbeds.grad())).sum();
 
-    // ITG: the multimodal causal mask; [DEC] replaces [CLS] as the first text token.
-    at::Tensor decoderIds = text.ids.clone();
-    decoderIds.select(1, 0).fill_(wordPiece_.dec());
-    const QFormerPass grounded = qformerForward(parameters_, g, QFormerMask::MultimodalCausal, image, decoderIds, text.mask);
-    const at::Tensor textRows = grounded.hidden.narrow(1, g.queries, decoderIds.size(1));
-    const at::Tensor transformed = at::layer_norm(
-        at::gelu(at::linear(textRows, parameters_["head.itg.transform.weight"], parameters_["head.itg.transform.bias"])),
-        {g.qformerHidden}, parameters_["head.itg.norm.weight"], parameters_["head.itg.norm.bias"], 1e-12);
-    const at::Tensor wordLogits = at::linear(transformed, parameters_["embeddings.word_embeddings.weight"],
-                                             parameters_["head.itg.bias"]);
-    const std::int64_t l = decoderIds.size(1);
-    losses["itg"] = maskedCrossEntropy(wordLogits.narrow(1, 0, l - 1), decoderIds.narrow(1, 1, l - 1),
-                                       text.mask.narrow(1, 1, l - 1));
+        const at::Tensor mine = rows(image), ids = rows(text.ids), mask = rows(text.mask);
+        const at::Tensor otherText = rows(negativeText);
+        const at::Tensor itmImages = at::cat({mine, mine, image.index_select(0, rows(negativeImage))});
+        const at::Tensor itmIds = at::cat({ids, text.ids.index_select(0, otherText), ids});
+        const at::Tensor itmMask = at::cat({mask, text.mask.index_select(0, otherText), mask});
+        const QFormerPass matching = qformerForward(parameters_, g, QFormerMask::Bidirectional, itmImages, itmIds, itmMask);
+        const at::Tensor itmLogits = at::linear(matching.hidden.narrow(1, 0, g.queries), parameters_["itm_head.weight"],
+                                                parameters_["itm_head.bias"])
+                                         .mean(1);  // [3 rows, 2]
+        const at::Tensor itmLabels = at::cat({at::ones({shard.count}, at::kLong), at::zeros({2 * shard.count}, at::kLong)});
+        part["itm"] = at::cross_entropy_loss(itmLogits, itmLabels, {}, at::Reduction::Sum) / double(3 * b);
 
-    const at::Tensor entropy = entropyPenalty(queries.crossProbs);
-    losses["cross_attention_entropy"] = entropy.detach();
+        // ITG: the multimodal causal mask; [DEC] replaces [CLS] as the first text token.
+        at::Tensor decoderIds = ids.clone();
+        decoderIds.select(1, 0).fill_(wordPiece_.dec());
+        const QFormerPass grounded = qformerForward(parameters_, g, QFormerMask::MultimodalCausal, mine, decoderIds, mask);
+        const at::Tensor textRows = grounded.hidden.narrow(1, g.queries, l);
+        const at::Tensor transformed = at::layer_norm(
+            at::gelu(at::linear(textRows, parameters_["head.itg.transform.weight"], parameters_["head.itg.transform.bias"])),
+            {g.qformerHidden}, parameters_["head.itg.norm.weight"], parameters_["head.itg.norm.bias"], 1e-12);
+        const at::Tensor wordLogits = at::linear(transformed, parameters_["embeddings.word_embeddings.weight"],
+                                                 parameters_["head.itg.bias"]);
+        part["itg"] = maskedCrossEntropy(wordLogits.narrow(1, 0, l - 1), decoderIds.narrow(1, 1, l - 1),
+                                         mask.narrow(1, 1, l - 1), captionWords);
+
+        const at::Tensor entropy = entropyPenalty(queryPasses[i].crossProbs) * (double(shard.count) / b);
+        part["cross_attention_entropy"] = entropy.detach();
+        part["total"] = itcThroughPasses + part["itm"] + part["itg"];
+        if (options_.entropyWeight > 0)
+            part["total"] = part["total"] + options_.entropyWeight * entropy;
+        return part;
+    });
+    // The shards' "total" carried ITC by its gradient, not its value: the objective is logged.
+    losses["itc"] = itc.detach();
     losses["total"] = losses["itc"] + losses["itm"] + losses["itg"];
     if (options_.entropyWeight > 0)
-        losses["total"] = losses["total"] + options_.entropyWeight * entropy;
+        losses["total"] = losses["total"] + options_.entropyWeight * losses["cross_attention_entropy"];
     return losses;
 }
 
-std::map<std::string, at::Tensor> DemoTrainer::generationGradients(int step)
+std::map<std::string, at::Tensor> DemoTrainer::generationGradients(int step, int shards)
 {
     const DemoGeometry& g = options_.geometry;
     const int b = options_.stage2Batch;
@@ -506,23 +561,22 @@ std::map<std::string, at::Tensor> DemoTrainer::generationGradients(int step)
     at::Tensor weights = batch.mask.narrow(1, 1, l - 1).to(at::kFloat, false, /*copy=*/true);
     for (std::size_t i = 0; i < rows.ids.size(); ++i)
         weights[std::int64_t(i)].narrow(0, 0, std::int64_t(rows.targetStart[i]) - 1).zero_();
-    const at::Tensor scoredTokens = weights.sum().clamp_min(1.0);
+    const at::Tensor scoredTokens = weights.sum();
 
     // Rows are independent in this stage (a language-model loss per row): one shard per core
     // (sharded_backward.h). A step of this small model is mostly the dispatch of hundreds of
     // small operations, which a second intra-op thread did not speed up (0.104 s a step on 1
     // thread or 2 of a Zen 5) and a second shard does (0.067 s). Each shard's loss is its share
     // of the batch's mean over scored tokens.
-    return backwardInShards(generationShards_, b, [&](std::int64_t first, std::int64_t count) {
-        const QFormerPass queries = qformerForward(parameters_, g, QFormerMask::QueriesOnly, image.narrow(0, first, count));
-        const at::Tensor ids = batch.ids.narrow(0, first, count);
+    return backwardInShards(shards, b, [&](const Shard& shard) {
+        const QFormerPass queries =
+            qformerForward(parameters_, g, QFormerMask::QueriesOnly, image.narrow(0, shard.first, shard.count));
+        const at::Tensor ids = batch.ids.narrow(0, shard.first, shard.count);
         const at::Tensor logits = optForward(parameters_, g, projectQueries(parameters_, queries.hidden), ids);
-        const at::Tensor tokenLosses =
-            at::cross_entropy_loss(logits.narrow(1, g.queries, l - 1).reshape({-1, logits.size(-1)}),
-                                   ids.narrow(1, 1, l - 1).reshape({-1}), {}, at::Reduction::None);
         ShardLosses losses;
-        losses["lm"] = (tokenLosses * weights.narrow(0, first, count).reshape({-1})).sum() / scoredTokens;
-        losses["cross_attention_entropy"] = entropyPenalty(queries.crossProbs).detach() * (double(count) / b);
+        losses["lm"] = maskedCrossEntropy(logits.narrow(1, g.queries, l - 1), ids.narrow(1, 1, l - 1),
+                                          weights.narrow(0, shard.first, shard.count), scoredTokens);
+        losses["cross_attention_entropy"] = entropyPenalty(queries.crossProbs).detach() * (double(shard.count) / b);
         losses["total"] = losses["lm"];
         return losses;
     });
@@ -530,8 +584,11 @@ std::map<std::string, at::Tensor> DemoTrainer::generationGradients(int step)
 
 StageResult DemoTrainer::trainVision(int steps, const StageLog& log)
 {
+    // The shards of each step are this stage's parallelism, one per thread it was given.
+    const OneTorchThread serial;
+    const int shards = serial.threadsBefore();
     return runStage("stage 0: vision encoder", steps, options_.visionRate, {"vision_model.", "head.patch", "head.object"},
-                    [this](int step) { return backpropagated(visionLosses(step)); }, log);
+                    [this, shards](int) { return visionGradients(shards); }, log);
 }
 
 StageResult DemoTrainer::trainLanguageModel(int steps, const StageLog& log)
@@ -547,14 +604,22 @@ const std::vector<std::string> kRepresentationParts{"query_tokens", "qformer.", 
 
 StageResult DemoTrainer::trainRepresentation(int steps, const StageLog& log)
 {
-    return runStage("stage 1: Q-Former (ITC, ITM, ITG)", steps, options_.stage1Rate, kRepresentationParts,
-                    [this](int step) { return backpropagated(representationLosses(step)); }, log);
+    return representationStage("stage 1: Q-Former (ITC, ITM, ITG)", steps, options_.stage1Rate, log);
 }
 
 StageResult DemoTrainer::trainRepresentationForGeneration(int steps, double rate, const StageLog& log)
 {
-    return runStage("stage 1 for stage 2: Q-Former (ITC, ITM, ITG)", steps, rate, kRepresentationParts,
-                    [this](int step) { return backpropagated(representationLosses(step)); }, log);
+    return representationStage("stage 1 for stage 2: Q-Former (ITC, ITM, ITG)", steps, rate, log);
+}
+
+StageResult DemoTrainer::representationStage(const std::string& name, int steps, double rate, const StageLog& log)
+{
+    ensureFrozenFeatures();
+    // The shards of each step are this stage's parallelism, one per thread it was given.
+    const OneTorchThread serial;
+    const int shards = serial.threadsBefore();
+    return runStage(name, steps, rate, kRepresentationParts, [this, shards](int) { return representationGradients(shards); },
+                    log);
 }
 
 std::map<std::string, at::Tensor> DemoTrainer::representationSnapshot() const
@@ -567,13 +632,14 @@ StageResult DemoTrainer::trainGeneration(int steps, const StageLog& log)
     std::vector<std::string> trainable{"query_tokens", "qformer.", "language_projection"};
     if (options_.tuneLanguageModel)
         trainable.push_back("language_model.");
+    ensureFrozenFeatures();
     // The shards of each step are this stage's parallelism, one per thread it was given.
     const OneTorchThread serial;
-    generationShards_ = serial.threadsBefore();
+    const int shards = serial.threadsBefore();
     return runStage(options_.tuneLanguageModel ? "stage 2: Q-Former + projection, OPT fine-tuned"
                                                : "stage 2: Q-Former + projection into the frozen OPT",
                     steps, options_.stage2Rate, trainable,
-                    [this](int step) { return generationGradients(step); }, log);
+                    [this, shards](int step) { return generationGradients(step, shards); }, log);
 }
 
 at::Tensor DemoTrainer::generationLogits(const at::Tensor& pixels, const std::vector<std::int64_t>& ids) const

@@ -130,16 +130,22 @@ private:
     StageResult runStage(const std::string& name, int steps, double rate, const std::vector<std::string>& trainable,
                          const std::function<std::map<std::string, at::Tensor>(int step)>& gradientsOf,
                          const StageLog& log);
-    std::map<std::string, at::Tensor> visionLosses(int step);
+    // What a vision step's losses are divided by: sums over the whole batch, so that its shards'
+    // losses add up to the batch's (sharded_backward.h).
+    struct VisionNormalisers {
+        at::Tensor patches, positions, objects;
+    };
+    std::map<std::string, at::Tensor> visionGradients(int shards);  // backpropagates itself, in shards
+    std::map<std::string, at::Tensor> visionLosses(const at::Tensor& rows, const VisionNormalisers& batch);
     std::map<std::string, at::Tensor> languageLosses(int step);
-    std::map<std::string, at::Tensor> representationLosses(int step);
-    std::map<std::string, at::Tensor> generationGradients(int step);  // backpropagates itself, in shards
+    StageResult representationStage(const std::string& name, int steps, double rate, const StageLog& log);
+    std::map<std::string, at::Tensor> representationGradients(int shards);  // backpropagates itself, in shards
+    std::map<std::string, at::Tensor> generationGradients(int step, int shards);  // backpropagates itself, in shards
     at::Tensor entropyPenalty(const std::vector<at::Tensor>& crossProbs) const;
 
     TrainerOptions options_;
     std::string tokenizerFolder_;
     ParameterSet parameters_;
-    int generationShards_ = 1;  // stage 2's shards per step: the torch threads the stage was given
     // Draws ITM's negatives: the trainer's own stream, so that a run is repeated exactly by its seed.
     at::Generator negatives_;
     WordPieceVocabulary wordPiece_;
@@ -149,6 +155,7 @@ private:
     // Rows of the pool for a step (a fresh permutation each pass over the pool).
     at::Tensor batchIndices(int count);
     // The frozen vision encoder's output for pool rows, computed once after stage 0.
+    void ensureFrozenFeatures();
     at::Tensor frozenImageFeatures(const at::Tensor& indices);
     std::vector<demo::Scene> pooledScenes(const at::Tensor& indices) const;
 

@@ -16,14 +16,25 @@ namespace querylens::train {
 
 using ShardLosses = std::map<std::string, at::Tensor>;
 
-// Calls lossesOf(first, count) for shard i's rows [first, first + count) of `rows`, shard 0 on
-// the calling thread and the others on threads of their own, each with torch kept to its thread,
-// and backpropagates each shard's "total" there. For the shards' gradients to add up to the
-// batch's, each shard's losses must be its share of the batch's (a mean over the batch's rows
-// or tokens, not over the shard's). Returns every loss summed over the shards, detached. The
-// first shard's exception, if any, is rethrown after all have ended.
-ShardLosses backwardInShards(int shards, std::int64_t rows,
-                             const std::function<ShardLosses(std::int64_t first, std::int64_t count)>& lossesOf);
+// Shard `index` of a batch: its rows [first, first + count).
+struct Shard {
+    int index = 0;
+    std::int64_t first = 0, count = 0;
+};
+
+// How many shards `rows` rows are cut into when `shards` are asked for (at least one row each).
+int shardCount(int shards, std::int64_t rows);
+
+// Calls work(shard) for each shard of `rows`, shard 0 on the calling thread and the others on
+// threads of their own, each with torch kept to its thread. The first shard's exception, if
+// any, is rethrown after all have ended.
+void inShards(int shards, std::int64_t rows, const std::function<void(const Shard&)>& work);
+
+// inShards, backpropagating each shard's "total" on its thread. For the shards' gradients to add
+// up to the batch's, each shard's losses must be its share of the batch's (a mean over the
+// batch's rows or tokens, not over the shard's). Returns every loss summed over the shards,
+// detached.
+ShardLosses backwardInShards(int shards, std::int64_t rows, const std::function<ShardLosses(const Shard&)>& lossesOf);
 
 // Keeps libtorch's own parallelism to the calling thread while alive (then restores it): while
 // shards run, an idle OpenMP team spinning for more work would take the cores they need.
