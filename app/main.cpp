@@ -6,7 +6,6 @@
 #include "cli/commands.h"
 #include "cli/unknown_command.h"
 #include "desktop.h"
-#include "io/process_memory.h"
 
 #include <QCoreApplication>
 #include <QGuiApplication>
@@ -78,7 +77,6 @@ int runCommand(Command command, int argc, char** argv)
 
 int main(int argc, char** argv)
 {
-    querylens::io::allocateFromOneArena();  // before any thread starts (io/process_memory.h)
     if (argc > 1) {
         const auto it = commands().find(argv[1]);
         if (it != commands().end())

@@ -26,19 +26,20 @@ void keepFreedMemoryForReuse()
 #endif
 }
 
-void allocateFromOneArena()
+void keepThreadHeaps()
 {
 #if defined(__GLIBC__)
-    // glibc gives a thread that allocates while another holds the main arena an arena of its
-    // own, made of heaps of at most 64 MB, and unmaps a heap as soon as all of it is free,
-    // whatever the trim threshold says. So a thread whose work of a step needs more than one
-    // heap (a training shard, a model run on a worker thread of the window) faulted its pages
-    // in anew at every step: 0.34 to 1.5 million page faults in 100 steps of the demo's ViT on
-    // two shards (Zen 5 VM), and a step took 0.16 to 0.31 s depending on how many. With one
-    // arena, 180 000 faults and 0.14 s. The threads that allocate at once are few (a step's
-    // shards, an image decoder), and glibc's per-thread cache serves small blocks without the
-    // arena's lock.
-    mallopt(M_ARENA_MAX, 1);
+    // A thread other than the first allocates from an arena of its own, made of heaps of at most
+    // 64 MB, and glibc unmaps such a heap as soon as all of it is free, whatever the trim
+    // threshold, unless the heap before it lacks the "top pad" of free room. So a thread whose
+    // work of a step needs more than one heap (a training shard of the demo's ViT) faulted its
+    // pages in anew at every step: 0.34 to 1.5 million page faults in 100 steps on two shards
+    // (Zen 5 VM), and a step took 0.16 to 0.31 s depending on how many; with a pad of a whole
+    // heap, 186 000 faults and 0.16 s. (One arena for all threads also kept the heaps, but the
+    // shards' locking of it cost stage 2 of the demo trainer 10 %.) The pad also lets the main
+    // heap keep up to 64 MB more at its top, so blocks above the mmap threshold may come from
+    // there: this is for training, not for the model runs whose peak memory is measured.
+    mallopt(M_TOP_PAD, 64 << 20);
 #endif
 }
 

@@ -9,8 +9,8 @@ namespace querylens::io {
 // once, before a model runs; a no-op where the allocator is not glibc's.
 void keepFreedMemoryForReuse();
 
-// Has every thread allocate from malloc's one main arena (see process_memory.cpp). Call first
-// in main, before any thread starts: a thread that has allocated keeps the arena it was given.
-void allocateFromOneArena();
+// Has malloc keep the heaps of every thread's arena once they come free (see process_memory.cpp),
+// for work that runs in threads of its own step after step (the demo trainer's shards).
+void keepThreadHeaps();
 
 }  // namespace querylens::io

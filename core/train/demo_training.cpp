@@ -89,6 +89,7 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
 {
     runtime::setThreadCount(options.threads);
     io::keepFreedMemoryForReuse();
+    io::keepThreadHeaps();  // the stages' shards (train/sharded_backward.h)
     const auto start = std::chrono::steady_clock::now();
     train::TrainerOptions trainerOptions = options.tiny ? train::TrainerOptions::tiny() : train::TrainerOptions{};
     trainerOptions.seed = options.seed;

@@ -1,7 +1,8 @@
 // io::keepFreedMemoryForReuse: after it, a freed activation-sized block is handed out again
 // without the kernel faulting its pages in anew (what made every layer of an image encode
 // page-fault its activations on a VM), and blocks above the limit still go back to the system.
-// io::allocateFromOneArena: so too from one thread to the next (a training step's shards).
+// io::keepThreadHeaps: so too from one thread to the next, each in an arena of its own (a
+// training step's shards).
 
 #include "io/process_memory.h"
 #include "io/sanitizer_build.h"
@@ -16,9 +17,6 @@
 #include <vector>
 
 namespace {
-
-// Before any thread starts, as main does: Qt Test's watchdog thread starts before the tests.
-const bool kOneArena = (querylens::io::allocateFromOneArena(), true);
 
 long minorFaults()
 {
@@ -98,9 +96,10 @@ private Q_SLOTS:
     {
         if (querylens::io::kSanitizerRuntime)
             QSKIP("a sanitizer's allocator replaces glibc's and ignores its settings");
-        // Each thread in an arena of its own faulted 7681 pages here: the block in its arena's
-        // second heap, unmapped once free (checked by leaving allocateFromOneArena out).
+        // Without keepThreadHeaps the second thread faulted 7681 pages here: the block in its
+        // arena's second heap, unmapped once free (checked by leaving it out).
         querylens::io::keepFreedMemoryForReuse();
+        querylens::io::keepThreadHeaps();
         const long pages = long((std::size_t(90) << 20) / 4096);
         faultsOfAThreadsWork();
         const long second = faultsOfAThreadsWork();
