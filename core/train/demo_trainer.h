@@ -143,6 +143,10 @@ private:
     std::map<std::string, at::Tensor> generationGradients(int step, int shards);  // backpropagates itself, in shards
     at::Tensor entropyPenalty(const std::vector<at::Tensor>& crossProbs) const;
 
+    // Seeds derived from the training seed for the text-only corpus, the per-step choices and
+    // ITM's negatives.
+    static constexpr std::uint64_t kTextSeedOffset = 1000, kChoiceSeedOffset = 2000, kNegativeSeedOffset = 3000;
+
     TrainerOptions options_;
     std::string tokenizerFolder_;
     ParameterSet parameters_;
