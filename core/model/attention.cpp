@@ -43,14 +43,28 @@ at::Tensor batchedAttention(const at::Tensor& q, const at::Tensor& k, const at::
 // products for an image's 257 rows, 0.85x for the Q-Former's 32 queries over 257 keys).
 constexpr std::int64_t kFusedHeadRows = 64;
 
-// Our fused head (AVX-512 F in float32, or AVX512_BF16 for bf16 models) applies: enough rows, no mask, each row of q, k and v
-// contiguous in memory (an image's q, k and v are strided views of the qkv product).
+// Our fused head applies: enough rows, no mask, each row of q, k and v contiguous in memory
+// (an image's q, k and v are strided views of the qkv product).
 bool fusedHeadApplies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask)
 {
     return kernels::activeIsa() >= kernels::Isa::Avx512 && q.size(2) >= kFusedHeadRows && !mask.defined() &&
            q.scalar_type() == at::kFloat &&
            k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat && q.size(3) == v.size(3) &&
            q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1;
+}
+
+using FusedHead = void (*)(const kernels::AttentionHeadArguments&, float* scratch);
+
+// The fused head for these inputs, or none: AVX512_BF16's for bf16 models where the CPU has
+// it, else AVX-512 F's in float32.
+FusedHead fusedHeadFor(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                       AttentionProducts products)
+{
+    if (!fusedHeadApplies(q, k, v, mask))
+        return nullptr;
+    if (products == AttentionProducts::Bfloat16 && kernels::activeIsa() >= kernels::Isa::Avx512Bf16)
+        return kernels::attentionHeadAvx512Bf16;
+    return kernels::attentionHeadAvx512;
 }
 
 at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
@@ -67,16 +81,13 @@ at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const
     // cores also run other work, a thread that loses its core for a few milliseconds leaves its
     // heads to the other instead of holding up the layer (an image: 16 heads, each under 1 ms).
     std::atomic<std::int64_t> next{0};
-    const bool fused = fusedHeadApplies(q, k, v, mask);
-    const auto fusedHead = products == AttentionProducts::Bfloat16 && kernels::activeIsa() >= kernels::Isa::Avx512Bf16
-                          ? kernels::attentionHeadAvx512Bf16
-                          : kernels::attentionHeadAvx512;
+    const FusedHead fusedHead = fusedHeadFor(q, k, v, mask, products);
     at::parallel_for(0, std::min<std::int64_t>(at::get_num_threads(), b * heads), 1, [&](std::int64_t, std::int64_t) {
         const c10::InferenceMode guard(inference);
-        std::vector<float> scratch(fused ? std::size_t(kernels::attentionHeadScratchFloats(tk, q.size(3))) : 0);
+        std::vector<float> scratch(fusedHead ? std::size_t(kernels::attentionHeadScratchFloats(tk, q.size(3))) : 0);
         for (std::int64_t i; (i = next.fetch_add(1)) < b * heads;) {
             const std::int64_t batch = i / heads, head = i % heads;
-            if (fused) {
+            if (fusedHead) {
                 kernels::AttentionHeadArguments args;
                 args.q = q.data_ptr<float>() + batch * q.stride(0) + head * q.stride(1);
                 args.k = k.data_ptr<float>() + batch * k.stride(0) + head * k.stride(1);

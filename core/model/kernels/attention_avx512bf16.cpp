@@ -66,12 +66,9 @@ void packValues(const AttentionHeadArguments& a, std::int64_t dPad, std::uint32_
 {
     // After vcvtne2ps2bf16 the 32 halves are [v[2p][c0..c0+15], v[2p+1][c0..c0+15]]: this
     // permutation interleaves them into pairs.
-    alignas(64) std::uint16_t order[32];
-    for (int c = 0; c < 16; ++c) {
-        order[2 * c] = std::uint16_t(c);
-        order[2 * c + 1] = std::uint16_t(16 + c);
-    }
-    const __m512i interleave = _mm512_load_si512(order);
+    alignas(64) static constexpr std::uint16_t kOrder[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+                                                             8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    const __m512i interleave = _mm512_load_si512(kOrder);
     for (std::int64_t p = 0; p < pairsOf(a.tk); ++p) {
         const float* first = a.v + 2 * p * a.vStride;
         const bool second = 2 * p + 1 < a.tk;
