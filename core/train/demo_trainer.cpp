@@ -282,13 +282,22 @@ StageResult DemoTrainer::runStage(const std::string& name, int steps, double rat
     return result;
 }
 
-StageResult DemoTrainer::trainVision(int steps, const StageLog& log)
+StageResult DemoTrainer::runShardedStage(const std::string& name, int steps, double rate,
+                                         const std::vector<std::string>& trainable,
+                                         const std::function<std::map<std::string, at::Tensor>(int, int)>& gradientsOf,
+                                         const StageLog& log)
 {
     // The shards of each step are this stage's parallelism, one per thread it was given.
     const OneTorchThread serial;
     const int shards = serial.threadsBefore();
-    return runStage("stage 0: vision encoder", steps, options_.visionRate, {"vision_model.", "head.patch", "head.object"},
-                    [this, shards](int) { return visionGradients(shards); }, log);
+    return runStage(name, steps, rate, trainable, [&gradientsOf, shards](int step) { return gradientsOf(step, shards); },
+                    log);
+}
+
+StageResult DemoTrainer::trainVision(int steps, const StageLog& log)
+{
+    return runShardedStage("stage 0: vision encoder", steps, options_.visionRate, {"vision_model.", "head.patch", "head.object"},
+                           [this](int, int shards) { return visionGradients(shards); }, log);
 }
 
 StageResult DemoTrainer::trainLanguageModel(int steps, const StageLog& log)
@@ -315,11 +324,8 @@ StageResult DemoTrainer::trainRepresentationForGeneration(int steps, double rate
 StageResult DemoTrainer::representationStage(const std::string& name, int steps, double rate, const StageLog& log)
 {
     ensureFrozenFeatures();
-    // The shards of each step are this stage's parallelism, one per thread it was given.
-    const OneTorchThread serial;
-    const int shards = serial.threadsBefore();
-    return runStage(name, steps, rate, kRepresentationParts, [this, shards](int) { return representationGradients(shards); },
-                    log);
+    return runShardedStage(name, steps, rate, kRepresentationParts,
+                           [this](int, int shards) { return representationGradients(shards); }, log);
 }
 
 std::map<std::string, at::Tensor> DemoTrainer::representationSnapshot() const
@@ -333,13 +339,10 @@ StageResult DemoTrainer::trainGeneration(int steps, const StageLog& log)
     if (options_.tuneLanguageModel)
         trainable.push_back("language_model.");
     ensureFrozenFeatures();
-    // The shards of each step are this stage's parallelism, one per thread it was given.
-    const OneTorchThread serial;
-    const int shards = serial.threadsBefore();
-    return runStage(options_.tuneLanguageModel ? "stage 2: Q-Former + projection, OPT fine-tuned"
-                                               : "stage 2: Q-Former + projection into the frozen OPT",
-                    steps, options_.stage2Rate, trainable,
-                    [this, shards](int step) { return generationGradients(step, shards); }, log);
+    return runShardedStage(options_.tuneLanguageModel ? "stage 2: Q-Former + projection, OPT fine-tuned"
+                                                      : "stage 2: Q-Former + projection into the frozen OPT",
+                           steps, options_.stage2Rate, trainable,
+                           [this](int step, int shards) { return generationGradients(step, shards); }, log);
 }
 
 at::Tensor DemoTrainer::generationLogits(const at::Tensor& pixels, const std::vector<std::int64_t>& ids) const

@@ -130,13 +130,22 @@ private:
     StageResult runStage(const std::string& name, int steps, double rate, const std::vector<std::string>& trainable,
                          const std::function<std::map<std::string, at::Tensor>(int step)>& gradientsOf,
                          const StageLog& log);
+    // runStage with each step in shards (sharded_backward.h), one per thread the caller gave
+    // torch: the stage keeps torch to one thread meanwhile, and gradientsOf(step, shards) splits.
+    StageResult runShardedStage(const std::string& name, int steps, double rate, const std::vector<std::string>& trainable,
+                                const std::function<std::map<std::string, at::Tensor>(int step, int shards)>& gradientsOf,
+                                const StageLog& log);
     // What a vision step's losses are divided by: sums over the whole batch, so that its shards'
     // losses add up to the batch's (sharded_backward.h).
     struct VisionNormalisers {
         at::Tensor patches, positions, objects;
     };
+    // The rows of a vision step and which patches each of their objects owns ([rows, objects, P]).
+    struct VisionRows {
+        at::Tensor rows, membership;
+    };
     std::map<std::string, at::Tensor> visionGradients(int shards);  // backpropagates itself, in shards
-    std::map<std::string, at::Tensor> visionLosses(const at::Tensor& rows, const VisionNormalisers& batch);
+    std::map<std::string, at::Tensor> visionLosses(const VisionRows& shard, const VisionNormalisers& batch);
     std::map<std::string, at::Tensor> languageLosses(int step);
     StageResult representationStage(const std::string& name, int steps, double rate, const StageLog& log);
     std::map<std::string, at::Tensor> representationGradients(int shards);  // backpropagates itself, in shards

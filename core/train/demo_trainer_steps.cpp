@@ -78,17 +78,21 @@ std::map<std::string, at::Tensor> DemoTrainer::visionGradients(int shards)
     // 0.31 s on one thread of a Zen 5 and 0.32 s on two. The losses' divisors are the batch's.
     const at::Tensor rows = batchIndices(options_.visionBatch);
     const at::Tensor patchLabels = pool_.colour.index_select(0, rows);
+    const at::Tensor membership = objectMembership(pool_.object.index_select(0, rows));
     VisionNormalisers batch;
     batch.patches = patchWeights(patchLabels).sum();
     batch.positions = at::scalar_tensor(double(patchLabels.numel()));
-    batch.objects = objectMembership(pool_.object.index_select(0, rows)).sum(-1).gt(0).sum().to(at::kFloat);
-    return backwardInShards(shards, rows.size(0),
-                            [&](const Shard& shard) { return visionLosses(rows.narrow(0, shard.first, shard.count), batch); });
+    batch.objects = membership.sum(-1).gt(0).sum().to(at::kFloat);
+    return backwardInShards(shards, rows.size(0), [&](const Shard& shard) {
+        return visionLosses({rows.narrow(0, shard.first, shard.count), membership.narrow(0, shard.first, shard.count)},
+                            batch);
+    });
 }
 
-std::map<std::string, at::Tensor> DemoTrainer::visionLosses(const at::Tensor& rows, const VisionNormalisers& batch)
+std::map<std::string, at::Tensor> DemoTrainer::visionLosses(const VisionRows& shard, const VisionNormalisers& batch)
 {
     const DemoGeometry& g = options_.geometry;
+    const at::Tensor& rows = shard.rows;
     const at::Tensor colour = pool_.colour.index_select(0, rows), shape = pool_.shape.index_select(0, rows);
     const at::Tensor size = pool_.size.index_select(0, rows);
     const at::Tensor hidden = visionForward(parameters_, g, pixelValues(pool_, rows));
@@ -111,8 +115,8 @@ std::map<std::string, at::Tensor> DemoTrainer::visionLosses(const at::Tensor& ro
     // Per object, the mean of its patches' outputs: a shape is known from its outline, which
     // only some of its patches see, and the Q-Former reads an object by pooling its patches too.
     // Per-patch shape labels alone left the ViT near chance on shapes (37 % of patches).
-    const at::Tensor member = objectMembership(pool_.object.index_select(0, rows));  // [B, objects, P]
-    const at::Tensor count = member.sum(-1);                                           // [B, objects]
+    const at::Tensor& member = shard.membership;  // [B, objects, P]
+    const at::Tensor count = member.sum(-1);      // [B, objects]
     const at::Tensor pooled = at::bmm(member, patches) / count.clamp_min(1.0).unsqueeze(-1);  // [B, objects, H]
     at::Tensor objectShape = at::zeros({b, kMaxObjects}, at::kLong), objectSize = at::zeros({b, kMaxObjects}, at::kLong);
     const std::vector<demo::Scene> scenes = pooledScenes(rows);
@@ -232,6 +236,12 @@ std::map<std::string, at::Tensor> DemoTrainer::representationGradients(int shard
     }
     const std::int64_t l = text.ids.size(1);
     const at::Tensor captionWords = text.mask.narrow(1, 1, l - 1).sum().to(at::kFloat);
+    // Stage 1's objective from its parts: the three of the paper and the entropy regulariser.
+    auto objective = [this](const at::Tensor& contrastive, const at::Tensor& matching, const at::Tensor& grounded,
+                            const at::Tensor& entropy) {
+        const at::Tensor sum = contrastive + matching + grounded;
+        return options_.entropyWeight > 0 ? sum + options_.entropyWeight * entropy : sum;
+    };
     ShardLosses losses = backwardInShards(shards, b, [&](const Shard& shard) {
         const auto i = std::size_t(shard.index);
         auto rows = [&](const at::Tensor& t) { return t.narrow(0, shard.first, shard.count); };
@@ -266,16 +276,12 @@ std::map<std::string, at::Tensor> DemoTrainer::representationGradients(int shard
 
         const at::Tensor entropy = entropyPenalty(queryPasses[i].crossProbs) * (double(shard.count) / b);
         part["cross_attention_entropy"] = entropy.detach();
-        part["total"] = itcThroughPasses + part["itm"] + part["itg"];
-        if (options_.entropyWeight > 0)
-            part["total"] = part["total"] + options_.entropyWeight * entropy;
+        part["total"] = objective(itcThroughPasses, part["itm"], part["itg"], entropy);
         return part;
     });
     // The shards' "total" carried ITC by its gradient, not its value: the objective is logged.
     losses["itc"] = itc.detach();
-    losses["total"] = losses["itc"] + losses["itm"] + losses["itg"];
-    if (options_.entropyWeight > 0)
-        losses["total"] = losses["total"] + options_.entropyWeight * losses["cross_attention_entropy"];
+    losses["total"] = objective(losses["itc"], losses["itm"], losses["itg"], losses["cross_attention_entropy"]);
     return losses;
 }
 
