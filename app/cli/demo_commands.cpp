@@ -199,6 +199,9 @@ int runTrainDemo(const QStringList& arguments)
                                      "(default), 1 makes a 4-object scene's row a caption twice as often and a "
                                      "1-object scene's a quarter as often; the share of captions stays the same."),
                       QStringLiteral("F")});
+    parser.addOption({QStringLiteral("stage2-batch"),
+                      QStringLiteral("Rows (captions and answers) in each stage-2 step (default %1).").arg(defaults.generationBatch),
+                      QStringLiteral("N")});
     parser.addOption({QStringLiteral("pool"), QStringLiteral("Scenes drawn for training (default 8000)."), QStringLiteral("N")});
     parser.addOption({QStringLiteral("resume"),
                       QStringLiteral("Take stage 0 (the frozen ViT and OPT) from an earlier run's folder and skip it."),
@@ -220,6 +223,7 @@ int runTrainDemo(const QStringList& arguments)
         options.generationStage1Steps =
             intOption(parser, QStringLiteral("generation-stage1-steps"), options.generationStage1Steps, 0);
         options.poolSize = intOption(parser, QStringLiteral("pool"), options.poolSize, 16);
+        options.generationBatch = intOption(parser, QStringLiteral("stage2-batch"), options.generationBatch, 1);
         options.tiny = parser.isSet(QStringLiteral("tiny"));
         options.stage0Only = parser.isSet(QStringLiteral("stage0-only"));
         if (options.stage0Only && parser.isSet(QStringLiteral("resume")))

@@ -98,8 +98,10 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
     trainerOptions.stage2Rate = options.stage2Rate;
     trainerOptions.generationMix.captionShare = options.captionShare;
     trainerOptions.generationMix.captionCrowding = options.captionCrowding;
-    if (!options.tiny)
+    if (!options.tiny) {
         trainerOptions.poolSize = options.poolSize;
+        trainerOptions.stage2Batch = options.generationBatch;
+    }
     const fs::path root(options.folder);
     const std::string tokenizer = (root / "demo-model").string();
     fs::create_directories(tokenizer);

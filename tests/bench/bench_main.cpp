@@ -230,7 +230,7 @@ int main(int argc, char** argv)
                 " bf16 widened to fp32 GEMM %.1f GFLOP/s\n",
                 limits.bandwidthGBs, bandwidthBefore, bandwidthAfter, limits.fp32GemmGflops, limits.bf16GemmGflops, limits.widenedBf16Gflops);
     const kernels::CpuFeatures& cpu = kernels::cpuFeatures();
-    std::printf("  cpu: %s; %s\n", cpu.model.c_str(), cpu.flags().c_str());
+    std::printf("  cpu: %s; %s\n  OpenBLAS kernels: %s\n", cpu.model.c_str(), cpu.flags().c_str(), openBlasKernels().c_str());
     std::printf("  kernels: %s; images: %s; prompts: %s; decode: %s; attention: %s\n",
                 paths["isa"].get<std::string>().c_str(), paths["images"].get<std::string>().c_str(),
                 paths["prompts"].get<std::string>().c_str(), paths["decode"].get<std::string>().c_str(),
@@ -316,6 +316,7 @@ int main(int argc, char** argv)
             {"first_token_spread", f.firstTokenSpread},
             {"cpu_model", cpu.model},
             {"cpu_flags", cpu.flags()},
+            {"openblas_kernels", openBlasKernels()},
             {"kernel_paths", paths},
             {"kernel_choice", kernels::kernelChoiceModeName(kernels::kernelChoiceMode())},
             {"kernel_choice_products", choiceJson},

@@ -6,6 +6,7 @@
 // against that level's arithmetic peak measured in the same run.
 
 #include "bench_timing.h"
+#include "machine_limits.h"
 #include "io/process_memory.h"
 #include "model/kernels/gemv.h"
 #include "model/kernels/isa.h"
@@ -196,8 +197,8 @@ int main(int argc, char** argv)
 
     const double bandwidth = std::max(readBandwidth(repeats), readBandwidthKernels(repeats));
     const kernels::CpuFeatures& cpu = kernels::cpuFeatures();
-    std::printf("cpu: %s; %s\nthreads %d, best kernels %s, read bandwidth %.1f GB/s\n", cpu.model.c_str(),
-                cpu.flags().c_str(), threads, kernels::isaName(kernels::activeIsa()), bandwidth);
+    std::printf("cpu: %s; %s\nthreads %d, best kernels %s, OpenBLAS kernels %s, read bandwidth %.1f GB/s\n", cpu.model.c_str(),
+                cpu.flags().c_str(), threads, kernels::isaName(kernels::activeIsa()), openBlasKernels().c_str(), bandwidth);
     const std::vector<kernels::Isa> levels = supportedLevels();
     const Peaks peaks = measurePeaks(threads);
     std::printf("arithmetic peak (%d threads, register-only loops): avx2 fp32 %.0f GFLOP/s", threads, peaks.avx2);

@@ -6,7 +6,10 @@
 
 #include <ATen/ATen.h>
 
+#include <dlfcn.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 double measureReadBandwidth(int repeats)
@@ -59,4 +62,15 @@ MachineLimits measureMachineLimits(int repeats)
         limits.bf16GemmGflops = std::max(gemmGflops(at::kBFloat16, 2048, repeats), gemmGflops(at::kBFloat16, 4096, 1));
     limits.widenedBf16Gflops = gemmGflops(at::kBFloat16, 2048, repeats, /*widened=*/true);
     return limits;
+}
+
+std::string openBlasKernels()
+{
+    // Looked up rather than linked: libtorch may be built on another BLAS.
+    using CoreName = char* (*)();
+    const auto coreName = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+    const char* name = coreName ? coreName() : nullptr;
+    if (!name)
+        return {};
+    return std::string(name) + (std::getenv("OPENBLAS_CORETYPE") ? " (forced by OPENBLAS_CORETYPE)" : "");
 }

@@ -3,6 +3,7 @@
 // bandwidth and the best matrix-product rates libtorch reaches.
 
 #include <cstdint>
+#include <string>
 
 struct MachineLimits {
     double bandwidthGBs = 0;        // streaming read, all threads
@@ -16,3 +17,9 @@ MachineLimits measureMachineLimits(int repeats);
 // Sums a 1 GiB buffer (far beyond any cache) with libtorch and with the decode kernels' loads:
 // the rate at which this machine streams memory into the cores (the better of the two), GB/s.
 double measureReadBandwidth(int repeats);
+
+// Which kernels OpenBLAS (libtorch's float32 products) runs, e.g. "Cooperlake", with
+// " (forced by OPENBLAS_CORETYPE)" when the environment chose them: these machines' environment
+// sets OPENBLAS_CORETYPE=Haswell, under which an AVX-512 CPU runs OpenBLAS's AVX2 kernels at
+// about 0.57x its AVX-512 ones. Empty when libtorch uses another BLAS.
+std::string openBlasKernels();

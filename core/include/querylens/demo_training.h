@@ -29,6 +29,7 @@ struct DemoTrainingOptions {
     double captionCrowding = kDefaultCaptionCrowding;
     std::string resume;           // an earlier run's FOLDER: its frozen ViT and OPT, stage 0 skipped
     int poolSize = 8000;          // scenes drawn once and shared by all stages
+    int generationBatch = 24;     // rows of a stage-2 step (the tiny geometry keeps its own)
     bool tiny = false;            // a tiny geometry (tests, smoke runs)
     bool stage0Only = false;      // stop after stage 0 (its checkpoint is a later run's --resume)
     int evaluationScenes = 50;    // held-out scenes evaluated at the end (model card, query catalogue); 0: none
