@@ -24,7 +24,7 @@ QString commandSummary()
         "  make-demo-model [DIR]     install the demo model: a small BLIP-2 trained on synthetic shapes\n"
         "                            (--random: the same geometry with random weights)\n"
         "  make-scenes DIR           write generated scenes with their ground truth (the demo's world)\n"
-        "  train-demo --out DIR      train the demo model (BLIP-2's two stages in miniature, ~34 min)\n"
+        "  train-demo --out DIR      train the demo model (BLIP-2's two stages in miniature, ~28 min)\n"
         "  eval-demo                 how well the demo model captions, answers and points (held-out scenes)\n\n"
         "Common options: --model DIR or REPO_ID (or $QUERYLENS_MODEL), --precision fp32|bf16|int8, --threads N,\n"
         "--max-new-tokens N, --beams N, --sample, --temperature T, --top-k K, --top-p P, --seed S,\n"

@@ -158,7 +158,7 @@ int runTrainDemo(const QStringList& arguments)
         "Train the demo BLIP-2 on generated scenes, as BLIP-2 is trained: stage 0 pre-trains a small ViT on the "
         "scenes and a small OPT on the grammar's text (then both are frozen), stage 1 trains the Q-Former with "
         "ITC, ITM and ITG, stage 2 the Q-Former and the projection into the frozen OPT. Writes DIR/demo-model "
-        "(Blip2ForConditionalGeneration) and DIR/demo-itm (Blip2ForImageTextRetrieval). About 34 minutes on the 2 cores of a Zen 5 (64 on one thread of a Zen 4); "
+        "(Blip2ForConditionalGeneration) and DIR/demo-itm (Blip2ForImageTextRetrieval). About 28 minutes on the 2 cores of a Zen 5 (34 with OPENBLAS_CORETYPE=Haswell, which it warns about; 64 on one thread of a Zen 4); "
         "the losses stream to stdout."));
     parser.addOption({QStringLiteral("out"), QStringLiteral("Folder to write."), QStringLiteral("DIR")});
     parser.addOption({QStringLiteral("seed"), QStringLiteral("Training scenes (default 1)."), QStringLiteral("S")});

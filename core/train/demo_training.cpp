@@ -2,6 +2,7 @@
 
 #include "io/process_memory.h"
 #include "io/text_file.h"
+#include "model/kernels/openblas_core.h"
 #include "pipeline/runtime.h"
 #include "querylens/demo_evaluation.h"
 #include "train/demo_checkpoint.h"
@@ -90,6 +91,9 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
     runtime::setThreadCount(options.threads);
     io::keepFreedMemoryForReuse();
     io::keepThreadHeaps();  // the stages' shards (train/sharded_backward.h)
+    // Said here rather than at every model load: inference runs on our own kernels.
+    if (const std::string blas = model::kernels::forcedOpenBlasWarning(); log && !blas.empty())
+        log("warning: " + blas);
     const auto start = std::chrono::steady_clock::now();
     train::TrainerOptions trainerOptions = options.tiny ? train::TrainerOptions::tiny() : train::TrainerOptions{};
     trainerOptions.seed = options.seed;

@@ -3,10 +3,9 @@
 #include "bench_timing.h"
 #include "model/kernels/gemv.h"
 #include "model/kernels/matmul.h"
+#include "model/kernels/openblas_core.h"
 
 #include <ATen/ATen.h>
-
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -66,11 +65,6 @@ MachineLimits measureMachineLimits(int repeats)
 
 std::string openBlasKernels()
 {
-    // Looked up rather than linked: libtorch may be built on another BLAS.
-    using CoreName = char* (*)();
-    const auto coreName = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-    const char* name = coreName ? coreName() : nullptr;
-    if (!name)
-        return {};
-    return std::string(name) + (std::getenv("OPENBLAS_CORETYPE") ? " (forced by OPENBLAS_CORETYPE)" : "");
+    const std::string core = querylens::model::kernels::openBlasCore();
+    return core.empty() || !std::getenv("OPENBLAS_CORETYPE") ? core : core + " (forced by OPENBLAS_CORETYPE)";
 }

@@ -19,7 +19,5 @@ MachineLimits measureMachineLimits(int repeats);
 double measureReadBandwidth(int repeats);
 
 // Which kernels OpenBLAS (libtorch's float32 products) runs, e.g. "Cooperlake", with
-// " (forced by OPENBLAS_CORETYPE)" when the environment chose them: these machines' environment
-// sets OPENBLAS_CORETYPE=Haswell, under which an AVX-512 CPU runs OpenBLAS's AVX2 kernels at
-// about 0.57x its AVX-512 ones. Empty when libtorch uses another BLAS.
+// " (forced by OPENBLAS_CORETYPE)" when the environment chose them (model/kernels/openblas_core.h).
 std::string openBlasKernels();

@@ -244,6 +244,8 @@ private Q_SLOTS:
                                            << QByteArray("--stage1-rate must be a number above 0 and at most 1");
         QTest::newRow("stage 2 rate above 1") << QStringLiteral("stage2-rate") << QStringLiteral("2")
                                               << QByteArray("--stage2-rate must be a number above 0 and at most 1");
+        QTest::newRow("empty stage 2 batch") << QStringLiteral("stage2-batch") << QStringLiteral("0")
+                                             << QByteArray("--stage2-batch must be a whole number of at least 1");
         QTest::newRow("generation stage 1 rate in words") << QStringLiteral("generation-stage1-rate") << QStringLiteral("5e-4x")
             << QByteArray("--generation-stage1-rate must be a number above 0 and at most 1");
     }

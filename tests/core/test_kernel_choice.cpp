@@ -9,6 +9,7 @@
 #include "model/kernels/kernel_calibration.h"
 #include "model/kernels/kernel_choice.h"
 #include "model/kernels/matmul.h"
+#include "model/kernels/openblas_core.h"
 
 #include <c10/core/InferenceMode.h>
 
@@ -331,6 +332,30 @@ private Q_SLOTS:
         QVERIFY(key.contains(QString("isa=") + kernels::isaName(kernels::activeIsa())));
         QVERIFY(key.contains("threads="));
         QVERIFY(key.contains("libtorch="));
+        QVERIFY(key.contains(QString::fromStdString("openblas=" + kernels::openBlasCore())));
+    }
+
+    // OPENBLAS_CORETYPE naming an AVX2 family on an AVX-512 CPU is said; an AVX-512 family, a
+    // kernel level capped below AVX-512, or no variable at all is not.
+    void openBlasHeldBelowTheCpuIsAWarning()
+    {
+        if (kernels::activeIsa() < kernels::Isa::Avx512)
+            QSKIP("the kernels run below AVX-512 here (the CPU or QUERYLENS_ISA): OpenBLAS's AVX2 kernels match them");
+        const QByteArray before = qgetenv("OPENBLAS_CORETYPE");
+        const bool wasSet = qEnvironmentVariableIsSet("OPENBLAS_CORETYPE");
+        qputenv("OPENBLAS_CORETYPE", "Haswell");
+        const std::string warning = kernels::forcedOpenBlasWarning();
+        QVERIFY2(warning.find("OPENBLAS_CORETYPE=Haswell") != std::string::npos, warning.c_str());
+        QVERIFY(warning.find("unset it") != std::string::npos);
+        kernels::setIsaCap(kernels::Isa::Avx2);
+        QCOMPARE(kernels::forcedOpenBlasWarning(), std::string());
+        kernels::setIsaCap(std::nullopt);
+        qputenv("OPENBLAS_CORETYPE", "SkylakeX");
+        QCOMPARE(kernels::forcedOpenBlasWarning(), std::string());
+        qunsetenv("OPENBLAS_CORETYPE");
+        QCOMPARE(kernels::forcedOpenBlasWarning(), std::string());
+        if (wasSet)
+            qputenv("OPENBLAS_CORETYPE", before);
     }
 };
 

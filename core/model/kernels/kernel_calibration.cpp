@@ -4,6 +4,7 @@
 #include "io/user_folders.h"
 #include "model/kernels/isa.h"
 #include "model/kernels/matmul.h"
+#include "model/kernels/openblas_core.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -147,7 +148,8 @@ std::string calibrationKey()
 {
     const CpuFeatures& cpu = cpuFeatures();
     return "cpu=" + cpu.model + "; flags=" + cpu.flags() + "; isa=" + isaName(activeIsa()) +
-           "; threads=" + std::to_string(at::get_num_threads()) + "; libtorch=" + TORCH_VERSION;
+           "; threads=" + std::to_string(at::get_num_threads()) + "; libtorch=" + TORCH_VERSION +
+           "; openblas=" + openBlasCore();
 }
 
 std::vector<GemmTiming> parseCalibrationEntries(const json& file, const std::string& key)

@@ -21,7 +21,9 @@ namespace querylens::model::kernels {
 // ~/.cache/querylens/kernel-choice.json.
 std::string defaultCalibrationFile();
 
-// "cpu=AMD EPYC 9R14 96-Core Processor; flags=avx2 fma ...; isa=avx512bf16; threads=2; libtorch=1.13.0"
+// "cpu=AMD EPYC 9R14 96-Core Processor; flags=avx2 fma ...; isa=avx512bf16; threads=2; libtorch=1.13.0;
+// openblas=Cooperlake": what decides which kernel is faster (OpenBLAS's kernels, which the
+// environment can force, decide libtorch's float32 rate).
 std::string calibrationKey();
 
 struct CalibrationOutcome {

@@ -21,8 +21,9 @@ std::atomic<bool> g_libtorchOnly{false};
 constexpr std::int64_t kGemvRows = 8;
 // Above kGemvRows our packed GEMM runs at every size and weight type, unless the measured
 // kernel choice found libtorch faster for the shape. Float32 batches past 512 rows once went to
-// OpenBLAS outright (as fast on Zen 3); on Zen 5 OpenBLAS 0.3.21 runs its Haswell kernels at
-// about half our AVX-512 rate, so a batch of images lost what one image gained.
+// OpenBLAS outright (as fast on Zen 3); which is faster depends on the kernels OpenBLAS runs
+// (openblas_core.h): held to its AVX2 ones by OPENBLAS_CORETYPE=Haswell on a Zen 5 it ran at
+// about half our AVX-512 rate, and with its own choice level with it, so it is measured.
 
 WeightType weightType(const at::Tensor& weight)
 {
