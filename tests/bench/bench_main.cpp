@@ -29,6 +29,7 @@
 #include <map>
 #include <thread>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace querylens::model;
@@ -46,6 +47,8 @@ struct Options {
     std::string json;
     std::string saveCheckpoint;
     int encodeOnly = 0;  // > 0: that many image encodes and nothing else, for a profiler
+    bool workerThread = false;     // those encodes on a thread of their own, as the window runs them
+    bool keepThreadHeaps = false;  // with io::keepThreadHeaps, as the demo trainer runs
 };
 
 [[noreturn]] void usage(const std::string& problem)
@@ -53,10 +56,13 @@ struct Options {
     std::cerr << "querylens-bench: " << problem << "\n"
               << "usage: querylens-bench [--model blip2-opt-2.7b|blip2-flan-t5-xl|DIR] [--precision fp32|bf16|int8]\n"
                  "                       [--threads N] [--scale F] [--repeat N] [--tokens N] [--batch N] [--json FILE]\n"
-                 "                       [--encode-only N]\n"
+                 "                       [--encode-only N [--worker-thread] [--keep-thread-heaps]]\n"
                  "       querylens-bench --save-checkpoint DIR [--model NAME] [--precision fp32|bf16] [--scale F]\n"
                  "  --encode-only N  encode the image of a batch of --batch N times and print the time, nothing\n"
-                 "                   else: a window for `perf record -p` on the image path alone\n";
+                 "                   else: a window for `perf record -p` on the image path alone; with the\n"
+                 "                   page faults an encode takes, on a thread of its own with --worker-thread\n"
+                 "                   (as the window runs models), with glibc's thread heaps kept by\n"
+                 "                   --keep-thread-heaps (as the demo trainer runs)\n";
     std::exit(2);
 }
 
@@ -88,6 +94,10 @@ Options parse(int argc, char** argv)
             o.json = value();
         else if (arg == "--encode-only")
             o.encodeOnly = std::max(1, std::atoi(value().c_str()));
+        else if (arg == "--worker-thread")
+            o.workerThread = true;
+        else if (arg == "--keep-thread-heaps")
+            o.keepThreadHeaps = true;
         else if (arg == "--save-checkpoint")
             o.saveCheckpoint = value();
         else
@@ -109,6 +119,14 @@ WeightFormats formats(const std::string& precision)
     if (precision == "int8")
         return {WeightFormat::BFloat16, WeightFormat::Int8};
     return {};
+}
+
+// Minor page faults of the whole process so far (every thread's, the OpenMP workers' too).
+long minorPageFaults()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_minflt;
 }
 
 std::string gb(double bytes)
@@ -204,9 +222,21 @@ int main(int argc, char** argv)
                                   {"attention", kernels::attentionPath()}};
     if (o.encodeOnly > 0) {
         std::cerr << "encoding " << o.encodeOnly << " times, pid " << getpid() << "\n";
-        const auto [ms, encodeSpread] = timeImageEncode(*model, o.batch, o.encodeOnly);
-        std::printf("image encode, batch of %d: %.0f ms (spread %.0f%%; median of %d, %s, %d thread(s))\n", o.batch, ms,
-                    100 * encodeSpread, o.encodeOnly, kernels::isaName(kernels::activeIsa()), threads);
+        if (o.keepThreadHeaps)
+            querylens::io::keepThreadHeaps();
+        std::pair<double, double> timing;
+        const long faultsBefore = minorPageFaults();
+        auto encode = [&] { timing = timeImageEncode(*model, o.batch, o.encodeOnly); };
+        if (o.workerThread)
+            std::thread(encode).join();
+        else
+            encode();
+        const double faults = double(minorPageFaults() - faultsBefore) / (o.encodeOnly + 1);  // + the warm-up
+        std::printf("image encode, batch of %d: %.0f ms (spread %.0f%%; median of %d, %s, %d thread(s)%s%s); %.0f page "
+                    "faults an encode\n",
+                    o.batch, timing.first, 100 * timing.second, o.encodeOnly, kernels::isaName(kernels::activeIsa()),
+                    threads, o.workerThread ? ", on a worker thread" : "", o.keepThreadHeaps ? ", thread heaps kept" : "",
+                    faults);
         return 0;
     }
     ModelFigures f = benchModel(*model, o.repeats, o.tokens, o.batch);
