@@ -74,22 +74,6 @@ double timeCall(F&& call, int repeats)
     return median(seconds);
 }
 
-// Streaming read of 1 GiB with libtorch's vectorised, multi-threaded sum.
-double readBandwidth(int repeats)
-{
-    const at::Tensor buffer = at::ones({std::int64_t(1) << 28});
-    const double s = timeCall([&] { (void)buffer.sum().item<float>(); }, repeats);
-    return double(buffer.nbytes()) / s / 1e9;
-}
-
-// The same read with the kernels' own AVX2 loads and threads.
-double readBandwidthKernels(int repeats)
-{
-    const at::Tensor buffer = at::ones({std::int64_t(1) << 28});
-    const double s = timeCall([&] { (void)kernels::streamSum(buffer.data_ptr<float>(), buffer.numel()); }, repeats);
-    return double(buffer.nbytes()) / s / 1e9;
-}
-
 const char* typeName(at::ScalarType type)
 {
     return type == at::kFloat ? "fp32" : type == at::kBFloat16 ? "bf16" : "int8";
@@ -195,7 +179,7 @@ int main(int argc, char** argv)
     // Every column measures one kernel: ours at each level, libtorch's through setLibtorchOnly.
     kernels::setKernelChoiceMode(kernels::KernelChoiceMode::Ours);
 
-    const double bandwidth = std::max(readBandwidth(repeats), readBandwidthKernels(repeats));
+    const double bandwidth = measureReadBandwidth(repeats);
     const kernels::CpuFeatures& cpu = kernels::cpuFeatures();
     std::printf("cpu: %s; %s\nthreads %d, best kernels %s, OpenBLAS kernels %s, read bandwidth %.1f GB/s\n", cpu.model.c_str(),
                 cpu.flags().c_str(), threads, kernels::isaName(kernels::activeIsa()), openBlasKernels().c_str(), bandwidth);
