@@ -9,6 +9,7 @@
 //            captions and on answers after "Question: {q} Answer:".
 // Each stage can run for any number of steps, so tests run a few on a tiny geometry.
 
+#include "querylens/demo_training.h"
 #include "querylens/progress.h"
 #include "text/bpe_tokenizer.h"
 #include "train/demo_batches.h"
@@ -28,7 +29,7 @@ namespace querylens::train {
 struct TrainerOptions {
     DemoGeometry geometry;
     std::uint64_t seed = 1;     // training scenes; the evaluation draws from other seeds
-    int visionBatch = 32, textBatch = 32, stage1Batch = 24, stage2Batch = 24;
+    int visionBatch = 32, textBatch = 32, stage1Batch = 24, stage2Batch = kDefaultGenerationBatch;
     // The ViT's rate is high on purpose: at 1e-3 its object shape loss was still near chance after
     // 430 steps (1.27; ln 4 = 1.39); at 3e-3 it broke out after ~600 steps and at 6e-3 sooner:
     // after 1500 steps 94.1 % and 96.6 % of held-out objects' shapes right.
@@ -42,7 +43,7 @@ struct TrainerOptions {
     // (entropy 0.03) and starved the language model.
     double entropyWeight = 0;
     int bpeVocabulary = 1000;   // an upper bound: the BPE stops when no pair occurs twice
-    int poolSize = 8000;        // scenes drawn once and shared by the stages
+    int poolSize = kDefaultScenePool;
     // Stage 2 also fine-tunes the OPT. BLIP-2 keeps its LLM frozen; a 3-layer OPT frozen could not
     // be steered by the soft prompt here (stage 2's loss stayed at 0.80, where it is with no image
     // information, over two runs of 700 and 800 steps).

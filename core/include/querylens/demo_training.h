@@ -12,6 +12,9 @@ namespace querylens {
 // Stage 2's mix of rows by default: the share that are captions (the rest are answers) and how
 // far those lean towards scenes of many objects (core/train/generation_rows.h).
 inline constexpr double kDefaultCaptionShare = 0.35, kDefaultCaptionCrowding = 0;
+// Scenes drawn once and shared by every stage, and the rows of a stage-2 step, by default: the
+// command's options and the trainer's own defaults (core/train/demo_trainer.h) both start here.
+inline constexpr int kDefaultScenePool = 8000, kDefaultGenerationBatch = 24;
 
 struct DemoTrainingOptions {
     std::string folder;           // writes FOLDER/demo-model (stage 2) and FOLDER/demo-itm (stage 1)
@@ -28,8 +31,8 @@ struct DemoTrainingOptions {
     double captionShare = kDefaultCaptionShare;
     double captionCrowding = kDefaultCaptionCrowding;
     std::string resume;           // an earlier run's FOLDER: its frozen ViT and OPT, stage 0 skipped
-    int poolSize = 8000;          // scenes drawn once and shared by all stages
-    int generationBatch = 24;     // rows of a stage-2 step (the tiny geometry keeps its own)
+    int poolSize = kDefaultScenePool;
+    int generationBatch = kDefaultGenerationBatch;  // the tiny geometry keeps its own
     bool tiny = false;            // a tiny geometry (tests, smoke runs)
     bool stage0Only = false;      // stop after stage 0 (its checkpoint is a later run's --resume)
     int evaluationScenes = 50;    // held-out scenes evaluated at the end (model card, query catalogue); 0: none
