@@ -8,6 +8,7 @@
 #include "querylens/demo_scenes.h"
 #include "querylens/demo_training.h"
 #include "querylens/error.h"
+#include "querylens/word_explanations.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -304,6 +305,8 @@ int runEvalDemo(const QStringList& arguments)
         search.seed = options.seed;
         // Every option checked before the model loads: a mistyped number is a usage error (exit 2).
         const auto model = Model::load(load);
+        if (const std::string slow = gradientMapSpeedWarning(); !slow.empty())  // its gradient maps
+            std::cerr << "Warning: " << slow << "\n";
         const auto progress = [](double, const std::string& stage) {
             std::cerr << "\r\033[K" << stage << std::flush;
             return !interrupted();

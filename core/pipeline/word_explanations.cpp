@@ -1,5 +1,6 @@
 #include "querylens/word_explanations.h"
 
+#include "model/kernels/openblas_core.h"
 #include "pipeline/attention_gradients.h"
 #include "pipeline/model_impl.h"
 #include "querylens/error.h"
@@ -134,5 +135,7 @@ std::vector<WordExplanation> explainWords(const Model& model, const ImageEncodin
     }
     return explanations;
 }
+
+std::string gradientMapSpeedWarning() { return model::kernels::forcedOpenBlasWarning(); }
 
 }  // namespace querylens

@@ -10,6 +10,7 @@
 #include "querylens/progress.h"
 #include "querylens/word_maps.h"
 
+#include <string>
 #include <vector>
 
 namespace querylens {
@@ -30,5 +31,10 @@ std::vector<WordExplanation> explainWords(const Model& model, const ImageEncodin
 FaithfulnessReport wordFaithfulness(const Model& model, const ImageEncoding& image, const GenerationResult& result,
                                     const std::vector<int>& tokens, const std::vector<float>& map,
                                     const FaithfulnessOptions& options = {}, const ProgressCallback& progress = {});
+
+// Autograd's float32 products are libtorch's, which go to OpenBLAS: a warning when the
+// environment (OPENBLAS_CORETYPE) holds OpenBLAS's kernels below this CPU's, which makes every
+// gradient map slower; empty otherwise. For the commands that compute these maps to print once.
+std::string gradientMapSpeedWarning();
 
 }  // namespace querylens
