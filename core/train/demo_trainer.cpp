@@ -20,13 +20,6 @@ namespace querylens::train {
 
 namespace {
 
-// A stage step whose losses are one graph: their total's gradients into the parameters.
-std::map<std::string, at::Tensor> backpropagated(std::map<std::string, at::Tensor> losses)
-{
-    losses.at("total").backward();
-    return losses;
-}
-
 double seconds(std::chrono::steady_clock::time_point since)
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
@@ -302,8 +295,8 @@ StageResult DemoTrainer::trainVision(int steps, const StageLog& log)
 
 StageResult DemoTrainer::trainLanguageModel(int steps, const StageLog& log)
 {
-    return runStage("stage 0: language model", steps, options_.textRate, {"language_model."},
-                    [this](int step) { return backpropagated(languageLosses(step)); }, log);
+    return runShardedStage("stage 0: language model", steps, options_.textRate, {"language_model."},
+                           [this](int step, int shards) { return languageGradients(step, shards); }, log);
 }
 
 namespace {

@@ -147,7 +147,7 @@ private:
     };
     std::map<std::string, at::Tensor> visionGradients(int shards);  // backpropagates itself, in shards
     std::map<std::string, at::Tensor> visionLosses(const VisionRows& shard, const VisionNormalisers& batch);
-    std::map<std::string, at::Tensor> languageLosses(int step);
+    std::map<std::string, at::Tensor> languageGradients(int step, int shards);  // backpropagates itself, in shards
     StageResult representationStage(const std::string& name, int steps, double rate, const StageLog& log);
     std::map<std::string, at::Tensor> representationGradients(int shards);  // backpropagates itself, in shards
     std::map<std::string, at::Tensor> generationGradients(int step, int shards);  // backpropagates itself, in shards

@@ -133,7 +133,7 @@ std::map<std::string, at::Tensor> DemoTrainer::visionLosses(const VisionRows& sh
     return losses;
 }
 
-std::map<std::string, at::Tensor> DemoTrainer::languageLosses(int step)
+std::map<std::string, at::Tensor> DemoTrainer::languageGradients(int step, int shards)
 {
     const DemoGeometry& g = options_.geometry;
     demo::SceneRandom choice(options_.seed + kChoiceSeedOffset, std::uint64_t(step) * 2 + 1);
@@ -163,15 +163,21 @@ std::map<std::string, at::Tensor> DemoTrainer::languageLosses(int step)
         rows.push_back(row);
     }
     const PaddedIds batch = padRows(rows, kOptPad);
-    at::Tensor weights = batch.mask.narrow(1, 1, batch.ids.size(1) - 1).clone();
+    const std::int64_t l = batch.ids.size(1);
+    at::Tensor weights = batch.mask.narrow(1, 1, l - 1).to(at::kFloat, false, /*copy=*/true);
     for (std::size_t i = 0; i < rows.size(); ++i)
         weights[std::int64_t(i)].narrow(0, 0, std::int64_t(targetStart[i]) - 1).zero_();
-    const at::Tensor logits = optForward(parameters_, g, {}, batch.ids);
-    std::map<std::string, at::Tensor> losses;
-    losses["lm"] = maskedCrossEntropy(logits.narrow(1, 0, logits.size(1) - 1), batch.ids.narrow(1, 1, batch.ids.size(1) - 1),
-                                      weights);
-    losses["total"] = losses["lm"];
-    return losses;
+    const at::Tensor scoredTokens = weights.sum();
+    // Rows are independent, as in stage 2: a shard per core, each loss its share of the batch's.
+    return backwardInShards(shards, std::int64_t(rows.size()), [&](const Shard& shard) {
+        const at::Tensor ids = batch.ids.narrow(0, shard.first, shard.count);
+        const at::Tensor logits = optForward(parameters_, g, {}, ids);
+        ShardLosses losses;
+        losses["lm"] = maskedCrossEntropy(logits.narrow(1, 0, l - 1), ids.narrow(1, 1, l - 1),
+                                          weights.narrow(0, shard.first, shard.count), scoredTokens);
+        losses["total"] = losses["lm"];
+        return losses;
+    });
 }
 
 at::Tensor DemoTrainer::entropyPenalty(const std::vector<at::Tensor>& crossProbs) const
