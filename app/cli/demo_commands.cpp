@@ -203,9 +203,12 @@ int runTrainDemo(const QStringList& arguments)
     parser.addOption({QStringLiteral("stage2-batch"),
                       QStringLiteral("Rows (captions and answers) in each stage-2 step (default %1).").arg(defaults.generationBatch),
                       QStringLiteral("N")});
-    parser.addOption({QStringLiteral("pool"), QStringLiteral("Scenes drawn for training (default 8000)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("pool"), QStringLiteral("Scenes drawn for training (default %1).").arg(defaults.poolSize),
+                      QStringLiteral("N")});
     parser.addOption({QStringLiteral("resume"),
-                      QStringLiteral("Take stage 0 (the frozen ViT and OPT) from an earlier run's folder and skip it."),
+                      QStringLiteral("Skip stage 0: take the ViT and the OPT from an earlier run's folder. The ViT is "
+                                     "stage 0's; the OPT is as that run left it: stage 0's after --stage0-only, "
+                                     "fine-tuned by stage 2 after a full run."),
                       QStringLiteral("DIR")});
     parser.addOption({QStringLiteral("tiny"), QStringLiteral("A tiny geometry, for trying the trainer in seconds.")});
     parser.addOption({QStringLiteral("threads"), QStringLiteral("Threads (default 2)."), QStringLiteral("N")});

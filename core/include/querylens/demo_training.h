@@ -30,7 +30,7 @@ struct DemoTrainingOptions {
     double generationStage1Rate = 5e-4;
     double captionShare = kDefaultCaptionShare;
     double captionCrowding = kDefaultCaptionCrowding;
-    std::string resume;           // an earlier run's FOLDER: its frozen ViT and OPT, stage 0 skipped
+    std::string resume;           // an earlier run's FOLDER: its ViT and its OPT as it left them; stage 0 skipped
     int poolSize = kDefaultScenePool;
     int generationBatch = kDefaultGenerationBatch;  // the tiny geometry keeps its own
     bool tiny = false;            // a tiny geometry (tests, smoke runs)
