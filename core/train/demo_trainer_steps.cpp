@@ -31,6 +31,16 @@ at::Tensor maskedCrossEntropy(const at::Tensor& logits, const at::Tensor& target
     return (losses * w).sum() / (normaliser.defined() ? normaliser : w.sum()).clamp_min(1.0);
 }
 
+// Which next-token predictions of a padded batch the loss scores, [B, T - 1]: those of the
+// tokens from each row's targetStart on (the text to predict), none of the padding.
+at::Tensor scoredPositions(const PaddedIds& batch, const std::vector<std::size_t>& targetStart)
+{
+    at::Tensor weights = batch.mask.narrow(1, 1, batch.ids.size(1) - 1).to(at::kFloat, false, /*copy=*/true);
+    for (std::size_t i = 0; i < targetStart.size(); ++i)
+        weights[std::int64_t(i)].narrow(0, 0, std::int64_t(targetStart[i]) - 1).zero_();
+    return weights;
+}
+
 // Objects cover a small part of the picture: their patches weigh 4x the background's in the
 // ViT's patch heads. colour: [B, P], 0 for the background.
 at::Tensor patchWeights(const at::Tensor& colour) { return 1.0 + 3.0 * colour.gt(0).to(at::kFloat); }
@@ -164,9 +174,7 @@ std::map<std::string, at::Tensor> DemoTrainer::languageGradients(int step, int s
     }
     const PaddedIds batch = padRows(rows, kOptPad);
     const std::int64_t l = batch.ids.size(1);
-    at::Tensor weights = batch.mask.narrow(1, 1, l - 1).to(at::kFloat, false, /*copy=*/true);
-    for (std::size_t i = 0; i < rows.size(); ++i)
-        weights[std::int64_t(i)].narrow(0, 0, std::int64_t(targetStart[i]) - 1).zero_();
+    const at::Tensor weights = scoredPositions(batch, targetStart);
     const at::Tensor scoredTokens = weights.sum();
     // Rows are independent, as in stage 2: a shard per core, each loss its share of the batch's.
     return backwardInShards(shards, std::int64_t(rows.size()), [&](const Shard& shard) {
@@ -302,9 +310,7 @@ std::map<std::string, at::Tensor> DemoTrainer::generationGradients(int step, int
     const GenerationRows rows = generationRows(scenes, options_.generationMix, *bpe_, newline_, choice);
     const PaddedIds batch = padRows(rows.ids, kOptPad);
     const std::int64_t l = batch.ids.size(1);
-    at::Tensor weights = batch.mask.narrow(1, 1, l - 1).to(at::kFloat, false, /*copy=*/true);
-    for (std::size_t i = 0; i < rows.ids.size(); ++i)
-        weights[std::int64_t(i)].narrow(0, 0, std::int64_t(rows.targetStart[i]) - 1).zero_();
+    const at::Tensor weights = scoredPositions(batch, rows.targetStart);
     const at::Tensor scoredTokens = weights.sum();
 
     // Rows are independent in this stage (a language-model loss per row): one shard per core
