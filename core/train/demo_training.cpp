@@ -146,7 +146,7 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
         // is as that run left it: stage 0's after --stage0-only, but after a full run the one stage 2
         // fine-tuned, which is what a chain of stage-2 runs goes on from, and a head start for any
         // other (a fresh stage 1 and 6000 stage-2 steps on r34's: 76.1 % of answers right, against
-        // 62.6-66.3 % on three OPTs fresh from stage 0).
+        // 57.6-66.3 % on six OPTs fresh from stage 0; README, "What holds the answers back").
         trainer.loadParameters((fs::path(options.resume) / "demo-model").string(), {"vision_model.", "language_model."});
         result.earlier = train::readTrainingLog((fs::path(options.resume) / "demo-model").string());
         if (log)
