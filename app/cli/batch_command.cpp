@@ -95,12 +95,6 @@ void addBatchOptions(QCommandLineParser& parser)
     });
 }
 
-void printWarnings(const std::vector<std::string>& warnings)
-{
-    for (const auto& warning : warnings)
-        std::cerr << "Warning: " << warning << "\n";
-}
-
 }  // namespace
 
 int runBatch(const QStringList& arguments)
@@ -153,7 +147,7 @@ int runBatch(const QStringList& arguments)
                       << " ended inside a line (the last run stopped while writing it): that line was cut off and its "
                          "input is done again.\n";
         for (const auto& problem : log.existing().problems)
-            std::cerr << "Warning: " << out.toStdString() << ": " << problem << " (left as it is)\n";
+            printWarning(out.toStdString() + ": " + problem + " (left as it is)");
         const BatchPlan plan = planBatch(listing.items, log.existing(), settings.shard, parser.isSet(QStringLiteral("retry-errors")));
         std::cerr << listing.items.size() << " input" << (listing.items.size() == 1 ? "" : "s");
         if (settings.shard)

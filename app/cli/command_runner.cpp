@@ -102,9 +102,20 @@ std::shared_ptr<const Model> loadModel(const QCommandLineParser& parser, double&
         std::cerr << "Note: " << info.name << " is the demo model with random weights: its text is meaningless.\n";
     else if (info.isTrainedDemo)
         std::cerr << "Note: " << info.name << " is the demo model trained on synthetic shapes, not a real BLIP-2.\n";
-    for (const auto& warning : info.warnings)
-        std::cerr << "Warning: " << warning << "\n";
+    printWarnings(info.warnings);
     return model;
+}
+
+void printWarning(const std::string& text)
+{
+    if (!text.empty())
+        std::cerr << "Warning: " << text << "\n";
+}
+
+void printWarnings(const std::vector<std::string>& texts)
+{
+    for (const auto& text : texts)
+        printWarning(text);
 }
 
 }  // namespace querylens::cli

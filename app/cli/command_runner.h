@@ -10,6 +10,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace querylens::cli {
 
@@ -26,6 +28,10 @@ QStringList positionalArguments(const QCommandLineParser& parser, int least, int
 // warnings on stderr.
 std::shared_ptr<const Model> loadModel(const QCommandLineParser& parser, double& loadMs,
                                        const QString& fallbackFolder = {});
+
+// "Warning: <text>" on stderr, the one form every command warns in; an empty text prints nothing.
+void printWarning(const std::string& text);
+void printWarnings(const std::vector<std::string>& texts);
 
 // True once the user pressed Ctrl+C (a second press ends the program at once).
 bool interrupted();

@@ -308,8 +308,8 @@ int runEvalDemo(const QStringList& arguments)
         search.seed = options.seed;
         // Every option checked before the model loads: a mistyped number is a usage error (exit 2).
         const auto model = Model::load(load);
-        if (const std::string slow = gradientMapSpeedWarning(); !slow.empty())  // its gradient maps
-            std::cerr << "Warning: " << slow << "\n";
+        printWarnings(model->info().warnings);
+        printWarning(gradientMapSpeedWarning());  // its gradient maps run under autograd on OpenBLAS
         const auto progress = [](double, const std::string& stage) {
             std::cerr << "\r\033[K" << stage << std::flush;
             return !interrupted();

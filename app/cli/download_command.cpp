@@ -127,8 +127,7 @@ int runDownload(const QStringList& arguments)
             throw;
         }
         view.finish();
-        for (const auto& warning : result.warnings)
-            std::cerr << "Warning: " << warning << "\n";
+        printWarnings(result.warnings);
         std::cerr << "Downloaded " << result.filesFetched << (result.filesFetched == 1 ? " file (" : " files (")
                   << hub::formatSize(result.bytesFetched) << " in "
                   << DownloadProgressView::duration(result.seconds) << ", "

@@ -84,8 +84,7 @@ int runExplainWords(const QStringList& arguments)
             throw Error(decoded.error.toStdString());
         double loadMs = 0;
         const auto model = loadModel(parser, loadMs);
-        if (const std::string slow = gradientMapSpeedWarning(); !slow.empty())
-            std::cerr << "Warning: " << slow << "\n";
+        printWarning(gradientMapSpeedWarning());
         const auto keepGoing = [](double, const std::string&) { return !interrupted(); };
         const auto encoding = model->encode(decoded.rgb, keepGoing);
         const std::string prompt = parser.isSet(QStringLiteral("prompt")) ? parser.value(QStringLiteral("prompt")).toStdString()

@@ -62,8 +62,7 @@ int runMergeResults(const QStringList& arguments)
         }
         const MergeReport report = mergeResults(files, positional[0].toStdString(), checkInputs ? &expected : nullptr);
 
-        for (const auto& problem : report.problems)
-            std::cerr << "Warning: " << problem << "\n";
+        printWarnings(report.problems);
         if (!report.missingShards.empty()) {
             std::string shards;
             for (int shard : report.missingShards)
