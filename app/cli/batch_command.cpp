@@ -135,8 +135,8 @@ int runBatch(const QStringList& arguments)
         for (const auto& entry : settings.questions)
             unknownQuestions += keys.count(entry.first) ? 0 : 1;
         if (unknownQuestions > 0)
-            std::cerr << "Warning: " << unknownQuestions << " key" << (unknownQuestions > 1 ? "s" : "")
-                      << " of --questions " << (unknownQuestions > 1 ? "are" : "is") << " not among the inputs\n";
+            printWarning(std::to_string(unknownQuestions) + (unknownQuestions > 1 ? " keys of --questions are" : " key of --questions is") +
+                         " not among the inputs");
         printWarnings(listing.warnings);
         if (listing.items.empty())
             throw Error("no images among the inputs");

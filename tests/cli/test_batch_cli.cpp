@@ -516,13 +516,17 @@ private slots:
         const QStringList asked = {QStringLiteral("what is in the picture?"), QStringLiteral("what colour is the couch?")};
         for (int i = 0; i < 2; ++i)
             questions.write(json{{"key", images[i].toStdString()}, {"question", asked[i].toStdString()}}.dump().append("\n").c_str());
+        // A key of no input (a typo, a file since deleted) is warned about, not fatal.
+        questions.write(json{{"key", "elsewhere/missing.png"}, {"question", "what is here?"}}.dump().append("\n").c_str());
         questions.close();
         const QString out = dir.filePath(QStringLiteral("answers.jsonl"));
         const CliRun run = runQuerylens(batchArguments({dir.filePath(QStringLiteral("images"))}, fixture("tiny-opt"), out) +
                                         QStringList{QStringLiteral("--task"), QStringLiteral("ask"), QStringLiteral("--questions"),
                                                     questions.fileName()});
         QVERIFY2(run.exitCode == 0, run.err.constData());
+        QVERIFY2(run.err.contains("Warning: 1 key of --questions is not among the inputs"), run.err.constData());
         const auto lines = byKey(resultLines(out));
+        QCOMPARE(int(lines.size()), 3);
         for (int i = 0; i < 2; ++i) {
             const json& line = lines.at(images[i].toStdString());
             QCOMPARE(line.at("question").get<std::string>(), asked[i].toStdString());
