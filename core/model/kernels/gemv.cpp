@@ -76,11 +76,13 @@ void gemv(const GemvArguments& args)
         });
         return;
     }
+    const bool evenOdd = isa == Isa::Avx2 && args.type == WeightType::BFloat16 && args.m == 1;
+    const std::vector<float> xEvenOdd = evenOdd ? evenOddBlocksAvx2(args.x, args.k) : std::vector<float>();
     forEachGrain(args.n, grain, [&](std::int64_t begin, std::int64_t end) {
         if (isa >= Isa::Avx512)
             gemvRowsAvx512(args, begin, end);
         else if (isa >= Isa::Avx2)
-            gemvRowsAvx2(args, begin, end);
+            gemvRowsAvx2(args, evenOdd ? xEvenOdd.data() : nullptr, begin, end);
         else
             gemvRowsPortable(args, begin, end);
     });

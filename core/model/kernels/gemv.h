@@ -58,11 +58,17 @@ struct QuantizedRows {
 };
 QuantizedRows quantizeActivations(const float* x, std::int64_t m, std::int64_t k);
 
-// The code of each level for output rows [rowBegin, rowEnd) (exposed for the kernel tests and
-// the kernel benchmark).
+// The code of each level for output rows [rowBegin, rowEnd), which gemv() runs on its threads.
+// At avx2 and above, these take float32 and bf16 weights; int8 weights take gemvInt8Rows*.
 void gemvRowsPortable(const GemvArguments& args, std::int64_t rowBegin, std::int64_t rowEnd);
-void gemvRowsAvx2(const GemvArguments& args, std::int64_t rowBegin, std::int64_t rowEnd);
+// xEvenOdd: for bf16 weights and one row of x, evenOddBlocksAvx2(x), made once per product rather
+// than once per thread's share of rows; else null.
+void gemvRowsAvx2(const GemvArguments& args, const float* xEvenOdd, std::int64_t rowBegin, std::int64_t rowEnd);
 void gemvRowsAvx512(const GemvArguments& args, std::int64_t rowBegin, std::int64_t rowEnd);
+// x of one row with each whole block of 16 columns reordered as its 8 even columns then its 8
+// odd ones: the order in which the avx2 bf16 kernel widens a 32-byte load of bf16 weights (the
+// columns past the last whole block are left out; the kernel takes them from x as it is).
+std::vector<float> evenOddBlocksAvx2(const float* x, std::int64_t k);
 // Int8 weights against quantised x (args.x unused).
 void gemvInt8RowsAvx2(const GemvArguments& args, const QuantizedRows& x, std::int64_t rowBegin, std::int64_t rowEnd);
 void gemvInt8RowsAvx512(const GemvArguments& args, const QuantizedRows& x, std::int64_t rowBegin, std::int64_t rowEnd);

@@ -123,28 +123,13 @@ void fourRows(const GemvArguments& a, const W* w0, std::int64_t row)
     }
 }
 
-// x of one row, each block of 16 columns reordered as its 8 even columns then its 8 odd ones: the
-// order in which fourRowsBf16 widens a 32-byte load of bf16 weights (the columns past the last
-// whole block are left out; the kernels take them from x as it is).
-const float* evenOddBlocks(const float* x, std::int64_t k)
-{
-    thread_local std::vector<float> reordered;
-    reordered.resize(std::size_t(k));
-    for (std::int64_t i = 0; i + 16 <= k; i += 16)
-        for (int j = 0; j < 8; ++j) {
-            reordered[std::size_t(i + j)] = x[i + 2 * j];
-            reordered[std::size_t(i + 8 + j)] = x[i + 2 * j + 1];
-        }
-    return reordered.data();
-}
-
 // fourRows for bf16 weights with half the widening work: a 32-bit lane of two bf16 weights is
 // the odd column's float once its low half is masked off, and the even column's once shifted
 // left by 16, so 16 weights take one load, one shift and one AND (load8 takes a zero-extension
-// and a shift per 8). The x blocks are reordered to match (evenOddBlocks). From the cache this
+// and a shift per 8). The x blocks are reordered to match (evenOddBlocksAvx2). From the cache this
 // doubles the rate (17 -> 33 GB/s of weights on 2 threads of a Zen 1-class EPYC, whose 128-bit
 // units run each 256-bit operation in two halves). No software prefetch of the next rows, unlike
-// fourRows: on that machine it cost 5-15 % of the rate from memory (the hardware prefetcher
+// the bf16 path before it: on that machine it cost 5-15 % of the rate from memory (the hardware prefetcher
 // keeps up with these 4 streams).
 void fourRowsBf16(const GemvArguments& a, const std::uint16_t* w0, const float* xEvenOdd, std::int64_t row)
 {
@@ -173,11 +158,10 @@ void fourRowsBf16(const GemvArguments& a, const std::uint16_t* w0, const float* 
 }
 
 template <typename W>
-void rows(const GemvArguments& a, const W* weight, std::int64_t rowBegin, std::int64_t rowEnd)
+void rows(const GemvArguments& a, const W* weight, const float* xEvenOdd, std::int64_t rowBegin, std::int64_t rowEnd)
 {
     if (a.m == 1) {
         if constexpr (std::is_same_v<W, std::uint16_t>) {
-            const float* xEvenOdd = evenOddBlocks(a.x, a.k);
             for (; rowBegin + 4 <= rowEnd; rowBegin += 4)
                 fourRowsBf16(a, weight + rowBegin * a.k, xEvenOdd, rowBegin);
         }
@@ -281,13 +265,23 @@ void int8Rows(const GemvArguments& a, const QuantizedRows& q, std::int64_t m, st
 
 }  // namespace
 
-void gemvRowsAvx2(const GemvArguments& a, std::int64_t rowBegin, std::int64_t rowEnd)
+std::vector<float> evenOddBlocksAvx2(const float* x, std::int64_t k)
 {
-    switch (a.type) {
-    case WeightType::Float32: rows(a, static_cast<const float*>(a.weight), rowBegin, rowEnd); break;
-    case WeightType::BFloat16: rows(a, static_cast<const std::uint16_t*>(a.weight), rowBegin, rowEnd); break;
-    case WeightType::Int8: rows(a, static_cast<const std::int8_t*>(a.weight), rowBegin, rowEnd); break;
-    }
+    std::vector<float> reordered(std::size_t(k / 16 * 16));
+    for (std::int64_t i = 0; i + 16 <= k; i += 16)
+        for (int j = 0; j < 8; ++j) {
+            reordered[std::size_t(i + j)] = x[i + 2 * j];
+            reordered[std::size_t(i + 8 + j)] = x[i + 2 * j + 1];
+        }
+    return reordered;
+}
+
+void gemvRowsAvx2(const GemvArguments& a, const float* xEvenOdd, std::int64_t rowBegin, std::int64_t rowEnd)
+{
+    if (a.type == WeightType::BFloat16)
+        rows(a, static_cast<const std::uint16_t*>(a.weight), xEvenOdd, rowBegin, rowEnd);
+    else
+        rows(a, static_cast<const float*>(a.weight), nullptr, rowBegin, rowEnd);
 }
 
 float streamSumAvx2(const float* data, std::int64_t count)

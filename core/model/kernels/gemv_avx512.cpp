@@ -192,11 +192,10 @@ void int8Rows(const GemvArguments& a, const QuantizedRows& q, std::int64_t m, st
 
 void gemvRowsAvx512(const GemvArguments& a, std::int64_t rowBegin, std::int64_t rowEnd)
 {
-    switch (a.type) {
-    case WeightType::Float32: rows(a, static_cast<const float*>(a.weight), rowBegin, rowEnd); break;
-    case WeightType::BFloat16: rows(a, static_cast<const std::uint16_t*>(a.weight), rowBegin, rowEnd); break;
-    case WeightType::Int8: rows(a, static_cast<const std::int8_t*>(a.weight), rowBegin, rowEnd); break;
-    }
+    if (a.type == WeightType::BFloat16)
+        rows(a, static_cast<const std::uint16_t*>(a.weight), rowBegin, rowEnd);
+    else
+        rows(a, static_cast<const float*>(a.weight), rowBegin, rowEnd);
 }
 
 void gemvInt8RowsAvx512(const GemvArguments& a, const QuantizedRows& q, std::int64_t rowBegin, std::int64_t rowEnd)
