@@ -47,6 +47,7 @@ struct Options {
     std::string json;
     std::string saveCheckpoint;
     int encodeOnly = 0;  // > 0: that many image encodes and nothing else, for a profiler
+    int decodeOnly = 0;  // > 0: that many greedy tokens and nothing else, for a profiler
     bool workerThread = false;     // those encodes on a thread of their own, as the window runs them
     bool keepThreadHeaps = false;  // with io::keepThreadHeaps, as the demo trainer runs
 };
@@ -56,13 +57,15 @@ struct Options {
     std::cerr << "querylens-bench: " << problem << "\n"
               << "usage: querylens-bench [--model blip2-opt-2.7b|blip2-flan-t5-xl|DIR] [--precision fp32|bf16|int8]\n"
                  "                       [--threads N] [--scale F] [--repeat N] [--tokens N] [--batch N] [--json FILE]\n"
-                 "                       [--encode-only N [--worker-thread] [--keep-thread-heaps]]\n"
+                 "                       [--encode-only N [--worker-thread] [--keep-thread-heaps]] [--decode-only N]\n"
                  "       querylens-bench --save-checkpoint DIR [--model NAME] [--precision fp32|bf16] [--scale F]\n"
                  "  --encode-only N  encode the image of a batch of --batch N times and print the time, nothing\n"
                  "                   else: a window for `perf record -p` on the image path alone; with the\n"
                  "                   page faults an encode takes, on a thread of its own with --worker-thread\n"
                  "                   (as the window runs models), with glibc's thread heaps kept by\n"
-                 "                   --keep-thread-heaps (as the demo trainer runs)\n";
+                 "                   --keep-thread-heaps (as the demo trainer runs)\n"
+                 "  --decode-only N  one image encoded and a prompt prefilled, then N greedy tokens timed and\n"
+                 "                   nothing else: the window for `perf record -p` on decoding alone\n";
     std::exit(2);
 }
 
@@ -94,6 +97,8 @@ Options parse(int argc, char** argv)
             o.json = value();
         else if (arg == "--encode-only")
             o.encodeOnly = std::max(1, std::atoi(value().c_str()));
+        else if (arg == "--decode-only")
+            o.decodeOnly = std::max(1, std::atoi(value().c_str()));
         else if (arg == "--worker-thread")
             o.workerThread = true;
         else if (arg == "--keep-thread-heaps")
@@ -237,6 +242,14 @@ int main(int argc, char** argv)
                     o.batch, timing.first, 100 * timing.second, o.encodeOnly, kernels::isaName(kernels::activeIsa()),
                     threads, o.workerThread ? ", on a worker thread" : "", o.keepThreadHeaps ? ", thread heaps kept" : "",
                     faults);
+        return 0;
+    }
+    if (o.decodeOnly > 0) {
+        std::cerr << "decoding " << o.decodeOnly << " tokens, pid " << getpid() << "\n";
+        const double rate = timeDecode(*model, o.decodeOnly);
+        std::printf("decode (greedy), %d tokens: %.2f tok/s (%s, %d thread(s)); %s of weights read a token\n", o.decodeOnly,
+                    rate, kernels::isaName(kernels::activeIsa()), threads,
+                    gb(double(model->languageModel().stepWeightBytes())).c_str());
         return 0;
     }
     ModelFigures f = benchModel(*model, o.repeats, o.tokens, o.batch);

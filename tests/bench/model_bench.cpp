@@ -69,6 +69,20 @@ std::pair<double, double> timeImageEncode(const Blip2Model& model, int batchSize
     return timeEncode(model, at::randn({batchSize, 3, size, size}), repeats);
 }
 
+double timeDecode(const Blip2Model& model, int tokens)
+{
+    c10::InferenceMode inference;
+    const int size = model.config().vision_config.image_size;
+    const ImageFeatures features = model.encode(at::randn({1, 3, size, size}));
+    const LanguageModel& lm = model.languageModel();
+    auto state = lm.newState();
+    const StepOutput out = lm.prefill(*state, features.projected, promptIds(lm.vocabSize(), 100));
+    double total = 0;
+    for (double s : decode(lm, *state, out, tokens, nullptr))
+        total += s;
+    return tokens / total;
+}
+
 ModelFigures benchModel(const Blip2Model& model, int repeats, int decodeTokens, int batchSize)
 {
     c10::InferenceMode inference;

@@ -37,3 +37,7 @@ ModelFigures benchModel(const querylens::model::Blip2Model& model, int repeats, 
 // Median milliseconds of `repeats` encodes of a batch of `batchSize` random images (after one to
 // warm up), and their spread.
 std::pair<double, double> timeImageEncode(const querylens::model::Blip2Model& model, int batchSize, int repeats);
+
+// Tokens a second of `tokens` greedy steps after a prompt on one random image (the image encoded
+// and the prompt prefilled first, untimed).
+double timeDecode(const querylens::model::Blip2Model& model, int tokens);
