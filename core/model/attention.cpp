@@ -21,7 +21,8 @@ namespace {
 // Query rows from which the heads are run in parallel. libtorch's batched product runs the
 // heads one after another and splits each small product over the threads, which mostly waits:
 // for an image (ViT-g/14: 16 heads of 257 x 88) a head per thread is twice as fast (15 -> 7 ms a
-// layer on 2 threads). One decoded token (a single row per head) is cheaper batched.
+// layer on 2 threads). Fewer rows (a decoded token) take the few-rows kernel, or the batched
+// product where it does not apply.
 constexpr std::int64_t kParallelHeadRows = 16;
 
 at::Tensor batchedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
@@ -121,6 +122,54 @@ at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const
     return context;
 }
 
+// The few-rows kernel applies: float32 throughout, each row of q, k and v contiguous in memory
+// (the cache's keys and values are views of a longer buffer), and the mask, if any, an additive
+// float one whose rows are contiguous once expanded to every head.
+bool fewRowsApply(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& fullMask)
+{
+    const auto isFloat = [](const at::Tensor& t) { return t.scalar_type() == at::kFloat; };
+    return kernels::activeIsa() >= kernels::Isa::Avx2 && isFloat(q) && isFloat(k) && isFloat(v) &&
+           q.size(3) == v.size(3) && q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1 &&
+           (!fullMask.defined() || (isFloat(fullMask) && fullMask.stride(3) == 1));
+}
+
+// A decoded token's heads (or a few rows each: the beams' tokens, T5's cross-attention rows):
+// the AVX2 kernel per head, the heads split over the threads.
+at::Tensor fewRowsAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
+                            const at::Tensor& fullMask, at::Tensor* probabilities)
+{
+    const std::int64_t b = q.size(0), heads = q.size(1), tq = q.size(2), tk = k.size(2), d = q.size(3);
+    const at::Tensor context = at::empty({b, heads, tq, d}, q.options());
+    const at::Tensor probs = at::empty({b, heads, tq, tk}, q.options());
+    // Heads in runs of 8: a head is a few microseconds, not worth a hand-off of its own.
+    at::parallel_for(0, b * heads, 8, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) {
+            const std::int64_t batch = i / heads, head = i % heads;
+            kernels::AttentionHeadArguments args;
+            args.q = q.data_ptr<float>() + batch * q.stride(0) + head * q.stride(1);
+            args.k = k.data_ptr<float>() + batch * k.stride(0) + head * k.stride(1);
+            args.v = v.data_ptr<float>() + batch * v.stride(0) + head * v.stride(1);
+            args.qStride = q.stride(2);
+            args.kStride = k.stride(2);
+            args.vStride = v.stride(2);
+            args.probabilities = probs.data_ptr<float>() + i * tq * tk;
+            args.context = context.data_ptr<float>() + i * tq * d;
+            args.contextStride = d;
+            args.tq = tq;
+            args.tk = tk;
+            args.d = d;
+            args.scale = float(scale);
+            const float* mask = fullMask.defined()
+                                    ? fullMask.data_ptr<float>() + batch * fullMask.stride(0) + head * fullMask.stride(1)
+                                    : nullptr;
+            kernels::attentionRowsAvx2(args, mask, fullMask.defined() ? fullMask.stride(2) : 0);
+        }
+    });
+    if (probabilities)
+        *probabilities = probs;
+    return context;
+}
+
 }  // namespace
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
@@ -133,6 +182,11 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
     if (q.size(2) >= kParallelHeadRows && q.device().is_cpu() && !kernels::libtorchOnly() &&
         !kernels::needsAutograd({q, k, v}) && (at::get_num_threads() > 1 || fusedHeadApplies(q, k, v, mask)))
         return headParallelAttention(q, k, v, scale, mask, probabilities, products);
+    if (q.size(2) < kParallelHeadRows && q.device().is_cpu() && !kernels::libtorchOnly() && !kernels::needsAutograd({q, k, v})) {
+        const at::Tensor fullMask = mask.defined() ? mask.expand({q.size(0), q.size(1), q.size(2), k.size(2)}) : at::Tensor();
+        if (fewRowsApply(q, k, v, fullMask))
+            return fewRowsAttention(q, k, v, scale, fullMask, probabilities);
+    }
     return batchedAttention(q, k, v, scale, mask, probabilities);
 }
 

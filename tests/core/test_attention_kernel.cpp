@@ -4,7 +4,8 @@
 // through strided views as the vision encoder passes them; and model::attention() choosing it
 // (probabilities and context as the libtorch path gives them). The bf16 head
 // (kernels/attention_avx512bf16.cpp) likewise, against a reference of its own rounding. QSKIP on
-// CPUs without AVX-512 (AVX512_BF16 for the bf16 head).
+// CPUs without AVX-512 (AVX512_BF16 for the bf16 head). The few-rows kernel of decoding
+// (kernels/attention_rows_avx2.cpp) against float64 through model::attention(), QSKIP below AVX2.
 
 #include "model/kernels/attention_head.h"
 #include "model/kernels/isa.h"
@@ -16,6 +17,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <limits>
 
 using namespace querylens::model;
 using kernels::Isa;
@@ -217,6 +219,61 @@ private Q_SLOTS:
         const double difference = maxAbsDifference(bf16, float32);
         QVERIFY2(difference > 0 && difference < 3e-2 * float32.abs().max().item<double>(), qPrintable(QString::number(difference)));
         QVERIFY(maxAbsDifference(bf16Probabilities, floatProbabilities) < 1e-2);
+    }
+
+    // model::attention() for a few query rows (a decoded token, the beams' rows): the AVX2
+    // kernel against float64, keys and values as views of a longer cache buffer, with no mask,
+    // a causal one (-inf) and a per-head additive one (T5's position bias); key counts and head
+    // sizes with every tail of 8. Capped below avx2, the batched libtorch path gives the same.
+    void fewRowsMatchFloat64Reference_data()
+    {
+        QTest::addColumn<int>("tq");
+        QTest::addColumn<int>("tk");
+        QTest::addColumn<int>("d");
+        QTest::addColumn<QString>("mask");
+        QTest::newRow("a token, OPT-2.7b head") << 1 << 70 << 80 << "none";
+        QTest::newRow("a token, one key") << 1 << 1 << 64 << "none";
+        QTest::newRow("3 rows, causal") << 3 << 133 << 37 << "causal";
+        QTest::newRow("a token, per-head bias") << 1 << 45 << 64 << "per head";
+        QTest::newRow("15 rows, d 100") << 15 << 29 << 100 << "causal";
+    }
+    void fewRowsMatchFloat64Reference()
+    {
+        QFETCH(int, tq);
+        QFETCH(int, tk);
+        QFETCH(int, d);
+        QFETCH(QString, mask);
+        SKIP_UNLESS(Isa::Avx2);
+        const c10::InferenceMode inference;
+        const int batch = 2, heads = 3;
+        const at::Tensor q = at::randn({batch, tq, heads, d}).transpose(1, 2);  // split heads, as the models do
+        const at::Tensor cacheKeys = at::randn({batch, heads, tk + 16, d}), cacheValues = at::randn({batch, heads, tk + 16, d});
+        const at::Tensor k = cacheKeys.narrow(2, 0, tk), v = cacheValues.narrow(2, 0, tk);
+        at::Tensor additive;
+        if (mask == "causal")
+            additive = at::full({tq, tk}, -std::numeric_limits<float>::infinity()).triu(tk - tq + 1);
+        else if (mask == "per head")
+            additive = at::randn({1, heads, tq, tk});
+        const double scale = 1.0 / std::sqrt(double(d));
+
+        at::Tensor scores = at::matmul(q.to(at::kDouble), k.to(at::kDouble).transpose(-1, -2)) * scale;
+        if (additive.defined())
+            scores = scores + additive.to(at::kDouble);
+        const at::Tensor p64 = at::softmax(scores, -1);
+        const at::Tensor c64 = at::matmul(p64, v.to(at::kDouble));
+
+        at::Tensor probabilities, cappedProbabilities, capped;
+        const at::Tensor context = attention(q, k, v, scale, additive, &probabilities);
+        {
+            const IsaCap cap(Isa::Portable);
+            capped = attention(q, k, v, scale, additive, &cappedProbabilities);
+        }
+        QCOMPARE(context.sizes(), c64.sizes());
+        const double contextError = maxAbsDifference(context, c64), probabilityError = maxAbsDifference(probabilities, p64);
+        QVERIFY2(contextError < 1e-5 * std::max(1.0, c64.abs().max().item<double>()), qPrintable(QString::number(contextError)));
+        QVERIFY2(probabilityError < 2e-6, qPrintable(QString::number(probabilityError)));
+        QVERIFY(maxAbsDifference(capped, context) < 1e-5);
+        QVERIFY(maxAbsDifference(cappedProbabilities, probabilities) < 2e-6);
     }
 };
 

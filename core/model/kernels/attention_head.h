@@ -34,4 +34,9 @@ void attentionHeadAvx512(const AttentionHeadArguments& args, float* scratch);
 // bf16. Call only when activeIsa() >= Isa::Avx512Bf16.
 void attentionHeadAvx512Bf16(const AttentionHeadArguments& args, float* scratch);
 
+// A few query rows (a decoded token; the beams' rows) against many keys, in AVX2
+// (attention_rows_avx2.cpp): the same outputs as the heads above, plus an additive mask, row r's
+// at mask + r * maskStride (or none). No scratch. Call only when activeIsa() >= Isa::Avx2.
+void attentionRowsAvx2(const AttentionHeadArguments& args, const float* mask, std::int64_t maskStride);
+
 }  // namespace querylens::model::kernels
