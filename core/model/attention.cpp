@@ -48,24 +48,30 @@ constexpr std::int64_t kFusedHeadRows = 64;
 // (an image's q, k and v are strided views of the qkv product).
 bool fusedHeadApplies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask)
 {
-    return kernels::activeIsa() >= kernels::Isa::Avx512 && q.size(2) >= kFusedHeadRows && !mask.defined() &&
+    return kernels::activeIsa() >= kernels::Isa::Avx2 && q.size(2) >= kFusedHeadRows && !mask.defined() &&
            q.scalar_type() == at::kFloat &&
            k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat && q.size(3) == v.size(3) &&
            q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1;
 }
 
-using FusedHead = void (*)(const kernels::AttentionHeadArguments&, float* scratch);
+// A fused head and the scratch floats it needs for tk keys of d values.
+struct FusedHead {
+    void (*run)(const kernels::AttentionHeadArguments&, float* scratch) = nullptr;
+    std::int64_t (*scratchFloats)(std::int64_t tk, std::int64_t d) = nullptr;
+};
 
 // The fused head for these inputs, or none: AVX512_BF16's for bf16 models where the CPU has
-// it, else AVX-512 F's in float32.
+// it, else AVX-512 F's in float32, else AVX2's.
 FusedHead fusedHeadFor(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
                        AttentionProducts products)
 {
     if (!fusedHeadApplies(q, k, v, mask))
-        return nullptr;
+        return {};
     if (products == AttentionProducts::Bfloat16 && kernels::activeIsa() >= kernels::Isa::Avx512Bf16)
-        return kernels::attentionHeadAvx512Bf16;
-    return kernels::attentionHeadAvx512;
+        return {kernels::attentionHeadAvx512Bf16, kernels::attentionHeadScratchFloats};
+    if (kernels::activeIsa() >= kernels::Isa::Avx512)
+        return {kernels::attentionHeadAvx512, kernels::attentionHeadScratchFloats};
+    return {kernels::attentionHeadAvx2, kernels::attentionHeadAvx2ScratchFloats};
 }
 
 at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
@@ -85,10 +91,10 @@ at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const
     const FusedHead fusedHead = fusedHeadFor(q, k, v, mask, products);
     at::parallel_for(0, std::min<std::int64_t>(at::get_num_threads(), b * heads), 1, [&](std::int64_t, std::int64_t) {
         const c10::InferenceMode guard(inference);
-        std::vector<float> scratch(fusedHead ? std::size_t(kernels::attentionHeadScratchFloats(tk, q.size(3))) : 0);
+        std::vector<float> scratch(fusedHead.run ? std::size_t(fusedHead.scratchFloats(tk, q.size(3))) : 0);
         for (std::int64_t i; (i = next.fetch_add(1)) < b * heads;) {
             const std::int64_t batch = i / heads, head = i % heads;
-            if (fusedHead) {
+            if (fusedHead.run) {
                 kernels::AttentionHeadArguments args;
                 args.q = q.data_ptr<float>() + batch * q.stride(0) + head * q.stride(1);
                 args.k = k.data_ptr<float>() + batch * k.stride(0) + head * k.stride(1);
@@ -103,7 +109,7 @@ at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const
                 args.tk = tk;
                 args.d = q.size(3);
                 args.scale = float(scale);
-                fusedHead(args, scratch.data());
+                fusedHead.run(args, scratch.data());
                 continue;
             }
             at::Tensor p = probs[batch][head];

@@ -227,10 +227,11 @@ int main(int argc, char** argv)
     if (only == "decode")
         return 0;
     if (only == "attention") {
-        // Attention alone: ours (the fused AVX-512 head where the CPU has it, and its bf16
-        // products for bf16 models where the CPU has AVX512_BF16), a head per thread
-        // through OpenBLAS, and libtorch's batched product, on the shapes of
-        // the vision encoder, the Q-Former's cross-attention and an OPT prompt.
+        // Attention alone: ours (the fused AVX-512 or AVX2 head, with bf16 products for bf16
+        // models where the CPU has AVX512_BF16; the few-rows kernel for a decoded token), a head
+        // per thread through OpenBLAS, and libtorch's batched product, on the shapes of the
+        // vision encoder, the Q-Former's cross-attention, an OPT prompt and an OPT decoding step
+        // (below 16 rows the capped path is the batched product too).
         struct AttentionShape {
             const char* what;
             std::int64_t heads, queries, keys, headDim;
@@ -238,15 +239,16 @@ int main(int argc, char** argv)
         std::printf("attention (GFLOP/s)\n");
         for (const AttentionShape& s : {AttentionShape{"vit-g 257x257", 16, 257, 257, 88},
                                         AttentionShape{"q-former cross 32x257", 12, 32, 257, 64},
-                                        AttentionShape{"opt prompt 42x42", 32, 42, 42, 80}}) {
+                                        AttentionShape{"opt prompt 42x42", 32, 42, 42, 80},
+                                        AttentionShape{"opt decode 1x74", 32, 1, 74, 80}}) {
             const at::Tensor q = at::randn({1, s.heads, s.queries, s.headDim}), k = at::randn({1, s.heads, s.keys, s.headDim}),
                              v = at::randn({1, s.heads, s.keys, s.headDim});
             const double flop = 4.0 * double(s.heads * s.queries * s.keys * s.headDim);
             auto call = [&] { attention(q, k, v, 0.1); };
             const double ours = flop / timeCall(call, repeats) / 1e9;
-            // The head-parallel path with OpenBLAS products (below AVX-512, where the fused head
-            // kernel does not run), alternated with ours so that both see the same load.
-            kernels::setIsaCap(std::min(kernels::activeIsa(), kernels::Isa::Avx2));
+            // The head-parallel path with OpenBLAS products (capped below AVX2, where no fused
+            // head runs), alternated with ours so that both see the same load.
+            kernels::setIsaCap(kernels::Isa::Portable);
             const double blas = flop / timeCall(call, repeats) / 1e9;
             kernels::setIsaCap(std::nullopt);
             const double oursAgain = flop / timeCall(call, repeats) / 1e9;

@@ -26,6 +26,11 @@ struct AttentionHeadArguments {
 std::int64_t attentionHeadScratchFloats(std::int64_t tk, std::int64_t d);
 std::int64_t attentionHeadBf16ScratchFloats(std::int64_t tk, std::int64_t d);  // the bf16 kernel's part
 
+// AVX2 + FMA (attention_avx2.cpp), with a scratch of its own size: call only when activeIsa() >=
+// Isa::Avx2.
+std::int64_t attentionHeadAvx2ScratchFloats(std::int64_t tk, std::int64_t d);
+void attentionHeadAvx2(const AttentionHeadArguments& args, float* scratch);
+
 // AVX-512 F (attention_avx512.cpp): call only when activeIsa() >= Isa::Avx512.
 void attentionHeadAvx512(const AttentionHeadArguments& args, float* scratch);
 
@@ -35,7 +40,7 @@ void attentionHeadAvx512(const AttentionHeadArguments& args, float* scratch);
 void attentionHeadAvx512Bf16(const AttentionHeadArguments& args, float* scratch);
 
 // A few query rows (a decoded token; the beams' rows) against many keys, in AVX2
-// (attention_rows_avx2.cpp): the same outputs as the heads above, plus an additive mask, row r's
+// (attention_avx2.cpp): the same outputs as the heads above, plus an additive mask, row r's
 // at mask + r * maskStride (or none). No scratch. Call only when activeIsa() >= Isa::Avx2.
 void attentionRowsAvx2(const AttentionHeadArguments& args, const float* mask, std::int64_t maskStride);
 

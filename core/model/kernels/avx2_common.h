@@ -87,5 +87,32 @@ inline __m256i tailMask8(std::int64_t remaining)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(remaining < 8 ? remaining : 8)), lanes);
 }
 
+// A row of scores into probabilities, in place: max, e^(score - max), sum, scale.
+inline void softmaxRow8(float* row, std::int64_t tk)
+{
+    __m256 top = _mm256_set1_ps(-__builtin_inff());
+    for (std::int64_t j = 0; j < tk; j += 8) {
+        const __m256i lanes = tailMask8(tk - j);
+        top = _mm256_max_ps(top, _mm256_blendv_ps(top, _mm256_maskload_ps(row + j, lanes), _mm256_castsi256_ps(lanes)));
+    }
+    __m128 folded = _mm_max_ps(_mm256_castps256_ps128(top), _mm256_extractf128_ps(top, 1));
+    folded = _mm_max_ps(folded, _mm_movehl_ps(folded, folded));
+    folded = _mm_max_ss(folded, _mm_shuffle_ps(folded, folded, 1));
+    const __m256 peak = _mm256_set1_ps(_mm_cvtss_f32(folded));
+    __m256 sum = _mm256_setzero_ps();
+    for (std::int64_t j = 0; j < tk; j += 8) {
+        const __m256i lanes = tailMask8(tk - j);
+        const __m256 e = _mm256_and_ps(expNonPositive8(_mm256_sub_ps(_mm256_maskload_ps(row + j, lanes), peak)),
+                                       _mm256_castsi256_ps(lanes));
+        sum = _mm256_add_ps(sum, e);
+        _mm256_maskstore_ps(row + j, lanes, e);
+    }
+    const __m256 inverse = _mm256_set1_ps(1.0f / horizontalSum(sum));
+    for (std::int64_t j = 0; j < tk; j += 8) {
+        const __m256i lanes = tailMask8(tk - j);
+        _mm256_maskstore_ps(row + j, lanes, _mm256_mul_ps(_mm256_maskload_ps(row + j, lanes), inverse));
+    }
+}
+
 }  // namespace
 }  // namespace querylens::model::kernels
