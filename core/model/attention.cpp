@@ -74,6 +74,29 @@ FusedHead fusedHeadFor(const at::Tensor& q, const at::Tensor& k, const at::Tenso
     return {kernels::attentionHeadAvx2, kernels::attentionHeadAvx2ScratchFloats};
 }
 
+// The kernels' view of head `i` (batch i / H, head i % H) of q, k, v [B, H, T, d] (rows strided,
+// each contiguous) and of the outputs probs [B, H, Tq, Tk] and context [B, H, Tq, d] (contiguous).
+kernels::AttentionHeadArguments headArguments(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                              const at::Tensor& probs, const at::Tensor& context, double scale, std::int64_t i)
+{
+    const std::int64_t batch = i / q.size(1), head = i % q.size(1);
+    kernels::AttentionHeadArguments args;
+    args.q = q.data_ptr<float>() + batch * q.stride(0) + head * q.stride(1);
+    args.k = k.data_ptr<float>() + batch * k.stride(0) + head * k.stride(1);
+    args.v = v.data_ptr<float>() + batch * v.stride(0) + head * v.stride(1);
+    args.qStride = q.stride(2);
+    args.kStride = k.stride(2);
+    args.vStride = v.stride(2);
+    args.tq = q.size(2);
+    args.tk = k.size(2);
+    args.d = q.size(3);
+    args.probabilities = probs.data_ptr<float>() + i * args.tq * args.tk;
+    args.context = context.data_ptr<float>() + i * args.tq * v.size(3);
+    args.contextStride = v.size(3);
+    args.scale = float(scale);
+    return args;
+}
+
 at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                                  const at::Tensor& mask, at::Tensor* probabilities, AttentionProducts products)
 {
@@ -95,21 +118,7 @@ at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const
         for (std::int64_t i; (i = next.fetch_add(1)) < b * heads;) {
             const std::int64_t batch = i / heads, head = i % heads;
             if (fusedHead.run) {
-                kernels::AttentionHeadArguments args;
-                args.q = q.data_ptr<float>() + batch * q.stride(0) + head * q.stride(1);
-                args.k = k.data_ptr<float>() + batch * k.stride(0) + head * k.stride(1);
-                args.v = v.data_ptr<float>() + batch * v.stride(0) + head * v.stride(1);
-                args.qStride = q.stride(2);
-                args.kStride = k.stride(2);
-                args.vStride = v.stride(2);
-                args.probabilities = probs.data_ptr<float>() + (batch * heads + head) * tq * tk;
-                args.context = context.data_ptr<float>() + (batch * heads + head) * tq * v.size(3);
-                args.contextStride = v.size(3);
-                args.tq = tq;
-                args.tk = tk;
-                args.d = q.size(3);
-                args.scale = float(scale);
-                fusedHead.run(args, scratch.data());
+                fusedHead.run(headArguments(q, k, v, probs, context, scale, i), scratch.data());
                 continue;
             }
             at::Tensor p = probs[batch][head];
@@ -144,31 +153,18 @@ bool fewRowsApply(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
 at::Tensor fewRowsAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                             const at::Tensor& fullMask, at::Tensor* probabilities)
 {
-    const std::int64_t b = q.size(0), heads = q.size(1), tq = q.size(2), tk = k.size(2), d = q.size(3);
-    const at::Tensor context = at::empty({b, heads, tq, d}, q.options());
+    const std::int64_t b = q.size(0), heads = q.size(1), tq = q.size(2), tk = k.size(2);
+    const at::Tensor context = at::empty({b, heads, tq, v.size(3)}, q.options());
     const at::Tensor probs = at::empty({b, heads, tq, tk}, q.options());
     // Heads in runs of 8: a head is a few microseconds, not worth a hand-off of its own.
     at::parallel_for(0, b * heads, 8, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
             const std::int64_t batch = i / heads, head = i % heads;
-            kernels::AttentionHeadArguments args;
-            args.q = q.data_ptr<float>() + batch * q.stride(0) + head * q.stride(1);
-            args.k = k.data_ptr<float>() + batch * k.stride(0) + head * k.stride(1);
-            args.v = v.data_ptr<float>() + batch * v.stride(0) + head * v.stride(1);
-            args.qStride = q.stride(2);
-            args.kStride = k.stride(2);
-            args.vStride = v.stride(2);
-            args.probabilities = probs.data_ptr<float>() + i * tq * tk;
-            args.context = context.data_ptr<float>() + i * tq * d;
-            args.contextStride = d;
-            args.tq = tq;
-            args.tk = tk;
-            args.d = d;
-            args.scale = float(scale);
             const float* mask = fullMask.defined()
                                     ? fullMask.data_ptr<float>() + batch * fullMask.stride(0) + head * fullMask.stride(1)
                                     : nullptr;
-            kernels::attentionRowsAvx2(args, mask, fullMask.defined() ? fullMask.stride(2) : 0);
+            kernels::attentionRowsAvx2(headArguments(q, k, v, probs, context, scale, i), mask,
+                                       fullMask.defined() ? fullMask.stride(2) : 0);
         }
     });
     if (probabilities)

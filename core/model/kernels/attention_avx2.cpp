@@ -10,6 +10,7 @@
 //   other waited.
 
 #include "model/kernels/attention_head.h"
+#include "model/kernels/attention_tiles.h"
 #include "model/kernels/avx2_common.h"
 
 #include <algorithm>
@@ -83,10 +84,12 @@ constexpr int kRows = 4;         // query rows per register tile
 constexpr int kChunks = 3;       // 3 x 8 keys (scores) or columns (context) per tile
 inline std::int64_t padded8(std::int64_t n) { return (n + 7) / 8 * 8; }
 
-// Scores of 4 query rows (`rows` pointers) against keys [j0, j0 + 8 C) from kt [d][tkPad].
+// Both products of a head as one register tile: 4 rows (`rows` pointers, each `count` long)
+// times columns [column0, column0 + 8 C) of a packed matrix [count][stride]. For the scores the
+// rows are queries and the matrix kt [d][tkPad]; for the context, probabilities and vp [tk][dPad].
 template <int C>
-void scoreTile(const float* const rows[kRows], const float* kt, std::int64_t tkPad, std::int64_t d, std::int64_t j0,
-               __m256 acc[kRows][kChunks])
+void tile(const float* const rows[kRows], const float* matrix, std::int64_t stride, std::int64_t count,
+          std::int64_t column0, __m256 acc[kRows][kChunks])
 {
     // Local accumulators in fully unrolled loops, copied out at the end: through `acc`, or in
     // loops left rolled, GCC stored all 12 back to memory on every step.
@@ -96,15 +99,15 @@ void scoreTile(const float* const rows[kRows], const float* kt, std::int64_t tkP
 #pragma GCC unroll 4
         for (int c = 0; c < C; ++c)
             sum[r][c] = _mm256_setzero_ps();
-    for (std::int64_t p = 0; p < d; ++p) {
-        const float* line = kt + p * tkPad + j0;
+    for (std::int64_t x = 0; x < count; ++x) {
+        const float* line = matrix + x * stride + column0;
         __m256 b[C];
 #pragma GCC unroll 4
         for (int c = 0; c < C; ++c)
             b[c] = _mm256_loadu_ps(line + 8 * c);
 #pragma GCC unroll 4
         for (int r = 0; r < kRows; ++r) {
-            const __m256 a = _mm256_broadcast_ss(rows[r] + p);
+            const __m256 a = _mm256_broadcast_ss(rows[r] + x);
 #pragma GCC unroll 4
             for (int c = 0; c < C; ++c)
                 sum[r][c] = _mm256_fmadd_ps(a, b[c], sum[r][c]);
@@ -117,38 +120,15 @@ void scoreTile(const float* const rows[kRows], const float* kt, std::int64_t tkP
             acc[r][c] = sum[r][c];
 }
 
-// Context columns [d0, d0 + 8 C) of 4 rows of probabilities (`rows`) times vp [tk][dPad].
-template <int C>
-void contextTile(const float* const rows[kRows], const float* vp, std::int64_t dPad, std::int64_t tk, std::int64_t d0,
-                 __m256 acc[kRows][kChunks])
+// The tile for 1 to 3 chunks of 8 columns.
+void tileOf(int chunks, const float* const rows[kRows], const float* matrix, std::int64_t stride, std::int64_t count,
+            std::int64_t column0, __m256 acc[kRows][kChunks])
 {
-    // Local accumulators in fully unrolled loops, copied out at the end: through `acc`, or in
-    // loops left rolled, GCC stored all 12 back to memory on every step.
-    __m256 sum[kRows][C];
-#pragma GCC unroll 4
-    for (int r = 0; r < kRows; ++r)
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c)
-            sum[r][c] = _mm256_setzero_ps();
-    for (std::int64_t j = 0; j < tk; ++j) {
-        const float* line = vp + j * dPad + d0;
-        __m256 b[C];
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c)
-            b[c] = _mm256_loadu_ps(line + 8 * c);
-#pragma GCC unroll 4
-        for (int r = 0; r < kRows; ++r) {
-            const __m256 a = _mm256_broadcast_ss(rows[r] + j);
-#pragma GCC unroll 4
-            for (int c = 0; c < C; ++c)
-                sum[r][c] = _mm256_fmadd_ps(a, b[c], sum[r][c]);
-        }
+    switch (chunks) {
+    case 1: tile<1>(rows, matrix, stride, count, column0, acc); break;
+    case 2: tile<2>(rows, matrix, stride, count, column0, acc); break;
+    default: tile<3>(rows, matrix, stride, count, column0, acc); break;
     }
-#pragma GCC unroll 4
-    for (int r = 0; r < kRows; ++r)
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c)
-            acc[r][c] = sum[r][c];
 }
 
 }  // namespace
@@ -160,16 +140,7 @@ void attentionHeadAvx2(const AttentionHeadArguments& a, float* scratch)
     const std::int64_t tkPad = padded8(a.tk), dPad = padded8(a.d);
     float* kt = scratch;                // [d][tkPad], zero past tk
     float* vp = scratch + a.d * tkPad;  // [tk][dPad], zero past d
-    for (std::int64_t p = 0; p < a.d; ++p) {
-        float* line = kt + p * tkPad;
-        for (std::int64_t j = 0; j < a.tk; ++j)
-            line[j] = a.k[j * a.kStride + p];
-        std::fill(line + a.tk, line + tkPad, 0.0f);
-    }
-    for (std::int64_t j = 0; j < a.tk; ++j) {
-        std::copy(a.v + j * a.vStride, a.v + j * a.vStride + a.d, vp + j * dPad);
-        std::fill(vp + j * dPad + a.d, vp + (j + 1) * dPad, 0.0f);
-    }
+    attention_tiles::packKeysAndValues(a, tkPad, dPad, kt, vp);
     const __m256 scale = _mm256_set1_ps(a.scale);
 
     for (std::int64_t i0 = 0; i0 < a.tq; i0 += kRows) {
@@ -187,11 +158,7 @@ void attentionHeadAvx2(const AttentionHeadArguments& a, float* scratch)
         __m256 acc[kRows][kChunks];
         for (std::int64_t j0 = 0; j0 < a.tk; j0 += 8 * kChunks) {
             const int chunks = int(std::min<std::int64_t>(kChunks, (a.tk - j0 + 7) / 8));
-            switch (chunks) {
-            case 1: scoreTile<1>(queries, kt, tkPad, a.d, j0, acc); break;
-            case 2: scoreTile<2>(queries, kt, tkPad, a.d, j0, acc); break;
-            default: scoreTile<3>(queries, kt, tkPad, a.d, j0, acc); break;
-            }
+            tileOf(chunks, queries, kt, tkPad, a.d, j0, acc);
             for (int r = 0; r < real; ++r)
                 for (int c = 0; c < chunks; ++c) {
                     const std::int64_t j = j0 + 8 * c;
@@ -205,11 +172,7 @@ void attentionHeadAvx2(const AttentionHeadArguments& a, float* scratch)
         // 3. context
         for (std::int64_t d0 = 0; d0 < a.d; d0 += 8 * kChunks) {
             const int chunks = int(std::min<std::int64_t>(kChunks, (a.d - d0 + 7) / 8));
-            switch (chunks) {
-            case 1: contextTile<1>(probabilityRows, vp, dPad, a.tk, d0, acc); break;
-            case 2: contextTile<2>(probabilityRows, vp, dPad, a.tk, d0, acc); break;
-            default: contextTile<3>(probabilityRows, vp, dPad, a.tk, d0, acc); break;
-            }
+            tileOf(chunks, probabilityRows, vp, dPad, a.tk, d0, acc);
             for (int r = 0; r < real; ++r)
                 for (int c = 0; c < chunks; ++c) {
                     const std::int64_t col = d0 + 8 * c;

@@ -79,16 +79,7 @@ void attentionHeadAvx512(const AttentionHeadArguments& a, float* scratch)
     const std::int64_t tkPad = padded(a.tk), dPad = padded(a.d);
     float* kt = scratch;                // [d][tkPad], zero past tk
     float* vp = scratch + a.d * tkPad;  // [tk][dPad], zero past d
-    for (std::int64_t p = 0; p < a.d; ++p) {
-        float* line = kt + p * tkPad;
-        for (std::int64_t j = 0; j < a.tk; ++j)
-            line[j] = a.k[j * a.kStride + p];
-        std::fill(line + a.tk, line + tkPad, 0.0f);
-    }
-    for (std::int64_t j = 0; j < a.tk; ++j) {
-        std::copy(a.v + j * a.vStride, a.v + j * a.vStride + a.d, vp + j * dPad);
-        std::fill(vp + j * dPad + a.d, vp + (j + 1) * dPad, 0.0f);
-    }
+    packKeysAndValues(a, tkPad, dPad, kt, vp);
     const __m512 scale = _mm512_set1_ps(a.scale);
 
     for (std::int64_t i0 = 0; i0 < a.tq; i0 += kRows) {
