@@ -223,11 +223,15 @@ std::string attentionPath()
 {
     if (g_libtorchOnly)
         return "libtorch batched matmul";
+    // A decoded token's few rows per head take the AVX2 kernel at every level from avx2 up.
+    const std::string fewRows = "; a decoded token's rows: avx2, a kernel per head without packing";
     if (activeIsa() >= Isa::Avx512Bf16)
         return "avx512bf16: fused softmax(QK^T)V, a head per thread, bf16 products (vdpbf16ps) for bf16 models and fp32 "
-               "for the others (OpenBLAS fp32 products where there is a mask)";
+               "for the others (OpenBLAS fp32 products where there is a mask)" + fewRows;
     if (activeIsa() >= Isa::Avx512)
-        return "avx512: fused fp32 softmax(QK^T)V, a head per thread (OpenBLAS fp32 products where there is a mask)";
+        return "avx512: fused fp32 softmax(QK^T)V, a head per thread (OpenBLAS fp32 products where there is a mask)" + fewRows;
+    if (activeIsa() >= Isa::Avx2)
+        return "avx2: fused fp32 softmax(QK^T)V, a head per thread (OpenBLAS fp32 products where there is a mask)" + fewRows;
     return "a head per thread, OpenBLAS fp32 products";
 }
 
