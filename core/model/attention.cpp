@@ -46,12 +46,18 @@ constexpr std::int64_t kFusedHeadRows = 64;
 
 // Our fused head applies: enough rows, no mask, each row of q, k and v contiguous in memory
 // (an image's q, k and v are strided views of the qkv product).
+// What every float32 attention kernel reads: float32 q, k and v, as many values as query
+// dimensions, each row contiguous; and a CPU with at least AVX2.
+bool kernelsReadThese(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)
+{
+    const auto isFloat = [](const at::Tensor& t) { return t.scalar_type() == at::kFloat; };
+    return kernels::activeIsa() >= kernels::Isa::Avx2 && isFloat(q) && isFloat(k) && isFloat(v) &&
+           q.size(3) == v.size(3) && q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1;
+}
+
 bool fusedHeadApplies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask)
 {
-    return kernels::activeIsa() >= kernels::Isa::Avx2 && q.size(2) >= kFusedHeadRows && !mask.defined() &&
-           q.scalar_type() == at::kFloat &&
-           k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat && q.size(3) == v.size(3) &&
-           q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1;
+    return q.size(2) >= kFusedHeadRows && !mask.defined() && kernelsReadThese(q, k, v);
 }
 
 // A fused head and the scratch floats it needs for tk keys of d values.
@@ -142,10 +148,8 @@ at::Tensor headParallelAttention(const at::Tensor& q, const at::Tensor& k, const
 // float one whose rows are contiguous once expanded to every head.
 bool fewRowsApply(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& fullMask)
 {
-    const auto isFloat = [](const at::Tensor& t) { return t.scalar_type() == at::kFloat; };
-    return kernels::activeIsa() >= kernels::Isa::Avx2 && isFloat(q) && isFloat(k) && isFloat(v) &&
-           q.size(3) == v.size(3) && q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1 &&
-           (!fullMask.defined() || (isFloat(fullMask) && fullMask.stride(3) == 1));
+    return kernelsReadThese(q, k, v) &&
+           (!fullMask.defined() || (fullMask.scalar_type() == at::kFloat && fullMask.stride(3) == 1));
 }
 
 // A decoded token's heads (or a few rows each: the beams' tokens, T5's cross-attention rows):
