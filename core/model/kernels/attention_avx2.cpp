@@ -50,33 +50,51 @@ float score(const AttentionHeadArguments& a, const float* q, std::int64_t j)
     return horizontalSum(acc);
 }
 
-// context = probabilities v for one row, 32 columns at a time: even and odd keys into separate
-// accumulators, so that consecutive keys' multiply-adds do not wait on each other.
+// context columns [c, c + 8 V) = probabilities v for one row: even and odd keys into separate
+// accumulators, so that consecutive keys' multiply-adds do not wait on each other. V is a
+// template argument so that the loops unroll and the 2 V accumulators stay in registers: with V
+// counted at run time GCC kept them on the stack, a store and a load around every multiply-add.
+template <int V>
+void weightedColumns(const AttentionHeadArguments& a, const float* p, std::int64_t c, float* context)
+{
+    __m256 even[V], odd[V];
+#pragma GCC unroll 4
+    for (int u = 0; u < V; ++u)
+        even[u] = odd[u] = _mm256_setzero_ps();
+    const std::int64_t remaining = a.d - c;
+    std::int64_t j = 0;
+    for (; j + 2 <= a.tk; j += 2) {
+        const __m256 p0 = _mm256_set1_ps(p[j]), p1 = _mm256_set1_ps(p[j + 1]);
+        const float* v0 = a.v + j * a.vStride + c;
+        const float* v1 = v0 + a.vStride;
+#pragma GCC unroll 4
+        for (int u = 0; u < V; ++u) {
+            even[u] = _mm256_fmadd_ps(p0, load8Upto(v0 + 8 * u, remaining - 8 * u), even[u]);
+            odd[u] = _mm256_fmadd_ps(p1, load8Upto(v1 + 8 * u, remaining - 8 * u), odd[u]);
+        }
+    }
+    if (j < a.tk) {
+        const __m256 p0 = _mm256_set1_ps(p[j]);
+        const float* v0 = a.v + j * a.vStride + c;
+#pragma GCC unroll 4
+        for (int u = 0; u < V; ++u)
+            even[u] = _mm256_fmadd_ps(p0, load8Upto(v0 + 8 * u, remaining - 8 * u), even[u]);
+    }
+#pragma GCC unroll 4
+    for (int u = 0; u < V; ++u)
+        _mm256_maskstore_ps(context + c + 8 * u, tailMask8(remaining - 8 * u), _mm256_add_ps(even[u], odd[u]));
+}
+
+// context = probabilities v for one row, 32 columns at a time.
 void weightedSum(const AttentionHeadArguments& a, const float* p, float* context)
 {
     for (std::int64_t c = 0; c < a.d; c += 32) {
-        const int vectors = int(std::min<std::int64_t>(4, (a.d - c + 7) / 8));
-        __m256 even[4], odd[4];
-        for (int u = 0; u < 4; ++u)
-            even[u] = odd[u] = _mm256_setzero_ps();
-        std::int64_t j = 0;
-        for (; j + 2 <= a.tk; j += 2) {
-            const __m256 p0 = _mm256_set1_ps(p[j]), p1 = _mm256_set1_ps(p[j + 1]);
-            const float* v0 = a.v + j * a.vStride + c;
-            const float* v1 = v0 + a.vStride;
-            for (int u = 0; u < vectors; ++u) {
-                even[u] = _mm256_fmadd_ps(p0, load8Upto(v0 + 8 * u, a.d - c - 8 * u), even[u]);
-                odd[u] = _mm256_fmadd_ps(p1, load8Upto(v1 + 8 * u, a.d - c - 8 * u), odd[u]);
-            }
+        switch (std::min<std::int64_t>(4, (a.d - c + 7) / 8)) {
+        case 4: weightedColumns<4>(a, p, c, context); break;
+        case 3: weightedColumns<3>(a, p, c, context); break;
+        case 2: weightedColumns<2>(a, p, c, context); break;
+        default: weightedColumns<1>(a, p, c, context); break;
         }
-        if (j < a.tk) {
-            const __m256 p0 = _mm256_set1_ps(p[j]);
-            const float* v0 = a.v + j * a.vStride + c;
-            for (int u = 0; u < vectors; ++u)
-                even[u] = _mm256_fmadd_ps(p0, load8Upto(v0 + 8 * u, a.d - c - 8 * u), even[u]);
-        }
-        for (int u = 0; u < vectors; ++u)
-            _mm256_maskstore_ps(context + c + 8 * u, tailMask8(a.d - c - 8 * u), _mm256_add_ps(even[u], odd[u]));
     }
 }
 
