@@ -129,8 +129,8 @@ void fourRows(const GemvArguments& a, const W* w0, std::int64_t row)
 // and a shift per 8). The x blocks are reordered to match (evenOddBlocksAvx2). From the cache this
 // doubles the rate (17 -> 33 GB/s of weights on 2 threads of a Zen 1-class EPYC, whose 128-bit
 // units run each 256-bit operation in two halves). No software prefetch of the next rows, unlike
-// the bf16 path before it: on that machine it cost 5-15 % of the rate from memory (the hardware prefetcher
-// keeps up with these 4 streams).
+// the bf16 path before it: on that machine it cost 5-15 % of the rate from memory (the hardware
+// prefetcher keeps up with these 4 streams).
 void fourRowsBf16(const GemvArguments& a, const std::uint16_t* w0, const float* xEvenOdd, std::int64_t row)
 {
     const std::int64_t k = a.k;
