@@ -200,6 +200,11 @@ int runTrainDemo(const QStringList& arguments)
                                      "(default), 1 makes a 4-object scene's row a caption twice as often and a "
                                      "1-object scene's a quarter as often; the share of captions stays the same."),
                       QStringLiteral("F")});
+    parser.addOption({QStringLiteral("answers-per-row"),
+                      QStringLiteral("Questions in each of stage 2's answer rows, asked in turn as the chat asks "
+                                     "follow-ups, each scored on its answer (default %1).")
+                          .arg(defaults.answersPerRow),
+                      QStringLiteral("N")});
     parser.addOption({QStringLiteral("stage2-batch"),
                       QStringLiteral("Rows (captions and answers) in each stage-2 step (default %1).").arg(defaults.generationBatch),
                       QStringLiteral("N")});
@@ -242,6 +247,7 @@ int runTrainDemo(const QStringList& arguments)
             *rate = doubleOption(parser, name, *rate, 0, 1, LowerBound::Excluded);
         options.captionShare = doubleOption(parser, QStringLiteral("caption-share"), options.captionShare, 0, 1);
         options.captionCrowding = doubleOption(parser, QStringLiteral("caption-crowding"), options.captionCrowding, 0, 1);
+        options.answersPerRow = intOption(parser, QStringLiteral("answers-per-row"), options.answersPerRow, 1);
         const DemoTrainingResult result = trainDemoModel(options, [](const std::string& line) {
             std::cout << line << std::endl;
             return !interrupted();

@@ -31,13 +31,17 @@ at::Tensor maskedCrossEntropy(const at::Tensor& logits, const at::Tensor& target
     return (losses * w).sum() / (normaliser.defined() ? normaliser : w.sum()).clamp_min(1.0);
 }
 
-// Which next-token predictions of a padded batch the loss scores, [B, T - 1]: those of the
-// tokens from each row's targetStart on (the text to predict), none of the padding.
-at::Tensor scoredPositions(const PaddedIds& batch, const std::vector<std::size_t>& targetStart)
+// Which next-token predictions of a padded batch the loss scores, [B, T - 1]: those of each
+// row's target tokens (the text to predict), none of the prompts or the padding. Prediction t
+// is of token t + 1.
+at::Tensor scoredPositions(const PaddedIds& batch, const std::vector<std::vector<TokenSpan>>& targets)
 {
-    at::Tensor weights = batch.mask.narrow(1, 1, batch.ids.size(1) - 1).to(at::kFloat, false, /*copy=*/true);
-    for (std::size_t i = 0; i < targetStart.size(); ++i)
-        weights[std::int64_t(i)].narrow(0, 0, std::int64_t(targetStart[i]) - 1).zero_();
+    at::Tensor weights = at::zeros({batch.ids.size(0), batch.ids.size(1) - 1}, at::kFloat);
+    auto w = weights.accessor<float, 2>();
+    for (std::size_t i = 0; i < targets.size(); ++i)
+        for (const TokenSpan& span : targets[i])
+            for (std::size_t t = std::max<std::size_t>(span.begin, 1); t < span.end; ++t)
+                w[std::int64_t(i)][std::int64_t(t - 1)] = 1;
     return weights;
 }
 
@@ -150,7 +154,7 @@ std::map<std::string, at::Tensor> DemoTrainer::languageGradients(int step, int s
     demo::SceneOptions layoutOnly;
     layoutOnly.draw = false;
     std::vector<std::vector<std::int64_t>> rows;
-    std::vector<std::size_t> targetStart;
+    std::vector<std::vector<TokenSpan>> targets;
     for (int i = 0; i < options_.textBatch; ++i) {
         const demo::Scene scene = demo::generateScene(options_.seed + kTextSeedOffset, 10000 + step * options_.textBatch + i, layoutOnly);
         // The context occupies the 32 positions the soft prompt will: the caption (or, one time
@@ -166,15 +170,16 @@ std::map<std::string, at::Tensor> DemoTrainer::languageGradients(int step, int s
         std::size_t text = 0;
         if (!choice.chance(0.4))
             text = 1 + std::size_t(choice.below(int(scene.questions.size())));
-        targetStart.push_back(row.size());
+        const std::size_t begin = row.size();
         for (int id : bpe_->encode(texts[text], false))
             row.push_back(id);
         row.push_back(newline_);
+        targets.push_back({{begin, row.size()}});
         rows.push_back(row);
     }
     const PaddedIds batch = padRows(rows, kOptPad);
     const std::int64_t l = batch.ids.size(1);
-    const at::Tensor weights = scoredPositions(batch, targetStart);
+    const at::Tensor weights = scoredPositions(batch, targets);
     const at::Tensor scoredTokens = weights.sum();
     // Rows are independent, as in stage 2: a shard per core, each loss its share of the batch's.
     return backwardInShards(shards, std::int64_t(rows.size()), [&](const Shard& shard) {
@@ -307,10 +312,11 @@ std::map<std::string, at::Tensor> DemoTrainer::generationGradients(int step, int
     const at::Tensor image = frozenImageFeatures(picked);
     const std::vector<demo::Scene> scenes = pooledScenes(picked);
     demo::SceneRandom choice(options_.seed + kChoiceSeedOffset, std::uint64_t(step) * 2);
-    const GenerationRows rows = generationRows(scenes, options_.generationMix, *bpe_, newline_, choice);
+    const GenerationRows rows = generationRows(scenes, options_.generationMix, *bpe_, newline_,
+                                               std::size_t(g.optPositions - g.queries), choice);
     const PaddedIds batch = padRows(rows.ids, kOptPad);
     const std::int64_t l = batch.ids.size(1);
-    const at::Tensor weights = scoredPositions(batch, rows.targetStart);
+    const at::Tensor weights = scoredPositions(batch, rows.targets);
     const at::Tensor scoredTokens = weights.sum();
 
     // Rows are independent in this stage (a language-model loss per row): one shard per core

@@ -102,6 +102,7 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
     trainerOptions.stage2Rate = options.stage2Rate;
     trainerOptions.generationMix.captionShare = options.captionShare;
     trainerOptions.generationMix.captionCrowding = options.captionCrowding;
+    trainerOptions.generationMix.answersPerRow = options.answersPerRow;
     if (!options.tiny) {
         trainerOptions.poolSize = options.poolSize;
         trainerOptions.stage2Batch = options.generationBatch;

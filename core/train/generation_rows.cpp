@@ -41,24 +41,50 @@ const demo::QuestionAnswer& drawQuestion(const demo::Scene& scene, const Generat
 }  // namespace
 
 GenerationRows generationRows(const std::vector<demo::Scene>& scenes, const GenerationMix& mix,
-                              const text::BpeTokenizer& bpe, int newlineId, demo::SceneRandom& choice)
+                              const text::BpeTokenizer& bpe, int newlineId, std::size_t maxTokens,
+                              demo::SceneRandom& choice)
 {
     GenerationRows rows;
     for (const auto& scene : scenes) {
         std::vector<std::int64_t> row{kOptBos};
-        std::vector<int> target;
-        if (choice.chance(captionChance(mix, scene.objects.size()))) {
-            target = bpe.encode(scene.caption, false);
-        } else {
-            const demo::QuestionAnswer& qa = drawQuestion(scene, mix, choice);
-            for (int id : bpe.encode(questionPrompt(qa.question), false))
+        std::vector<TokenSpan> targets;
+        const auto append = [&](const std::string& text, bool scored) {
+            const std::size_t begin = row.size();
+            for (int id : bpe.encode(text, false))
                 row.push_back(id);
-            target = bpe.encode(" " + qa.answer, false);
+            if (scored)
+                targets.push_back({begin, row.size()});
+        };
+        if (choice.chance(captionChance(mix, scene.objects.size()))) {
+            append(scene.caption, true);
+        } else {
+            // As chatPrompt writes past turns: "Question: q Answer: a." and a space before the next.
+            std::vector<const demo::QuestionAnswer*> asked;
+            const std::size_t wanted = std::min<std::size_t>(std::size_t(std::max(1, mix.answersPerRow)), scene.questions.size());
+            for (int attempt = 0; asked.size() < wanted && attempt < 16 * mix.answersPerRow; ++attempt) {
+                const demo::QuestionAnswer* qa = &drawQuestion(scene, mix, choice);
+                if (std::find(asked.begin(), asked.end(), qa) == asked.end())
+                    asked.push_back(qa);
+            }
+            for (std::size_t i = 0; i < asked.size(); ++i) {
+                const std::size_t before = row.size(), spans = targets.size();
+                if (i > 0)
+                    append(".", false);
+                append((i == 0 ? "" : " ") + questionPrompt(asked[i]->question), false);
+                append(" " + asked[i]->answer, true);
+                if (i > 0 && row.size() + 1 > maxTokens) {  // the newline must fit too
+                    row.resize(before);
+                    targets.resize(spans);
+                    break;
+                }
+            }
         }
-        rows.targetStart.push_back(row.size());
-        row.insert(row.end(), target.begin(), target.end());
+        if (targets.empty())  // a scene without questions: the newline alone
+            targets.push_back({row.size(), row.size()});
         row.push_back(newlineId);
+        targets.back().end = row.size();
         rows.ids.push_back(std::move(row));
+        rows.targets.push_back(std::move(targets));
     }
     return rows;
 }

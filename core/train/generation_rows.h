@@ -1,7 +1,8 @@
 #pragma once
 // The token rows of BLIP-2's generative stage, one per scene: BOS, then either the scene's
-// caption (captions are prompted by BOS alone) or "Question: {q} Answer:" and the answer, then
-// the newline that ends a text. Which of the two, and which question, is drawn per scene.
+// caption (captions are prompted by BOS alone) or questions and their answers in the chat's
+// format ("Question: q1 Answer: a1. Question: q2 Answer: a2"), then the newline that ends a
+// text. Which of the two, and which questions, is drawn per scene.
 
 #include "querylens/demo_scenes.h"
 #include "querylens/demo_training.h"
@@ -25,14 +26,26 @@ struct GenerationMix {
     // generator's mean object count, so the share of captions stays captionShare overall.
     double captionCrowding = kDefaultCaptionCrowding;
     std::array<double, kQuestionTypes.size()> questionWeights{1.5, 0.5, 1, 1, 2};
+    // Questions per answer row, all different where the scene has that many. A row costs a
+    // Q-Former pass whatever its length, so more answers per row are more of the answers'
+    // signal per pass.
+    int answersPerRow = kDefaultAnswersPerRow;
+};
+
+// Tokens [begin, end) of a row that the loss scores.
+struct TokenSpan {
+    std::size_t begin = 0, end = 0;
 };
 
 struct GenerationRows {
-    std::vector<std::vector<std::int64_t>> ids;  // unpadded
-    std::vector<std::size_t> targetStart;        // per row: the first token the loss scores
+    std::vector<std::vector<std::int64_t>> ids;   // unpadded
+    std::vector<std::vector<TokenSpan>> targets;  // per row: the caption, or each answer (the last with the newline)
 };
 
+// Rows of at most maxTokens where the questions allow it: a row keeps as many of its answers
+// as fit, and at least one.
 GenerationRows generationRows(const std::vector<demo::Scene>& scenes, const GenerationMix& mix,
-                              const text::BpeTokenizer& bpe, int newlineId, demo::SceneRandom& choice);
+                              const text::BpeTokenizer& bpe, int newlineId, std::size_t maxTokens,
+                              demo::SceneRandom& choice);
 
 }  // namespace querylens::train

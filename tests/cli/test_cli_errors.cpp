@@ -236,6 +236,8 @@ private Q_SLOTS:
                                            << QByteArray("--caption-share must be a number from 0 to 1");
         QTest::newRow("negative caption crowding") << QStringLiteral("caption-crowding") << QStringLiteral("-0.5")
                                                    << QByteArray("--caption-crowding must be a number from 0 to 1");
+        QTest::newRow("no answers per row") << QStringLiteral("answers-per-row") << QStringLiteral("0")
+                                            << QByteArray("--answers-per-row must be a whole number of at least 1");
         QTest::newRow("negative entropy weight") << QStringLiteral("entropy-weight") << QStringLiteral("-0.1")
                                                  << QByteArray("--entropy-weight must be a number of at least 0");
         QTest::newRow("infinite entropy weight") << QStringLiteral("entropy-weight") << QStringLiteral("inf")

@@ -5,9 +5,12 @@
 
 #include "model/blip2.h"
 #include "querylens/demo_scenes.h"
+#include "querylens/prompts.h"
 #include "train/demo_batches.h"
 #include "train/demo_checkpoint.h"
 #include "train/demo_trainer.h"
+#include "train/demo_text.h"
+#include "train/generation_rows.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -151,6 +154,68 @@ private Q_SLOTS:
                                                        .arg(difference)));
         }
         qInfo("largest difference of a gradient: %.3g of the largest gradient", worst);
+    }
+
+    void answerRowsAreTheChatsTurns()
+    {
+        // Stage 2's answer rows with three questions each: the text is what chatPrompt writes for
+        // follow-ups, tokenised as the whole string would be; only the answers are scored, each
+        // an answer of a different question of the scene; the newline ends the last target.
+        GenerationMix mix;
+        mix.captionShare = 0;
+        mix.answersPerRow = 3;
+        std::vector<demo::Scene> scenes;
+        for (int i = 0; i < 12; ++i)
+            scenes.push_back(demo::generateScene(9, i));
+        const text::BpeTokenizer& bpe = trainer_->bpe();
+        const int newline = trainer_->newlineId();
+        demo::SceneRandom choice(3, 0);
+        const GenerationRows rows = generationRows(scenes, mix, bpe, newline, 1000, choice);
+        QCOMPARE(rows.ids.size(), scenes.size());
+        for (std::size_t r = 0; r < scenes.size(); ++r) {
+            const std::vector<std::int64_t>& ids = rows.ids[r];
+            QCOMPARE(ids.front(), kOptBos);
+            QCOMPARE(ids.back(), std::int64_t(newline));
+            const std::vector<int> text(ids.begin() + 1, ids.end() - 1);
+            const std::string decoded = bpe.decode(text);
+            QCOMPARE(bpe.encode(decoded, false), text);  // the pieces tokenise as the whole string
+            QCOMPARE(rows.targets[r].size(), std::size_t(3));
+            std::vector<ChatTurn> turns;
+            for (std::size_t t = 0; t < rows.targets[r].size(); ++t) {
+                const TokenSpan span = rows.targets[r][t];
+                const bool last = t + 1 == rows.targets[r].size();
+                if (last)
+                    QCOMPARE(span.end, ids.size());
+                else
+                    QVERIFY(span.end < rows.targets[r][t + 1].begin);  // ". Question: ... Answer:" unscored
+                const std::string answer = bpe.decode({ids.begin() + std::ptrdiff_t(span.begin), ids.begin() + std::ptrdiff_t(last ? span.end - 1 : span.end)});
+                const std::string before = bpe.decode({ids.begin() + 1, ids.begin() + std::ptrdiff_t(span.begin)});
+                QVERIFY2(before.size() >= 7 && before.compare(before.size() - 7, 7, "Answer:") == 0, before.c_str());
+                // Which question: the one the text between the previous turn and this answer asks.
+                const std::size_t asked = before.rfind("Question: ");
+                QVERIFY(asked != std::string::npos);
+                const std::string question = before.substr(asked + 10, before.size() - 8 - (asked + 10));
+                const auto qa = std::find_if(scenes[r].questions.begin(), scenes[r].questions.end(),
+                                             [&](const demo::QuestionAnswer& q) { return q.question == question; });
+                QVERIFY2(qa != scenes[r].questions.end(), question.c_str());
+                QCOMPARE(answer, " " + qa->answer);
+                for (const ChatTurn& turn : turns)
+                    QVERIFY2(turn.question != question, question.c_str());
+                if (last)
+                    QCOMPARE(decoded, chatPrompt(turns, question) + answer);
+                else
+                    turns.push_back({question, qa->answer});
+            }
+        }
+
+        // Rows that would not fit keep as many answers as do, and always one.
+        demo::SceneRandom again(3, 0);
+        const GenerationRows short_ = generationRows(scenes, mix, bpe, newline, 20, again);
+        for (std::size_t r = 0; r < scenes.size(); ++r) {
+            QVERIFY(!short_.targets[r].empty());
+            QVERIFY(short_.ids[r].size() <= 20 || short_.targets[r].size() == 1);
+            QVERIFY(short_.targets[r].size() <= rows.targets[r].size());
+        }
     }
 
     void generationCheckpointReloadsWithTheSameLogits()

@@ -12,6 +12,9 @@ namespace querylens {
 // Stage 2's mix of rows by default: the share that are captions (the rest are answers) and how
 // far those lean towards scenes of many objects (core/train/generation_rows.h).
 inline constexpr double kDefaultCaptionShare = 0.35, kDefaultCaptionCrowding = 0;
+// Questions in each of stage 2's answer rows, asked in turn as the chat asks follow-ups
+// ("Question: q1 Answer: a1. Question: q2 Answer: a2"), each scored on its answer only.
+inline constexpr int kDefaultAnswersPerRow = 1;
 // Scenes drawn once and shared by every stage, and the rows of a stage-2 step, by default: the
 // command's options and the trainer's own defaults (core/train/demo_trainer.h) both start here.
 inline constexpr int kDefaultScenePool = 8000, kDefaultGenerationBatch = 24;
@@ -30,6 +33,7 @@ struct DemoTrainingOptions {
     double generationStage1Rate = 5e-4;
     double captionShare = kDefaultCaptionShare;
     double captionCrowding = kDefaultCaptionCrowding;
+    int answersPerRow = kDefaultAnswersPerRow;
     std::string resume;           // an earlier run's FOLDER: its ViT and its OPT as it left them; stage 0 skipped
     int poolSize = kDefaultScenePool;
     int generationBatch = kDefaultGenerationBatch;  // the tiny geometry keeps its own
