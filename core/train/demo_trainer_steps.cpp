@@ -315,6 +315,7 @@ std::map<std::string, at::Tensor> DemoTrainer::generationGradients(int step, int
     const GenerationRows rows = generationRows(scenes, options_.generationMix, *bpe_, newline_,
                                                std::size_t(g.optPositions - g.queries), choice);
     const PaddedIds batch = padRows(rows.ids, kOptPad);
+    const at::Tensor labels = padRows(rows.labels, kOptPad).ids;
     const std::int64_t l = batch.ids.size(1);
     const at::Tensor weights = scoredPositions(batch, rows.targets);
     const at::Tensor scoredTokens = weights.sum();
@@ -331,7 +332,8 @@ std::map<std::string, at::Tensor> DemoTrainer::generationGradients(int step, int
         const at::Tensor ids = batch.ids.narrow(0, shard.first, shard.count);
         const at::Tensor logits = optForward(parameters_, g, projectQueries(parameters_, queries.hidden), ids);
         ShardLosses losses;
-        losses["lm"] = maskedCrossEntropy(logits.narrow(1, g.queries, l - 1), ids.narrow(1, 1, l - 1),
+        losses["lm"] = maskedCrossEntropy(logits.narrow(1, g.queries, l - 1),
+                                          labels.narrow(0, shard.first, shard.count).narrow(1, 1, l - 1),
                                           weights.narrow(0, shard.first, shard.count), scoredTokens);
         losses["cross_attention_entropy"] = entropyPenalty(queries.crossProbs).detach() * (double(shard.count) / b);
         losses["total"] = losses["lm"];

@@ -48,6 +48,7 @@ GenerationRows generationRows(const std::vector<demo::Scene>& scenes, const Gene
     for (const auto& scene : scenes) {
         std::vector<std::int64_t> row{kOptBos};
         std::vector<TokenSpan> targets;
+        std::vector<std::size_t> stops;  // full stops that end an answer: labelled the newline
         const auto append = [&](const std::string& text, bool scored) {
             const std::size_t begin = row.size();
             for (int id : bpe.encode(text, false))
@@ -68,21 +69,30 @@ GenerationRows generationRows(const std::vector<demo::Scene>& scenes, const Gene
             }
             for (std::size_t i = 0; i < asked.size(); ++i) {
                 const std::size_t before = row.size(), spans = targets.size();
-                if (i > 0)
+                if (i > 0) {
                     append(".", false);
+                    targets.back().end = row.size();
+                }
                 append((i == 0 ? "" : " ") + questionPrompt(asked[i]->question), false);
                 append(" " + asked[i]->answer, true);
                 if (i > 0 && row.size() + 1 > maxTokens) {  // the newline must fit too
                     row.resize(before);
                     targets.resize(spans);
+                    targets.back().end = before;
                     break;
                 }
+                if (i > 0)
+                    stops.push_back(before);
             }
         }
         if (targets.empty())  // a scene without questions: the newline alone
             targets.push_back({row.size(), row.size()});
         row.push_back(newlineId);
         targets.back().end = row.size();
+        std::vector<std::int64_t> labels = row;
+        for (std::size_t stop : stops)
+            labels[stop] = newlineId;
+        rows.labels.push_back(std::move(labels));
         rows.ids.push_back(std::move(row));
         rows.targets.push_back(std::move(targets));
     }

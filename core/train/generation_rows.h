@@ -39,7 +39,13 @@ struct TokenSpan {
 
 struct GenerationRows {
     std::vector<std::vector<std::int64_t>> ids;   // unpadded
-    std::vector<std::vector<TokenSpan>> targets;  // per row: the caption, or each answer (the last with the newline)
+    // What the prediction of each position is scored against: ids, except that the full stop
+    // after an answer that is not the row's last is labelled the newline. The model's turn ends
+    // after every answer, as in the chat, where the program then writes that answer with a full
+    // stop into the next prompt; scored on the ids instead, the model learnt to go on after an
+    // answer, and asked one question it answered "yellow star" for "yellow".
+    std::vector<std::vector<std::int64_t>> labels;
+    std::vector<std::vector<TokenSpan>> targets;  // per row: the caption, or each answer with its end
 };
 
 // Rows of at most maxTokens where the questions allow it: a row keeps as many of its answers

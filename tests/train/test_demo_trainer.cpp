@@ -159,8 +159,8 @@ private Q_SLOTS:
     void answerRowsAreTheChatsTurns()
     {
         // Stage 2's answer rows with three questions each: the text is what chatPrompt writes for
-        // follow-ups, tokenised as the whole string would be; only the answers are scored, each
-        // an answer of a different question of the scene; the newline ends the last target.
+        // follow-ups, tokenised as the whole string would be; only the answers and the end of
+        // each are scored, each an answer of a different question of the scene.
         GenerationMix mix;
         mix.captionShare = 0;
         mix.answersPerRow = 3;
@@ -184,11 +184,18 @@ private Q_SLOTS:
             for (std::size_t t = 0; t < rows.targets[r].size(); ++t) {
                 const TokenSpan span = rows.targets[r][t];
                 const bool last = t + 1 == rows.targets[r].size();
-                if (last)
+                // Every answer ends the model's turn: the token after it is the newline in the
+                // labels, though in the ids the turns go on with a full stop.
+                QCOMPARE(rows.labels[r][span.end - 1], std::int64_t(newline));
+                if (last) {
                     QCOMPARE(span.end, ids.size());
-                else
-                    QVERIFY(span.end < rows.targets[r][t + 1].begin);  // ". Question: ... Answer:" unscored
-                const std::string answer = bpe.decode({ids.begin() + std::ptrdiff_t(span.begin), ids.begin() + std::ptrdiff_t(last ? span.end - 1 : span.end)});
+                } else {
+                    QCOMPARE(bpe.decode({int(ids[span.end - 1])}), std::string("."));
+                    QVERIFY(span.end < rows.targets[r][t + 1].begin);  // " Question: ... Answer:" unscored
+                }
+                for (std::size_t i = span.begin; i + 1 < span.end; ++i)
+                    QCOMPARE(rows.labels[r][i], ids[i]);
+                const std::string answer = bpe.decode({ids.begin() + std::ptrdiff_t(span.begin), ids.begin() + std::ptrdiff_t(span.end - 1)});
                 const std::string before = bpe.decode({ids.begin() + 1, ids.begin() + std::ptrdiff_t(span.begin)});
                 QVERIFY2(before.size() >= 7 && before.compare(before.size() - 7, 7, "Answer:") == 0, before.c_str());
                 // Which question: the one the text between the previous turn and this answer asks.
@@ -215,6 +222,7 @@ private Q_SLOTS:
             QVERIFY(!short_.targets[r].empty());
             QVERIFY(short_.ids[r].size() <= 20 || short_.targets[r].size() == 1);
             QVERIFY(short_.targets[r].size() <= rows.targets[r].size());
+            QCOMPARE(short_.targets[r].back().end, short_.ids[r].size());
         }
     }
 
