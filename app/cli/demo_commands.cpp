@@ -265,13 +265,13 @@ int runEvalDemo(const QStringList& arguments)
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Evaluate the demo model on held-out generated scenes: captions (every object's colour and shape named), "
-        "answers per question type, and for each map of a caption's colour and shape words (the explorer's attention "
+        "answers per question type, the same questions as follow-ups in one conversation per scene, and for each map of a caption's colour and shape words (the explorer's attention "
         "maps, and explain-words' GradCAM, relevancy and input x gradient) the pointing game, the energy in the "
         "object's mask and a deletion curve against a random order, with a "
         "random-map baseline; then search by text with the matching model (--itm). Writes the query catalogue (what "
         "each query learned) with --catalogue.\n\n"
         "With --json stdout is one JSON object: scenes, seed, num_beams, caption_accuracy, vqa_accuracy, vqa_by_type (per type "
-        "right, asked, accuracy), mean_query_entropy, seconds, failures, methods (per map's name: words, "
+        "right, asked, accuracy), vqa_followup_accuracy, mean_query_entropy, seconds, failures, methods (per map's name: words, "
         "pointing_game, pointing_game_colour, pointing_game_shape, energy_in_mask, deletion_words, deletion_auc, "
         "random_deletion_auc) and search (scenes, top, rerank, itc_precision, itm_precision, random_precision, "
         "chance_precision, index_seconds, search_seconds, queries: per text its text, relevant, itc_precision, "

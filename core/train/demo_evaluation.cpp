@@ -146,6 +146,15 @@ struct CatalogueTally {
     std::map<std::string, int> wordCount;
 };
 
+// An answer as the grammar writes it: the full stop the chat's turns end with, and spaces, cut.
+std::string answerText(const GenerationResult& answer)
+{
+    std::string text = answer.sequences.front().text;
+    while (!text.empty() && (text.back() == '.' || text.back() == ' '))
+        text.pop_back();
+    return text;
+}
+
 std::string percent(double v)
 {
     char text[16];
@@ -211,8 +220,10 @@ DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, cons
             result.failures.push_back("scene " + std::to_string(s) + ": \"" + sequence.text + "\" (truth: \"" +
                                       scene.caption + "\")");
 
-        // Questions: one of each type the scene has, chosen by the scene's own stream.
+        // Questions: one of each type the scene has, chosen by the scene's own stream; each asked
+        // on its own, then all of them again as one conversation (below).
         demo::SceneRandom pick(options.seed, 900000 + std::uint64_t(s));
+        std::vector<const demo::QuestionAnswer*> asked;
         for (const char* type : train::kQuestionTypes) {
             std::vector<const demo::QuestionAnswer*> pool;
             for (const auto& qa : scene.questions)
@@ -221,16 +232,23 @@ DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, cons
             if (pool.empty())
                 continue;
             const demo::QuestionAnswer& qa = *pool[std::size_t(pick.below(int(pool.size())))];
-            const GenerationResult answer = session->generate(questionPrompt(qa.question), decoding);
-            std::string text = answer.sequences.front().text;
-            while (!text.empty() && (text.back() == '.' || text.back() == ' '))
-                text.pop_back();
-            auto& [right, asked] = result.vqaByType[type];
-            ++asked;
+            asked.push_back(&qa);
+            const std::string text = answerText(session->generate(questionPrompt(qa.question), decoding));
+            auto& [right, count] = result.vqaByType[type];
+            ++count;
             right += text == qa.answer;
             if (text != qa.answer && result.failures.size() < 24)
                 result.failures.push_back("scene " + std::to_string(s) + ": " + qa.question + " -> \"" + text +
                                           "\" (truth: \"" + qa.answer + "\")");
+        }
+        // The same questions in turn, as the chat asks follow-ups: each after the model's own
+        // earlier answers. The first is the question asked alone, so it is not counted again.
+        for (std::size_t i = 0; i < asked.size(); ++i) {
+            const std::string text = answerText(session->ask(asked[i]->question, decoding));
+            if (i == 0)
+                continue;
+            ++result.followUps.second;
+            result.followUps.first += text == asked[i]->answer;
         }
 
         // Query statistics for the catalogue and the focus figure.
@@ -334,6 +352,7 @@ DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, cons
         asked += counts.second;
     }
     result.vqaAccuracy = double(right) / std::max(1, asked);
+    result.followUpAccuracy = double(result.followUps.first) / std::max(1, result.followUps.second);
     result.meanQueryEntropy = entropySum / std::max(1, options.scenes);
     for (std::size_t k = 0; k <= methods.size(); ++k) {
         const MethodTally& t = tallies[k];
@@ -392,7 +411,10 @@ std::string evaluationTable(const DemoEvaluation& e)
         out << (first ? "" : ", ") << type << " " << counts.first << "/" << counts.second;
         first = false;
     }
-    std::snprintf(line, sizeof line, ")\nmean normalised entropy of the queries' maps: %.3f (1 = uniform)\n\n",
+    std::snprintf(line, sizeof line, ")\nanswers right as follow-ups (the same questions in one conversation, "
+                  "the second on): %s (%d/%d)", percent(e.followUpAccuracy).c_str(), e.followUps.first, e.followUps.second);
+    out << line;
+    std::snprintf(line, sizeof line, "\nmean normalised entropy of the queries' maps: %.3f (1 = uniform)\n\n",
                   e.meanQueryEntropy);
     out << line;
     std::snprintf(line, sizeof line, "%-28s %6s %9s %8s %8s %8s %9s %9s\n", "map (colour and shape words)", "words",
@@ -419,6 +441,7 @@ std::string evaluationJson(const DemoEvaluation& e)
                         {"num_beams", e.numBeams},
                         {"caption_accuracy", e.captionAccuracy},
                         {"vqa_accuracy", e.vqaAccuracy},
+                        {"vqa_followup_accuracy", e.followUpAccuracy},
                         {"mean_query_entropy", e.meanQueryEntropy},
                         {"seconds", e.seconds}};
     for (const auto& [type, counts] : e.vqaByType)

@@ -90,6 +90,8 @@ private slots:
         QCOMPARE(run.exitCode, 0);
         const json report = run.lastJsonLine();
         QCOMPARE(report["scenes"], 4);
+        const double followUps = report["vqa_followup_accuracy"].get<double>();
+        QVERIFY2(followUps >= 0 && followUps <= 1, report.dump().c_str());
         for (const char* name : {"word map, mean of layers", "GradCAM (cross-attention)", "relevancy (Q-Former + LM)",
                                  "input x gradient", "random map"}) {
             QVERIFY2(report["methods"].contains(name), name);

@@ -97,6 +97,11 @@ private slots:
         QVERIFY2(word->deletionAuc < 0.8 * word->randomDeletionAuc,
                  qPrintable(QStringLiteral("%1 vs %2").arg(word->deletionAuc).arg(word->randomDeletionAuc)));
         QVERIFY(e.vqaByType.at("count").first >= e.vqaByType.at("count").second / 2);
+        // Every question asked alone is asked again in its scene's conversation, all but the first counted.
+        int asked = 0;
+        for (const auto& [type, counts] : e.vqaByType)
+            asked += counts.second;
+        QCOMPARE(e.followUps.second, asked - options.scenes);
         QCOMPARE(int(e.catalogue.queries.size()), model_->info().numQueries);
         entropy_ = e.meanQueryEntropy;
 

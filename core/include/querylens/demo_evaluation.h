@@ -83,6 +83,10 @@ struct DemoEvaluation {
     double captionAccuracy = 0;
     double vqaAccuracy = 0;
     std::map<std::string, std::pair<int, int>> vqaByType;  // type -> (right, asked)
+    // The same questions asked in turn in one conversation per scene, each after the model's
+    // own earlier answers (the chat's follow-ups), the first left out: (right, asked).
+    std::pair<int, int> followUps{0, 0};
+    double followUpAccuracy = 0;
     double meanQueryEntropy = 0;   // mean normalised entropy of the queries' mean-of-layers maps
     std::vector<MethodScore> methods;  // the methods given, then "random map"
     QueryCatalogue catalogue;
