@@ -53,7 +53,7 @@ std::vector<std::string> sceneTexts(const demo::Scene& scene)
 {
     std::vector<std::string> texts{scene.caption};
     for (const auto& qa : scene.questions)
-        texts.push_back(questionPrompt(qa.question) + " " + qa.answer);
+        texts.push_back(questionPrompt(qa.question) + writtenAnswer(qa.answer));
     return texts;
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 
 namespace querylens::train {
@@ -44,6 +45,8 @@ GenerationRows generationRows(const std::vector<demo::Scene>& scenes, const Gene
                               const text::BpeTokenizer& bpe, int newlineId, std::size_t maxTokens,
                               demo::SceneRandom& choice)
 {
+    if (mix.answersPerRow < 1)
+        throw std::invalid_argument("generationRows: answersPerRow must be at least 1");
     GenerationRows rows;
     for (const auto& scene : scenes) {
         std::vector<std::int64_t> row{kOptBos};
@@ -58,31 +61,42 @@ GenerationRows generationRows(const std::vector<demo::Scene>& scenes, const Gene
         };
         if (choice.chance(captionChance(mix, scene.objects.size()))) {
             append(scene.caption, true);
-        } else {
-            // As chatPrompt writes past turns: "Question: q Answer: a." and a space before the next.
+        } else if (!scene.questions.empty()) {
             std::vector<const demo::QuestionAnswer*> asked;
-            const std::size_t wanted = std::min<std::size_t>(std::size_t(std::max(1, mix.answersPerRow)), scene.questions.size());
+            const std::size_t wanted = std::min<std::size_t>(std::size_t(mix.answersPerRow), scene.questions.size());
             for (int attempt = 0; asked.size() < wanted && attempt < 16 * mix.answersPerRow; ++attempt) {
                 const demo::QuestionAnswer* qa = &drawQuestion(scene, mix, choice);
                 if (std::find(asked.begin(), asked.end(), qa) == asked.end())
                     asked.push_back(qa);
             }
-            for (std::size_t i = 0; i < asked.size(); ++i) {
-                const std::size_t before = row.size(), spans = targets.size();
-                if (i > 0) {
-                    append(".", false);
-                    targets.back().end = row.size();
+            std::vector<ChatTurn> turns;
+            for (const demo::QuestionAnswer* qa : asked)
+                turns.push_back({qa->question, qa->answer});
+            // The text is the chat's own for follow-ups, then the last answer.
+            const ChatTurn last = turns.back();
+            turns.pop_back();
+            std::vector<ChatPiece> pieces = chatPieces(turns, last.question);
+            pieces.push_back({ChatPiece::Kind::Answer, writtenAnswer(last.answer)});
+            struct Cut {
+                std::size_t tokens, targets, stops;
+            };
+            std::vector<Cut> cuts;  // before each answer's full stop: where a row too long ends instead
+            for (const ChatPiece& piece : pieces) {
+                if (piece.kind == ChatPiece::Kind::AnswerEnd) {
+                    cuts.push_back({row.size(), targets.size(), stops.size()});
+                    stops.push_back(row.size());
                 }
-                append((i == 0 ? "" : " ") + questionPrompt(asked[i]->question), false);
-                append(" " + asked[i]->answer, true);
-                if (i > 0 && row.size() + 1 > maxTokens) {  // the newline must fit too
-                    row.resize(before);
-                    targets.resize(spans);
-                    targets.back().end = before;
-                    break;
-                }
-                if (i > 0)
-                    stops.push_back(before);
+                append(piece.text, piece.kind == ChatPiece::Kind::Answer);
+                if (piece.kind == ChatPiece::Kind::AnswerEnd)
+                    targets.back().end = row.size();  // scored with its answer, as the newline
+            }
+            while (row.size() + 1 > maxTokens && !cuts.empty()) {  // the newline must fit too
+                const Cut cut = cuts.back();
+                cuts.pop_back();
+                row.resize(cut.tokens);
+                targets.resize(cut.targets);
+                targets.back().end = cut.tokens;
+                stops.resize(cut.stops);
             }
         }
         if (targets.empty())  // a scene without questions: the newline alone

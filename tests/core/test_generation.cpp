@@ -228,6 +228,29 @@ private slots:
         QCOMPARE(streamed.substr(first, last - first + 1), result.sequences.front().text);
     }
 
+    void chatPromptIsThePapersFormat()
+    {
+        // Past answers end with one full stop, an answer that has one keeps it, and the pieces a
+        // trainer scores join to the same text.
+        const std::vector<ChatTurn> history{{"what is it?", "a cat"}, {"where?", "on a mat."}, {"old?", "yes"}};
+        const std::string expected = "Question: where? Answer: on a mat. Question: old? Answer: yes. "
+                                     "Question: what colour is it? Answer:";
+        QCOMPARE(chatPrompt(history, "what colour is it?", 1), expected);
+        const std::vector<ChatPiece> pieces = chatPieces(history, "what colour is it?", 1);
+        std::string joined;
+        int answers = 0, ends = 0;
+        for (const ChatPiece& piece : pieces) {
+            joined += piece.text;
+            answers += piece.kind == ChatPiece::Kind::Answer;
+            ends += piece.kind == ChatPiece::Kind::AnswerEnd;
+        }
+        QCOMPARE(joined, expected);
+        QCOMPARE(answers, 2);
+        QCOMPARE(ends, 1);  // "on a mat." has its own
+        QCOMPARE(pieces.back().text, std::string(" ") + questionPrompt("what colour is it?"));
+        QCOMPARE(chatPrompt({}, "what?"), questionPrompt("what?"));
+    }
+
     void followUpReusesTheCacheAndMatchesAFreshRun_data() { addConfigs(); }
     void followUpReusesTheCacheAndMatchesAFreshRun()
     {
