@@ -40,7 +40,13 @@ std::string demoModelCard(const DemoTrainingResult& result, const std::string& g
          << "- Stage 2: Q-Former and language projection into the OPT, language-modelling loss on captions "
             "(" << int(std::lround(result.captionShare * 100)) << " % of rows"
          << (result.earlier.empty() ? "" : " in the last invocation; the earlier ones' command lines give theirs")
-         << ") and answers (question types weighted " << result.questionShares << "). **Unlike BLIP-2, the OPT is fine-tuned in "
+         << ") and answers (question types weighted " << result.questionShares;
+    if (result.answersPerRow > 1)
+        card << "; " << result.answersPerRow << " questions a row"
+             << (result.earlier.empty() ? "" : " in the last invocation")
+             << ", in the chat's format for follow-ups, \"Question: q1 Answer: a1. Question: q2 Answer: a2\", each "
+                "answer ending the model's turn";
+    card << "). **Unlike BLIP-2, the OPT is fine-tuned in "
             "stage 2**: frozen, this 3-layer OPT could not be steered by the soft prompt (the loss stayed at 0.80, "
             "where it is without image information, in two runs of 700 and 800 steps).\n"
          << "- The Q-Former's cross-attention query and key matrices start at N(0, 0.15) rather than BERT's "

@@ -118,6 +118,7 @@ DemoTrainingResult trainDemoModel(const DemoTrainingOptions& options,
     DemoTrainingResult result;
     result.entropyWeight = options.entropyWeight;
     result.captionShare = options.captionShare;
+    result.answersPerRow = options.answersPerRow;
     result.run.threads = options.threads;
     {
         std::ostringstream shares;

@@ -74,6 +74,7 @@ private Q_SLOTS:
         resumed.generationSteps = 6;
         resumed.captionShare = 0.6;        // more caption rows in this sitting
         resumed.captionCrowding = 0.8;     // and more of them from crowded scenes
+        resumed.answersPerRow = 2;         // and the chat's follow-ups
         const DemoTrainingResult b = trainDemoModel(resumed, {});
         QCOMPARE(b.run.stages.size(), std::size_t(1));  // stage 2 only
 
@@ -98,6 +99,8 @@ private Q_SLOTS:
         QVERIFY2(log[1].arguments.find("--caption-crowding 0.8") != std::string::npos, log[1].arguments.c_str());
         QVERIFY2(log[0].arguments.find("--caption-share 0.35") != std::string::npos, log[0].arguments.c_str());
         QVERIFY2(log[0].arguments.find("--caption-crowding") == std::string::npos, log[0].arguments.c_str());
+        QVERIFY2(log[1].arguments.find("--answers-per-row 2") != std::string::npos, log[1].arguments.c_str());
+        QVERIFY2(log[0].arguments.find("--answers-per-row") == std::string::npos, log[0].arguments.c_str());
         QCOMPARE(train::readTrainingLog(b.retrievalFolder).size(), std::size_t(2));
         for (const std::string& folder : {b.generationFolder, b.retrievalFolder}) {
             const std::string card = readText(folder + "/README.md");
@@ -105,6 +108,7 @@ private Q_SLOTS:
             QVERIFY2(card.find(log[1].arguments) != std::string::npos, "second invocation missing from the card");
             QVERIFY(card.find("in 2 invocations") != std::string::npos);
             QVERIFY(card.find("captions (60 % of rows in the last invocation") != std::string::npos);
+            QVERIFY(card.find("; 2 questions a row in the last invocation, in the chat's format") != std::string::npos);
             QVERIFY(card.find("### stage 0: vision encoder") != std::string::npos);
         }
     }

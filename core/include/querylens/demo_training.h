@@ -71,6 +71,7 @@ struct DemoTrainingResult {
     double entropyWeight = 0;     // the regulariser's weight, as trained
     std::string questionShares;   // stage 2's weights of the question types ("colour 1, shape 1, ...")
     double captionShare = kDefaultCaptionShare;  // stage 2's share of caption rows, as trained
+    int answersPerRow = kDefaultAnswersPerRow;  // stage 2's questions per answer row, as trained
 };
 
 // The model card (README.md of the checkpoint): data, geometry, training recipe, every
