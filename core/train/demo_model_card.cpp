@@ -120,8 +120,8 @@ std::string describeTrainingOptions(const DemoTrainingOptions& o)
              << " --caption-share " << o.captionShare;
         if (o.captionCrowding != 0)  // not written when off, so that earlier runs' lines read as they ran
             line << " --caption-crowding " << o.captionCrowding;
-        if (o.answersPerRow != kDefaultAnswersPerRow)  // as caption-crowding
-            line << " --answers-per-row " << o.answersPerRow;
+        // Always written: its default was 1 until 2026-12-06, so an earlier line without it ran with 1.
+        line << " --answers-per-row " << o.answersPerRow;
         if (o.generationBatch != DemoTrainingOptions{}.generationBatch && !o.tiny)  // as caption-crowding
             line << " --stage2-batch " << o.generationBatch;
     }

@@ -100,7 +100,7 @@ private Q_SLOTS:
         QVERIFY2(log[0].arguments.find("--caption-share 0.35") != std::string::npos, log[0].arguments.c_str());
         QVERIFY2(log[0].arguments.find("--caption-crowding") == std::string::npos, log[0].arguments.c_str());
         QVERIFY2(log[1].arguments.find("--answers-per-row 2") != std::string::npos, log[1].arguments.c_str());
-        QVERIFY2(log[0].arguments.find("--answers-per-row") == std::string::npos, log[0].arguments.c_str());
+        QVERIFY2(log[0].arguments.find("--answers-per-row 3") != std::string::npos, log[0].arguments.c_str());
         QCOMPARE(train::readTrainingLog(b.retrievalFolder).size(), std::size_t(2));
         for (const std::string& folder : {b.generationFolder, b.retrievalFolder}) {
             const std::string card = readText(folder + "/README.md");
