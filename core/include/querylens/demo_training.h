@@ -15,8 +15,8 @@ inline constexpr double kDefaultCaptionShare = 0.35, kDefaultCaptionCrowding = 0
 // Questions in each of stage 2's answer rows, asked in turn as the chat asks follow-ups
 // ("Question: q1 Answer: a1. Question: q2 Answer: a2"), each scored on its answer only. Three
 // since 2026-12-06 (one before): a default invocation answers 86.8 % of held-out questions
-// alone and 82.9 % as follow-ups, where those with one a row answered 66-76 % and ~40 %
-// (README, "Several answers per row").
+// alone and 82.9 % as follow-ups, where one a row answered 66-76 % alone and 38-48 % as
+// follow-ups (README, "Several answers per row").
 inline constexpr int kDefaultAnswersPerRow = 3;
 // Scenes drawn once and shared by every stage, and the rows of a stage-2 step, by default: the
 // command's options and the trainer's own defaults (core/train/demo_trainer.h) both start here.
