@@ -11,6 +11,8 @@ namespace querylens {
 
 std::string demoModelCard(const DemoTrainingResult& result, const std::string& geometry)
 {
+    // A resumed chain's card describes its last invocation's rows; the earlier ones' are on their lines.
+    const char* inLastInvocation = result.earlier.empty() ? "" : " in the last invocation";
     std::ostringstream card;
     card << "# QueryLens demo model: BLIP-2 in miniature, trained on synthetic shapes\n\n"
          << "**Not a real BLIP-2.** A small BLIP-2 (OPT) that `querylens train-demo` trained from scratch on generated "
@@ -39,11 +41,11 @@ std::string demoModelCard(const DemoTrainingResult& result, const std::string& g
             "gives their steps and rates.\n"
          << "- Stage 2: Q-Former and language projection into the OPT, language-modelling loss on captions "
             "(" << int(std::lround(result.captionShare * 100)) << " % of rows"
-         << (result.earlier.empty() ? "" : " in the last invocation; the earlier ones' command lines give theirs")
+         << inLastInvocation << (result.earlier.empty() ? "" : "; the earlier ones' command lines give theirs")
          << ") and answers (question types weighted " << result.questionShares;
     if (result.answersPerRow > 1)
         card << "; " << result.answersPerRow << " questions a row"
-             << (result.earlier.empty() ? "" : " in the last invocation")
+             << inLastInvocation
              << ", in the chat's format for follow-ups, \"Question: q1 Answer: a1. Question: q2 Answer: a2\", each "
                 "answer ending the model's turn";
     card << "). **Unlike BLIP-2, the OPT is fine-tuned in "

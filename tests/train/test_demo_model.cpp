@@ -109,8 +109,10 @@ private slots:
         // map pointing at the named object at least 70 % of the time.
         QVERIFY2(e.captionAccuracy >= 0.9, qPrintable(QString::number(e.captionAccuracy)));
         QVERIFY2(e.vqaAccuracy >= 0.85, qPrintable(QString::number(e.vqaAccuracy)));
-        QVERIFY2(e.captionAccuracy >= 0.8 && e.vqaByType.at("shape").first * 10 >= e.vqaByType.at("shape").second * 9,
-                 qPrintable(QStringLiteral("captions %1, answers %2").arg(e.captionAccuracy).arg(e.vqaAccuracy)));
+        QVERIFY2(e.vqaByType.at("shape").first * 10 >= e.vqaByType.at("shape").second * 9,
+                 qPrintable(QStringLiteral("shape questions: %1 of %2 right")
+                                .arg(e.vqaByType.at("shape").first)
+                                .arg(e.vqaByType.at("shape").second)));
         QVERIFY2(word->pointingGame >= 0.7, qPrintable(QString::number(word->pointingGame)));
         // The chat's follow-ups: trained on three questions a row in the chat's format, the
         // shipped model answers 81.0 % of them right (the one before, trained on one a row, 48.2 %).
