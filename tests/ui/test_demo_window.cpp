@@ -74,14 +74,15 @@ private slots:
         const QByteArray truthJson = truthFile.readAll();
         const std::string truth = QJsonDocument::fromJson(truthJson).object().value(QStringLiteral("caption")).toString().toStdString();
         const std::string caption = window.captionPanel()->text().toStdString();
-        // The colours are the scene's (the shapes are the shipped model's weak side: see README).
-        auto colours = [](const std::string& text) {
-            std::set<int> found;
+        // The same objects, each named once: colour and shape, the way eval-demo scores a caption
+        // (sizes aside), and no object named twice (one way its wrong captions go).
+        auto objects = [](const std::string& text) {
+            std::multiset<std::pair<int, int>> found;
             for (const auto& m : demo::mentionedObjects(text))
-                found.insert(int(m.colour));
+                found.insert({int(m.colour), int(m.shape)});
             return found;
         };
-        QVERIFY2(colours(caption) == colours(truth), (caption + " | " + truth).c_str());
+        QVERIFY2(objects(caption) == objects(truth), (caption + " | " + truth).c_str());
         saveScreenshot(window, QStringLiteral("demo-caption"));
 
         // The grid: peaked maps that look at different places.
