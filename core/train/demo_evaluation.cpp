@@ -216,6 +216,10 @@ DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, cons
         std::sort(truth.begin(), truth.end());
         const bool captionRight = named == truth;
         captionsRight += captionRight;
+        if (const auto relationRight = demo::captionRelationHolds(scene, sequence.text)) {
+            ++result.captionRelations.second;
+            result.captionRelations.first += *relationRight;
+        }
         if (!captionRight && result.failures.size() < 12)
             result.failures.push_back("scene " + std::to_string(s) + ": \"" + sequence.text + "\" (truth: \"" +
                                       scene.caption + "\")");
@@ -346,6 +350,7 @@ DemoEvaluation evaluateDemoModel(const std::shared_ptr<const Model>& model, cons
     }
 
     result.captionAccuracy = double(captionsRight) / std::max(1, options.scenes);
+    result.captionRelationAccuracy = double(result.captionRelations.first) / std::max(1, result.captionRelations.second);
     int right = 0, asked = 0;
     for (const auto& [type, counts] : result.vqaByType) {
         right += counts.first;
@@ -405,6 +410,9 @@ std::string evaluationTable(const DemoEvaluation& e)
                   static_cast<unsigned long long>(e.seed), e.seconds);
     out << line << (e.numBeams > 1 ? ", beam search (" + std::to_string(e.numBeams) + " beams)\n" : "\n");
     out << "captions right (every object's colour and shape): " << percent(e.captionAccuracy) << "\n";
+    std::snprintf(line, sizeof line, "relation right in two-object captions: %s (%d/%d)\n",
+                  percent(e.captionRelationAccuracy).c_str(), e.captionRelations.first, e.captionRelations.second);
+    out << line;
     out << "answers right: " << percent(e.vqaAccuracy) << " (";
     bool first = true;
     for (const auto& [type, counts] : e.vqaByType) {
@@ -440,6 +448,8 @@ std::string evaluationJson(const DemoEvaluation& e)
                         {"seed", e.seed},
                         {"num_beams", e.numBeams},
                         {"caption_accuracy", e.captionAccuracy},
+                        {"caption_relation_accuracy", e.captionRelationAccuracy},
+                        {"caption_relations", {{"right", e.captionRelations.first}, {"asked", e.captionRelations.second}}},
                         {"vqa_accuracy", e.vqaAccuracy},
                         {"vqa_followup_accuracy", e.followUpAccuracy},
                         {"mean_query_entropy", e.meanQueryEntropy},

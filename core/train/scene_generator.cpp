@@ -80,16 +80,48 @@ std::vector<SceneObject> layOut(int size, SceneRandom& random)
 
 std::string describe(const SceneObject& o) { return std::string(colourName(o.colour)) + " " + shapeName(o.shape); }
 
+// Where `o` is relative to `other`, as the grammar says it: the larger of the horizontal and
+// vertical offsets between their centres decides (captions, "where" answers, and the scoring of
+// a caption's relation all use this one rule).
+enum class Relation { LeftOf, RightOf, Above, Below };
+Relation relationOf(const SceneObject& o, const SceneObject& other)
+{
+    const double dx = o.centreX - other.centreX, dy = o.centreY - other.centreY;
+    if (std::fabs(dx) >= std::fabs(dy))
+        return dx < 0 ? Relation::LeftOf : Relation::RightOf;
+    return dy < 0 ? Relation::Above : Relation::Below;
+}
+const char* relationPhrase(Relation r)
+{
+    switch (r) {
+    case Relation::LeftOf: return "to the left of";
+    case Relation::RightOf: return "to the right of";
+    case Relation::Above: return "above";
+    case Relation::Below: break;
+    }
+    return "below";
+}
+// The word of a relation phrase that tells it apart from the others.
+std::optional<Relation> parseRelationWord(const std::string& word)
+{
+    if (word == "left")
+        return Relation::LeftOf;
+    if (word == "right")
+        return Relation::RightOf;
+    if (word == "above")
+        return Relation::Above;
+    if (word == "below")
+        return Relation::Below;
+    return std::nullopt;
+}
+
 // Where `o` is relative to `other`, or in the picture when there is no single other object.
 std::string whereAnswer(const std::vector<SceneObject>& objects, std::size_t i, int size)
 {
     const SceneObject& o = objects[i];
     if (objects.size() == 2) {
         const SceneObject& other = objects[1 - i];
-        const double dx = o.centreX - other.centreX, dy = o.centreY - other.centreY;
-        std::string relation = std::fabs(dx) >= std::fabs(dy) ? (dx < 0 ? "to the left of" : "to the right of")
-                                                              : (dy < 0 ? "above" : "below");
-        return relation + " the " + describe(other);
+        return std::string(relationPhrase(relationOf(o, other))) + " the " + describe(other);
     }
     const double dx = o.centreX / size - 0.5, dy = o.centreY / size - 0.5;
     if (std::max(std::fabs(dx), std::fabs(dy)) < 0.12)
@@ -181,9 +213,11 @@ std::string captionOf(const std::vector<SceneObject>& objects)
     if (order.size() == 1)
         return order[0]->phrase();
     if (order.size() == 2) {
-        const double dx = order[1]->centreX - order[0]->centreX, dy = order[1]->centreY - order[0]->centreY;
-        const char* relation = std::fabs(dx) >= std::fabs(dy) ? " to the left of " : dy > 0 ? " above " : " below ";
-        return order[0]->phrase() + relation + order[1]->phrase();
+        // The leftmost first, so a horizontal relation always reads "to the left of" (for two
+        // centres at the very same x as well).
+        const Relation r = relationOf(*order[0], *order[1]);
+        return order[0]->phrase() + " " + relationPhrase(r == Relation::RightOf ? Relation::LeftOf : r) + " " +
+               order[1]->phrase();
     }
     std::string text;
     for (std::size_t i = 0; i < order.size(); ++i) {
@@ -273,6 +307,38 @@ std::optional<int> findObject(const Scene& scene, Colour colour, Shape shape)
             found = int(i);
         }
     return found;
+}
+
+std::optional<bool> captionRelationHolds(const Scene& scene, const std::string& caption)
+{
+    if (scene.objects.size() != 2)
+        return std::nullopt;
+    const std::vector<MentionedObject> named = mentionedObjects(caption);
+    if (named.size() != 2)
+        return false;
+    // The relation is in the words between the two mentions: "to the left of a small".
+    const std::vector<std::string> words = splitWords(caption);
+    std::optional<Relation> said;
+    for (int w = named[0].shapeWord + 1; w < named[1].colourWord; ++w)
+        if (const auto r = parseRelationWord(words[std::size_t(w)]))
+            said = r;
+    if (!said)
+        return false;
+    // Which object each mention names: by colour and shape, and by size too when the two are
+    // otherwise alike. Two objects alike in all three may be named in either order.
+    auto names = [&](const MentionedObject& m, const SceneObject& o, bool bySize) {
+        return m.colour == o.colour && m.shape == o.shape && (!bySize || !m.size || *m.size == o.size);
+    };
+    const SceneObject& a = scene.objects[0];
+    const SceneObject& b = scene.objects[1];
+    const bool alike = a.colour == b.colour && a.shape == b.shape;
+    const bool bySize = alike && a.size != b.size;
+    bool holds = false;
+    if (names(named[0], a, bySize) && names(named[1], b, bySize))
+        holds = holds || *said == relationOf(a, b);
+    if (names(named[0], b, bySize) && names(named[1], a, bySize))
+        holds = holds || *said == relationOf(b, a);
+    return holds;
 }
 
 std::vector<std::string> grammarWords()

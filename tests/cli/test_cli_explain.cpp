@@ -92,6 +92,10 @@ private slots:
         QCOMPARE(report["scenes"], 4);
         const double followUps = report["vqa_followup_accuracy"].get<double>();
         QVERIFY2(followUps >= 0 && followUps <= 1, report.dump().c_str());
+        // Of seed 2's first four scenes only scene 2 has two objects, whose relation is scored.
+        QCOMPARE(report["caption_relations"]["asked"], 1);
+        QVERIFY(report["caption_relations"]["right"].get<int>() <= 1);
+        QCOMPARE(report["caption_relation_accuracy"].get<double>(), report["caption_relations"]["right"].get<double>());
         for (const char* name : {"word map, mean of layers", "GradCAM (cross-attention)", "relevancy (Q-Former + LM)",
                                  "input x gradient", "random map"}) {
             QVERIFY2(report["methods"].contains(name), name);

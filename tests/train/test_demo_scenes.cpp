@@ -103,6 +103,38 @@ private slots:
         }
     }
 
+    // A caption's relation is scored by the grammar's rule whichever object comes first, and a
+    // wrong or missing relation is not.
+    void captionRelationsAreScored()
+    {
+        int pairs = 0;
+        for (int index = 0; index < 120; ++index) {
+            const Scene scene = generateScene(2, index);
+            if (scene.objects.size() != 2) {
+                QVERIFY(!captionRelationHolds(scene, scene.caption).has_value());
+                continue;
+            }
+            ++pairs;
+            const std::string& caption = scene.caption;
+            QVERIFY2(captionRelationHolds(scene, caption) == true, caption.c_str());
+            // The grammar names the leftmost first: "A to the left of B", "A above B", "A below B".
+            const bool firstIsObject0 = caption.rfind(scene.objects[0].phrase(), 0) == 0;
+            const std::string a = scene.objects[firstIsObject0 ? 0 : 1].phrase();
+            const std::string b = scene.objects[firstIsObject0 ? 1 : 0].phrase();
+            const std::string relation = caption.substr(a.size() + 1, caption.size() - a.size() - b.size() - 2);
+            const std::string opposite = relation == "to the left of" ? "to the right of"
+                                         : relation == "above"        ? "below"
+                                                                      : "above";
+            QCOMPARE(a + " " + relation + " " + b, caption);
+            QVERIFY2(captionRelationHolds(scene, b + " " + opposite + " " + a) == true, caption.c_str());
+            QVERIFY2(captionRelationHolds(scene, a + " " + opposite + " " + b) == false, caption.c_str());
+            QVERIFY2(captionRelationHolds(scene, a + " and " + b) == false, caption.c_str());
+            QVERIFY2(captionRelationHolds(scene, a + " " + relation + " " + a) == false || a == b, caption.c_str());
+            QVERIFY2(captionRelationHolds(scene, a + ", " + b + " and " + b) == false, caption.c_str());
+        }
+        QVERIFY(pairs >= 20);
+    }
+
     void questionsAreAnsweredByTheScene()
     {
         for (int index = 0; index < 40; ++index) {

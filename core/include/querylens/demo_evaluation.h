@@ -81,6 +81,10 @@ struct DemoEvaluation {
     std::uint64_t seed = 0;
     int numBeams = 1;              // how captions and answers were decoded (1: greedy)
     double captionAccuracy = 0;
+    // Two-object scenes whose caption says where the two are right (demo::captionRelationHolds;
+    // captionAccuracy does not look at relations): (right, two-object scenes).
+    std::pair<int, int> captionRelations{0, 0};
+    double captionRelationAccuracy = 0;
     double vqaAccuracy = 0;
     std::map<std::string, std::pair<int, int>> vqaByType;  // type -> (right, asked)
     // The same questions asked in turn in one conversation per scene, each after the model's

@@ -98,6 +98,14 @@ std::vector<MentionedObject> mentionedObjects(const std::string& text);
 // The index of the object with that colour and shape, if exactly one has them.
 std::optional<int> findObject(const Scene& scene, Colour colour, Shape shape);
 
+// Whether a caption of a two-object scene says where they are right: it names exactly the
+// scene's two objects (colour and shape), with a relation between them ("to the left of",
+// "to the right of", "above", "below") that holds by the grammar's rule, the larger of the
+// horizontal and vertical offsets deciding. Either object may be named first. Empty when the
+// scene does not have exactly two objects. The caption score (every object's colour and shape)
+// does not look at relations; this does.
+std::optional<bool> captionRelationHolds(const Scene& scene, const std::string& caption);
+
 // Every word the grammar uses (captions, questions, answers), sorted: the WordPiece vocabulary.
 std::vector<std::string> grammarWords();
 
