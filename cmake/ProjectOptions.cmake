@@ -28,3 +28,14 @@ if(QUERYLENS_FUZZ)
                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer -gline-tables-only)
   target_link_options(querylens_options INTERFACE -fsanitize=address,undefined)
 endif()
+
+# The compiler flags of each instruction-set level of the kernels (core/model/kernels/isa.h), for
+# the files of that level only, never a whole target: one binary runs on every CPU. The tests use
+# them too (the AMX loops on a software model of the tiles, tests/core).
+# (-Wno-*uninitialized: GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then
+# reports as used uninitialized, GCC bug 105593.)
+set(QUERYLENS_AVX2_FLAGS -mavx2 -mfma -mf16c)
+set(QUERYLENS_AVX512_FLAGS ${QUERYLENS_AVX2_FLAGS} -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni
+    -Wno-uninitialized -Wno-maybe-uninitialized)
+set(QUERYLENS_AVX512BF16_FLAGS ${QUERYLENS_AVX512_FLAGS} -mavx512bf16)
+set(QUERYLENS_AMX_FLAGS ${QUERYLENS_AVX512BF16_FLAGS} -mamx-tile -mamx-bf16)

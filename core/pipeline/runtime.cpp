@@ -1,6 +1,7 @@
 #include "pipeline/runtime.h"
 
 #include "io/sanitizer_build.h"
+#include "model/kernels/gemv.h"
 #include "model/kernels/isa.h"
 #include "model/kernels/kernel_calibration.h"
 #include "model/kernels/matmul.h"
@@ -50,6 +51,10 @@ std::vector<std::string> environmentWarnings()
     if (!isa.empty())
         warnings.push_back("QUERYLENS_ISA=" + isa + " names no kernel level (portable, avx2, avx512, avx512bf16, amx): "
                            "ignored");
+    // On an AMX CPU this runs the AMX kernel's one-time check on the real instructions.
+    const std::string amx = model::kernels::amxKernelProblem();
+    if (!amx.empty())
+        warnings.push_back(amx);
     const std::string choice = model::kernels::invalidKernelChoiceEnvironment();
     if (!choice.empty())
         warnings.push_back("QUERYLENS_KERNEL_CHOICE=" + choice + " names no kernel choice (ours, libtorch, measured): "

@@ -2,7 +2,7 @@
 // Q-Former, OPT-2.7b, Flan-T5-XL), against libtorch's at::linear and this machine's memory bandwidth.
 // Decoding shapes report weight bytes streamed per second; prompt and image shapes report GFLOP/s.
 //   querylens-kernel-bench [--threads N] [--repeat N] [--only decode|gemm|crossover|attention] [--shape TEXT]
-// Every kernel level this CPU runs (portable, avx2, avx512, avx512bf16) on every BLIP-2 shape, each
+// Every kernel level this CPU runs (portable, avx2, avx512, avx512bf16, amx) on every BLIP-2 shape, each
 // against that level's arithmetic peak measured in the same run.
 
 #include "bench_timing.h"
@@ -111,7 +111,8 @@ std::vector<std::pair<std::int64_t, Shape>> gemmShapes()
 std::vector<kernels::Isa> supportedLevels()
 {
     std::vector<kernels::Isa> levels;
-    for (kernels::Isa isa : {kernels::Isa::Portable, kernels::Isa::Avx2, kernels::Isa::Avx512, kernels::Isa::Avx512Bf16})
+    for (kernels::Isa isa : {kernels::Isa::Portable, kernels::Isa::Avx2, kernels::Isa::Avx512, kernels::Isa::Avx512Bf16,
+                             kernels::Isa::Amx})
         if (isa <= kernels::supportedIsa())
             levels.push_back(isa);
     return levels;
@@ -119,7 +120,7 @@ std::vector<kernels::Isa> supportedLevels()
 
 // Each level's arithmetic peak: its multiply-add loop on every thread at once, GFLOP/s summed.
 struct Peaks {
-    double avx2 = 0, avx512 = 0, avx512bf16 = 0;
+    double avx2 = 0, avx512 = 0, avx512bf16 = 0, amx = 0;
 };
 
 double onAllThreads(int threads, double (*loop)(std::int64_t))
@@ -147,6 +148,8 @@ Peaks measurePeaks(int threads)
             p.avx512 = std::max(p.avx512, onAllThreads(threads, kernels::fmaPeakGflopsAvx512));
         if (best >= kernels::Isa::Avx512Bf16)
             p.avx512bf16 = std::max(p.avx512bf16, onAllThreads(threads, kernels::bf16PeakGflopsAvx512Bf16));
+        if (best >= kernels::Isa::Amx)
+            p.amx = std::max(p.amx, onAllThreads(threads, kernels::bf16PeakGflopsAmx));
     }
     return p;
 }
@@ -190,6 +193,8 @@ int main(int argc, char** argv)
         std::printf(", avx512 fp32 %.0f", peaks.avx512);
     if (peaks.avx512bf16 > 0)
         std::printf(", avx512bf16 bf16 %.0f", peaks.avx512bf16);
+    if (peaks.amx > 0)
+        std::printf(", amx bf16 tiles %.0f", peaks.amx);
     std::printf("\n\n");
 
     if (only.empty() || only == "decode") {
@@ -337,7 +342,8 @@ int main(int argc, char** argv)
     // Many rows: the vision encoder's 257 tokens, the Q-Former's 32 queries (and its
     // cross-attention keys over 257 image tokens), 42-token prompts of OPT and Flan-T5.
     std::printf("many rows (GFLOP/s; fraction of that level's arithmetic peak: bf16 weights at avx512bf16 against"
-                " the vdpbf16ps peak, else the fp32 FMA peak) per kernel level, and libtorch's at::linear\n");
+                " the vdpbf16ps peak, at amx against the tdpbf16ps peak, else the fp32 FMA peak) per kernel level, and"
+                " libtorch's at::linear\n");
     std::printf("  %-28s %-5s %4s", "layer", "type", "M");
     for (kernels::Isa isa : levels)
         std::printf(" %17s", kernels::isaName(isa));
@@ -360,9 +366,11 @@ int main(int argc, char** argv)
                 kernels::setIsaCap(isa);
                 const double rate = flop / timeCall(call, repeats) / 1e9;
                 best = rate;
-                const double peak = isa <= kernels::Isa::Avx2                                      ? peaks.avx2
-                                    : isa >= kernels::Isa::Avx512Bf16 && type == at::kBFloat16 ? peaks.avx512bf16
-                                                                                               : peaks.avx512;
+                const bool bf16 = type == at::kBFloat16;
+                const double peak = isa <= kernels::Isa::Avx2                 ? peaks.avx2
+                                    : isa >= kernels::Isa::Amx && bf16        ? peaks.amx
+                                    : isa >= kernels::Isa::Avx512Bf16 && bf16 ? peaks.avx512bf16
+                                                                              : peaks.avx512;
                 std::printf(" %8.1f (%5.2f)", rate, rate / peak);
             }
             kernels::setIsaCap(std::nullopt);

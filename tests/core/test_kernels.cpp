@@ -1,4 +1,4 @@
-// The linear-layer kernels of every instruction-set level (portable, avx2, avx512, avx512bf16)
+// The linear-layer kernels of every instruction-set level (portable, avx2, avx512, avx512bf16, amx)
 // against a float64 reference, for every storage format, on the decode regime (1-8 rows) and
 // the GEMM regime (9 rows and more, beyond a 264-row block), with every tail: rows of x not a
 // multiple of the register tile, columns not a multiple of the vector or chunk, odd output
@@ -85,7 +85,8 @@ struct IsaCap {
 const std::pair<Isa, const char*> kLevels[] = {{Isa::Portable, "portable"},
                                                 {Isa::Avx2, "avx2"},
                                                 {Isa::Avx512, "avx512"},
-                                                {Isa::Avx512Bf16, "avx512bf16"}};
+                                                {Isa::Avx512Bf16, "avx512bf16"},
+                                                {Isa::Amx, "amx"}};
 const std::pair<at::ScalarType, const char*> kTypes[] = {
     {at::kFloat, "fp32"}, {at::kBFloat16, "bf16"}, {at::kChar, "int8"}};
 

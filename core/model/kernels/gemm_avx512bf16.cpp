@@ -33,6 +33,7 @@
 
 #include "model/kernels/avx2_common.h"
 #include "model/kernels/avx512_common.h"
+#include "model/kernels/epilogue_avx512.h"
 #include "model/kernels/gemv.h"
 
 #include <algorithm>
@@ -80,37 +81,6 @@ void packPanel(const GemvArguments& a, std::int64_t row0, int rows, std::uint32_
             for (int r = g; r < g + 8; ++r)
                 packed[p * kPanel + r] = r < rows ? pairAt(weight + (row0 + r) * a.k, 2 * p, a.k) : 0u;
     }
-}
-
-// Exact (erf) GELU, x/2 (1 + erf(x / sqrt 2)), with erfc(z) = t P(t) e^(-z^2), t = 1 / (1 + p z)
-// (Abramowitz & Stegun 7.1.26, absolute error <= 1.5e-7: the form libtorch's vectorised erf
-// uses). For x < 0, 1 + erf(-z) is erfc(z) itself, so small negative outputs lose nothing to
-// cancellation.
-inline __m512 gelu(__m512 x)
-{
-    const __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.707106781f));
-    const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
-    __m512 poly = _mm512_set1_ps(1.061405429f);
-    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-1.453152027f));
-    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.421413741f));
-    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-0.284496736f));
-    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(0.254829592f));
-    const __m512 erfc = _mm512_mul_ps(_mm512_mul_ps(poly, t), expNonPositive(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), z), z)));
-    const __mmask16 negative = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
-    const __m512 onePlusErf = _mm512_mask_blend_ps(negative, _mm512_sub_ps(_mm512_set1_ps(2.0f), erfc), erfc);
-    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), onePlusErf);
-}
-
-// The sums of one x row for 16 outputs, with the epilogue: bias, activation, residual.
-inline void storeOutputs(const GemvArguments& a, __m512 sums, __m512 bias, std::int64_t row, std::int64_t column,
-                         __mmask16 mask)
-{
-    __m512 v = _mm512_add_ps(sums, bias);
-    if (a.activation == GemmActivation::Gelu)
-        v = gelu(v);
-    if (a.residual)
-        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, a.residual + row * a.n + column));
-    _mm512_mask_storeu_ps(a.y + row * a.n + column, mask, v);
 }
 
 // Rows [m0, m0 + MR) of x (packed: xp [pair][kTileRows]) against a packed panel.

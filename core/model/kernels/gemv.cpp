@@ -2,6 +2,7 @@
 
 #include "model/kernels/gemv.h"
 
+#include "model/kernels/gemm_amx_tiles.h"
 #include "model/kernels/isa.h"
 
 #include <ATen/Parallel.h>
@@ -132,7 +133,17 @@ void gemm(const GemvArguments& args)
     const Isa isa = activeIsa();
     // Whole panels per thread (split by outputs: with 257 rows and 2 threads, each thread packs
     // and streams only its half of the weights); one panel is already 16 or 32 rows x k weights.
-    if (isa >= Isa::Avx512Bf16 && args.type == WeightType::BFloat16) {
+    if (isa >= Isa::Amx && args.type == WeightType::BFloat16 && amxKernelProblem().empty()) {
+        // x packed first, by blocks of 16 rows, then the panels of 32 outputs split evenly: the
+        // weights are read in place, so a panel costs no packing of its own.
+        const std::unique_ptr<std::uint32_t[]> packed(new std::uint32_t[std::size_t(amx::packedRowsSize(args.m, args.k))]);
+        at::parallel_for(0, amx::rowBlockCount(args.m), 1, [&](std::int64_t begin, std::int64_t end) {
+            packRowsAmx(args.x, args.m, args.k, begin, end, packed.get());
+        });
+        at::parallel_for(0, amx::panelCount(args.n), 1, [&](std::int64_t begin, std::int64_t end) {
+            gemmPanelsAmx(args, packed.get(), begin, end);
+        });
+    } else if (isa >= Isa::Avx512Bf16 && args.type == WeightType::BFloat16) {
         // (Values not initialised: each tile is written by its packing before it is read.)
         const std::int64_t tiles = gemmTileCountAvx512Bf16(args.m);
         const std::unique_ptr<std::uint32_t[]> values(new std::uint32_t[std::size_t(packedActivationsSizeAvx512Bf16(args.m, args.k))]);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace querylens::model::kernels {
@@ -99,6 +100,19 @@ void packActivationsAvx512Bf16(const float* x, std::int64_t m, std::int64_t k, s
 void gemmPanelsAvx512Bf16(const GemvArguments& args, const PackedActivations& x, std::int64_t panelBegin,
                           std::int64_t panelEnd, std::int64_t firstTile, std::int64_t panelAfter);
 
+// amx level, bf16 weights (gemm_amx_tiles.h): x rounded to bf16 and packed by blocks of 16 rows
+// (blocks [blockBegin, blockEnd) of amx::rowBlockCount(m)) into amx::packedRowsSize(m, k) pairs,
+// then panels [panelBegin, panelEnd) of 32 outputs against all of it, with the activation and
+// residual applied.
+void packRowsAmx(const float* x, std::int64_t m, std::int64_t k, std::int64_t blockBegin, std::int64_t blockEnd,
+                 std::uint32_t* packed);
+void gemmPanelsAmx(const GemvArguments& args, const std::uint32_t* packedX, std::int64_t panelBegin, std::int64_t panelEnd);
+// Whether the AMX kernel agreed with a scalar product on this CPU (checked once, on first use, at
+// the amx level): it was written and checked against a software model of the tile
+// instructions, so the first AMX machine it meets checks it before trusting it. Empty when it
+// agreed (or was never needed), else why the avx512bf16 kernel runs instead.
+std::string amxKernelProblem();
+
 float streamSumAvx2(const float* data, std::int64_t count);
 
 // A loop of independent multiply-adds on one thread for `seconds`-ish; returns its GFLOP/s: the
@@ -106,5 +120,6 @@ float streamSumAvx2(const float* data, std::int64_t count);
 double fmaPeakGflopsAvx2(std::int64_t iterations);
 double fmaPeakGflopsAvx512(std::int64_t iterations);
 double bf16PeakGflopsAvx512Bf16(std::int64_t iterations);
+double bf16PeakGflopsAmx(std::int64_t iterations);
 
 }  // namespace querylens::model::kernels

@@ -16,7 +16,7 @@ enum class Isa {
     Avx2,        // AVX2 + FMA (+ F16C)
     Avx512,      // AVX-512 F/BW/VL/DQ + VNNI (vpdpbusd): Ice Lake, Sapphire Rapids, Zen 4
     Avx512Bf16,  // + AVX512_BF16 (vdpbf16ps): Sapphire Rapids, Zen 4
-    Amx,         // + AMX-TILE/BF16 with the kernel's permission: detected, no kernel of its own (see README)
+    Amx,         // + AMX-TILE/BF16 with the kernel's permission: bf16 products on tiles (gemm_amx_tiles.h)
 };
 
 const char* isaName(Isa isa);  // "portable", "avx2", "avx512", "avx512bf16", "amx"
@@ -43,7 +43,8 @@ const CpuFeatures& cpuFeatures();
 // The best level this CPU and OS can run, ignoring QUERYLENS_ISA.
 Isa supportedIsa();
 // What the kernels use: supportedIsa() capped by QUERYLENS_ISA (read once at start) and by
-// setIsaCap. AMX has no kernel yet: at that level the AVX512_BF16 kernels run.
+// setIsaCap. At the amx level bf16 products of 9 rows and more run on tiles; everything else
+// (fp32 and int8 weights, decoding, attention) runs the avx512bf16 level's kernels.
 Isa activeIsa();
 // Tests and benchmarks: cap the level for this process (nullopt: back to the environment's cap).
 void setIsaCap(std::optional<Isa> cap);

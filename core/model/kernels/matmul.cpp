@@ -129,7 +129,7 @@ at::Tensor product(std::optional<GemmKernel> forced, const at::Tensor& x, const 
         }
         // The bf16 kernel applies the epilogue in registers; the float32-FMA kernels would in a
         // scalar pass, slower than libtorch's vectorised GELU, so they leave it to finish().
-        const bool fused = type == WeightType::BFloat16 && activeIsa() >= Isa::Avx512Bf16;
+        const bool fused = type == WeightType::BFloat16 && activeIsa() >= Isa::Avx512Bf16;  // avx512bf16 and amx
         at::Tensor residual;
         if (fused && epilogue.residual.defined()) {
             residual = epilogue.residual.to(at::kFloat).expand(y.view(shape).sizes()).reshape({m, n}).contiguous();
@@ -194,6 +194,12 @@ std::string oursGemmPath(const std::string& weightType)
     const Isa isa = activeIsa();
     if (isa < Isa::Avx2)
         return weightType == "fp32" ? "libtorch fp32 GEMM" : "portable: widened, then libtorch fp32 GEMM";
+    if (weightType == "bf16" && isa >= Isa::Amx) {
+        const std::string problem = amxKernelProblem();
+        if (problem.empty())
+            return "amx: bf16 tiles (tdpbf16ps), weights read in place, activations rounded to bf16";
+        return "avx512bf16: bf16 GEMM (vdpbf16ps, activations rounded to bf16), as " + problem;
+    }
     const std::string level = isaName(isa >= Isa::Avx512Bf16 ? Isa::Avx512Bf16 : isa);
     if (weightType == "bf16" && isa >= Isa::Avx512Bf16)
         return level + ": bf16 GEMM (vdpbf16ps, activations rounded to bf16)";

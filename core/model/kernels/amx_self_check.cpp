@@ -1,0 +1,122 @@
+// The AMX kernel checks itself once on the CPU it runs on before the program trusts it: it was
+// written and tested against a software model of the tile instructions (tests/core/
+// amx_tile_model.h), because no machine it was developed on has AMX. Should the real
+// instructions disagree with the model (a layout read the wrong way, a stride), the products
+// stay right: the avx512bf16 kernel runs instead and the reason is shown with the other
+// start-up warnings.
+
+#include "model/kernels/gemm_amx_tiles.h"
+#include "model/kernels/gemv.h"
+#include "model/kernels/isa.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace querylens::model::kernels {
+
+namespace {
+
+std::uint16_t bf16Bits(float v)
+{
+    std::uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest even (finite values)
+    return std::uint16_t(bits >> 16);
+}
+
+float fromBf16(std::uint16_t bits)
+{
+    const std::uint32_t wide = std::uint32_t(bits) << 16;
+    float v;
+    std::memcpy(&v, &wide, 4);
+    return v;
+}
+
+// A small deterministic pseudo-random value in [-1, 1).
+float nextValue(std::uint32_t& state)
+{
+    state = state * 1664525u + 1013904223u;
+    return float(state >> 8) / float(1u << 23) - 1.0f;
+}
+
+// The AMX product of one shape against a float64 product of the same rounded inputs; returns
+// its relative error.
+double checkShape(std::int64_t m, std::int64_t n, std::int64_t k, bool epilogue)
+{
+    std::uint32_t state = std::uint32_t(m * 7919 + n * 104729 + k);
+    std::vector<std::uint16_t> weight(std::size_t(n * k));
+    for (std::uint16_t& w : weight)
+        w = bf16Bits(nextValue(state));
+    std::vector<float> x(std::size_t(m * k)), residual(std::size_t(m * n)), y(std::size_t(m * n));
+    std::vector<float> bias(static_cast<std::size_t>(n));
+    for (float& v : x)
+        v = nextValue(state);
+    for (float& v : bias)
+        v = nextValue(state);
+    for (float& v : residual)
+        v = nextValue(state);
+    GemvArguments a;
+    a.weight = weight.data();
+    a.type = WeightType::BFloat16;
+    a.bias = bias.data();
+    a.x = x.data();
+    a.y = y.data();
+    a.m = m;
+    a.n = n;
+    a.k = k;
+    if (epilogue) {
+        a.activation = GemmActivation::Gelu;
+        a.residual = residual.data();
+    }
+    const std::unique_ptr<std::uint32_t[]> packed(new std::uint32_t[std::size_t(amx::packedRowsSize(m, k))]);
+    packRowsAmx(a.x, m, k, 0, amx::rowBlockCount(m), packed.get());
+    gemmPanelsAmx(a, packed.get(), 0, amx::panelCount(n));
+    double worst = 0.0, largest = 1e-6;
+    for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t j = 0; j < n; ++j) {
+            double sum = bias[std::size_t(j)];
+            for (std::int64_t c = 0; c < k; ++c)
+                sum += double(fromBf16(bf16Bits(x[std::size_t(i * k + c)]))) * double(fromBf16(weight[std::size_t(j * k + c)]));
+            if (epilogue)
+                sum = 0.5 * sum * (1.0 + std::erf(sum / std::sqrt(2.0))) + residual[std::size_t(i * n + j)];
+            worst = std::max(worst, std::abs(double(y[std::size_t(i * n + j)]) - sum));
+            largest = std::max(largest, std::abs(sum));
+        }
+    return worst / largest;
+}
+
+std::string runCheck()
+{
+    // Whole tiles read in place (33 rows: two row blocks and a lone one), and a shape with every
+    // tail (n, k and an odd k) read from the padded copy, with the fused epilogue.
+    struct Shape {
+        std::int64_t m, n, k;
+        bool epilogue;
+    };
+    for (const Shape& s : {Shape{33, 64, 64, false}, Shape{37, 40, 101, true}}) {
+        const double error = checkShape(s.m, s.n, s.k, s.epilogue);
+        if (!(error < 1e-4)) {
+            char text[256];
+            std::snprintf(text, sizeof text,
+                          "the AMX kernel disagreed with a scalar product on this CPU (relative error %.3g at "
+                          "%lld x %lld x %lld): bf16 products use the avx512bf16 kernel instead",
+                          error, static_cast<long long>(s.m), static_cast<long long>(s.n), static_cast<long long>(s.k));
+            return text;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string amxKernelProblem()
+{
+    if (supportedIsa() < Isa::Amx)
+        return {};
+    static const std::string problem = runCheck();
+    return problem;
+}
+
+}  // namespace querylens::model::kernels
