@@ -251,6 +251,13 @@ private Q_SLOTS:
         const Isa supported = kernels::supportedIsa();
         QCOMPARE(supported >= Isa::Avx2, f.avx2 && f.fma && f.f16c);
         QCOMPARE(supported >= Isa::Avx512Bf16, supported >= Isa::Avx512 && f.avx512bf16);
+        QCOMPARE(supported >= Isa::Amx, supported >= Isa::Avx512Bf16 && f.amxTile && f.amxBf16 && f.amxPermitted);
+        // The images' path names the amx kernel exactly where it runs (or why it does not).
+        {
+            const IsaCap cap{Isa::Amx};
+            const bool amxRuns = supported >= Isa::Amx && kernels::amxKernelProblem().empty();
+            QCOMPARE(kernels::gemmPath("bf16").rfind("amx:", 0) == 0, amxRuns);
+        }
         if (f.avx512f)
             QVERIFY(f.osZmm);
         for (const auto& [isa, name] : kLevels) {

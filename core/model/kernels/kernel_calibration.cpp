@@ -2,6 +2,7 @@
 
 #include "io/atomic_file.h"
 #include "io/user_folders.h"
+#include "model/kernels/gemv.h"
 #include "model/kernels/isa.h"
 #include "model/kernels/matmul.h"
 #include "model/kernels/openblas_core.h"
@@ -144,12 +145,23 @@ std::string defaultCalibrationFile()
     return io::querylensUserPath(io::UserFolder::Cache, "kernel-choice.json", "QUERYLENS_KERNEL_CACHE");
 }
 
+namespace {
+
+// Raised whenever our GEMM kernels change, so that the timings a build with older kernels cached
+// are taken again rather than trusted: 2 added the amx kernel (before it, the amx level ran the
+// avx512bf16 one, and an AMX machine's cache holds that kernel's timings).
+constexpr int kOurKernelsRevision = 2;
+
+}  // namespace
+
 std::string calibrationKey()
 {
     const CpuFeatures& cpu = cpuFeatures();
-    return "cpu=" + cpu.model + "; flags=" + cpu.flags() + "; isa=" + isaName(activeIsa()) +
-           "; threads=" + std::to_string(at::get_num_threads()) + "; libtorch=" + TORCH_VERSION +
-           "; openblas=" + openBlasCore();
+    // An AMX kernel that failed its check on this CPU is not what was timed when it passed.
+    const std::string amx = activeIsa() >= Isa::Amx && !amxKernelProblem().empty() ? " (amx kernel refused)" : "";
+    return "cpu=" + cpu.model + "; flags=" + cpu.flags() + "; isa=" + isaName(activeIsa()) + amx +
+           "; kernels=" + std::to_string(kOurKernelsRevision) + "; threads=" + std::to_string(at::get_num_threads()) +
+           "; libtorch=" + TORCH_VERSION + "; openblas=" + openBlasCore();
 }
 
 std::vector<GemmTiming> parseCalibrationEntries(const json& file, const std::string& key)
