@@ -21,6 +21,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # Suites that load a Flan-T5 checkpoint or the plugin itself.
 QUERYLENS_SANITIZE_SKIP=${QUERYLENS_SANITIZE_SKIP:-"^(test_t5_parity.*|test_sentencepiece|test_cli|test_batch_encode)$"}
 # Suites that need neither the window nor the command line (so not their libraries either), and
+# test_amx_kernel: the AMX kernel's loops on the model of the tiles, whose every tile load and
+# store is a memcpy ASan checks (the padded copies, the tails), and the self check's fault
+# catching.
 # test_explain_views: the one window suite here, because it alone guards LeakSanitizer's finding
 # in the explanation charts (~1 min under ASan on 2 loaded Zen 4 cores; it costs the subset the
 # window library's ~57 more files to build).
@@ -29,7 +32,7 @@ QUERYLENS_SANITIZE_SUBSET=(
   test_printable_text
   test_input_limits test_bpe_tokenizer test_wordpiece_tokenizer test_session_store test_hub_protocol
   test_batch_dataset test_image_preprocessor test_opt_parity test_itm_parity test_checkpoint_layouts
-  test_branch_cache test_explain_views
+  test_branch_cache test_explain_views test_amx_kernel
 )
 
 # The worker and window suites, for --thread. Left out: test_chat_sessions and
