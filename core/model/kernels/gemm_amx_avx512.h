@@ -5,7 +5,7 @@
 // the test that runs them against the software model of the tiles on AVX-512 CPUs without AMX.
 
 #include "model/kernels/avx512_common.h"
-#include "model/kernels/epilogue_avx512.h"
+#include "model/kernels/bf16_gemm_avx512.h"
 #include "model/kernels/gemm_amx_tiles.h"
 
 namespace querylens::model::kernels::amx {
@@ -22,20 +22,8 @@ struct Avx512Helpers {
             // 16 pairs (32 columns) of the block's 16 rows a step, transposed in registers so
             // that each pair's 16 rows are one 64-byte store: one row of the B tile.
             for (std::int64_t p0 = 0; p0 < pairs; p0 += kPairsPerStep) {
-                const std::int64_t left = k - 2 * p0;
-                const __mmask16 low = tailMask(left), high = tailMask(left - 16);
                 __m512i lanes[16];
-                for (int i = 0; i < kBlock; ++i) {
-                    const std::int64_t r = b * kBlock + i;
-                    if (r >= m || left <= 0) {
-                        lanes[i] = _mm512_setzero_si512();
-                        continue;
-                    }
-                    const float* from = x + r * k + 2 * p0;
-                    lanes[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, from + 16),
-                                                            _mm512_maskz_loadu_ps(low, from));
-                }
-                transpose16x16(lanes);
+                bf16PairsOfRows(x, m, k, b * kBlock, kBlock, p0, lanes);
                 for (int p = 0; p < kPairsPerStep; ++p)
                     _mm512_storeu_si512(out + (p0 + p) * kBlock, lanes[p]);
             }

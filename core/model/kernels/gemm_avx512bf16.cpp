@@ -33,7 +33,7 @@
 
 #include "model/kernels/avx2_common.h"
 #include "model/kernels/avx512_common.h"
-#include "model/kernels/epilogue_avx512.h"
+#include "model/kernels/bf16_gemm_avx512.h"
 #include "model/kernels/gemv.h"
 
 #include <algorithm>
@@ -151,26 +151,10 @@ void packActivationsAvx512Bf16(const float* x, std::int64_t m, std::int64_t k, s
     const __mmask16 tileLanes = __mmask16((1u << kTileRows) - 1);
     for (std::int64_t t = tileBegin; t < tileEnd; ++t) {
         std::uint32_t* out = packed + t * pairs * kTileRows;
-        // 16 pairs (32 columns) of the tile's rows a step: each row rounded to nearest even
-        // (vcvtne2ps2bf16; the column past an odd k is 0), then transposed in registers so that
-        // each pair's 12 rows are one contiguous store (one scattered 4-byte store per value,
-        // as before, cost ~4 % of an encode).
+        // 16 pairs (32 columns) of the tile's rows a step, each pair's 12 rows one store.
         for (std::int64_t p0 = 0; p0 < pairs; p0 += 16) {
-            const std::int64_t left = k - 2 * p0;
-            const __mmask16 low = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-            const __mmask16 high = left >= 32 ? __mmask16(0xFFFF) : left > 16 ? __mmask16((1u << (left - 16)) - 1) : 0;
             __m512i lanes[16];
-            for (int i = 0; i < 16; ++i) {
-                const std::int64_t r = t * kTileRows + i;
-                if (i >= kTileRows || r >= m) {
-                    lanes[i] = _mm512_setzero_si512();
-                    continue;
-                }
-                const float* from = x + r * k + 2 * p0;
-                lanes[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, from + 16),
-                                                        _mm512_maskz_loadu_ps(low, from));
-            }
-            transpose16x16(lanes);
+            bf16PairsOfRows(x, m, k, t * kTileRows, kTileRows, p0, lanes);
             const int count = int(std::min<std::int64_t>(16, pairs - p0));
             for (int p = 0; p < count; ++p)
                 _mm512_mask_storeu_epi32(out + (p0 + p) * kTileRows, tileLanes, lanes[p]);

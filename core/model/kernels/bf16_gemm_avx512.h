@@ -1,12 +1,34 @@
 #pragma once
-// The epilogue the bf16 GEMMs (avx512bf16, amx) apply in registers as they write each output:
-// bias, exact GELU, residual. Include only from files compiled with the AVX-512 flags.
+// What the bf16 GEMMs (avx512bf16, amx) share: x rounded to bf16 and transposed into pairs as
+// both pack it, and the epilogue they apply in registers as they write each output (bias, exact
+// GELU, residual). Include only from files compiled with the AVX-512 and AVX512_BF16 flags.
 
 #include "model/kernels/avx512_common.h"
 #include "model/kernels/gemv.h"
 
 namespace querylens::model::kernels {
 namespace {
+
+// Pairs [p0, p0 + 16) of rows [row0, row0 + rows) of x [m][k], each row rounded to nearest even
+// (vcvtne2ps2bf16), then transposed in registers: lanes[p] lane i = (x[row0 + i][2(p0 + p)],
+// x[row0 + i][2(p0 + p) + 1]). Rows past `rows` or m, and columns past k, are 0. A pair's rows
+// are then one contiguous store (one scattered 4-byte store per value cost ~4 % of an encode).
+inline void bf16PairsOfRows(const float* x, std::int64_t m, std::int64_t k, std::int64_t row0, int rows,
+                            std::int64_t p0, __m512i lanes[16])
+{
+    const std::int64_t left = k - 2 * p0;
+    const __mmask16 low = tailMask(left), high = tailMask(left - 16);
+    for (int i = 0; i < 16; ++i) {
+        const std::int64_t r = row0 + i;
+        if (i >= rows || r >= m || left <= 0) {
+            lanes[i] = _mm512_setzero_si512();
+            continue;
+        }
+        const float* from = x + r * k + 2 * p0;
+        lanes[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, from + 16), _mm512_maskz_loadu_ps(low, from));
+    }
+    transpose16x16(lanes);
+}
 
 // Exact (erf) GELU, x/2 (1 + erf(x / sqrt 2)), with erfc(z) = t P(t) e^(-z^2), t = 1 / (1 + p z)
 // (Abramowitz & Stegun 7.1.26, absolute error <= 1.5e-7: the form libtorch's vectorised erf
