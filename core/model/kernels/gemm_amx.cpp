@@ -36,6 +36,11 @@ struct HardwareTiles {
     static void load(const void* base, std::int64_t stride)
     {
         static_assert(T >= 4 && T <= 7, "the kernel loads only its A and B tiles");
+        // GCC's tileloadd is an asm statement that takes only the address, not the memory it
+        // reads: without this barrier the compiler may delay (or, for a local buffer, drop) the
+        // stores that fill what it loads: the padded panel, the peak probe's operands. It costs
+        // nothing in the loop, which has no pending stores.
+        __asm__ volatile("" ::: "memory");
         if constexpr (T == 4)
             _tile_loadd(4, base, stride);
         else if constexpr (T == 5)
