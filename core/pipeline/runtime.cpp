@@ -52,7 +52,7 @@ std::vector<std::string> environmentWarnings()
         warnings.push_back("QUERYLENS_ISA=" + isa + " names no kernel level (portable, avx2, avx512, avx512bf16, amx): "
                            "ignored");
     // On an AMX CPU this runs the AMX kernel's one-time check on the real instructions.
-    const std::string amx = model::kernels::amxKernelProblem();
+    const std::string& amx = model::kernels::amxKernelProblem();
     if (!amx.empty())
         warnings.push_back(amx);
     const std::string choice = model::kernels::invalidKernelChoiceEnvironment();

@@ -31,13 +31,7 @@ namespace amx = model::kernels::amx;
 
 namespace {
 
-std::uint16_t bf16Bits(float v)
-{
-    const at::Tensor t = at::full({1}, v).to(at::kBFloat16);
-    std::uint16_t bits;
-    std::memcpy(&bits, t.data_ptr(), 2);
-    return bits;
-}
+std::uint16_t bf16Bits(float v) { return c10::BFloat16(v).x; }  // round to nearest even
 
 // The plain C++ helpers: x rounded to nearest even (as vcvtne2ps2bf16), the epilogue with the
 // exact erf.

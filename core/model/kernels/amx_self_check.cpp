@@ -11,6 +11,8 @@
 #include "model/kernels/gemv.h"
 #include "model/kernels/isa.h"
 
+#include <c10/util/BFloat16.h>
+
 #include <csetjmp>
 #include <csignal>
 #include <cmath>
@@ -22,21 +24,10 @@ namespace querylens::model::kernels {
 
 namespace {
 
-std::uint16_t bf16Bits(float v)
-{
-    std::uint32_t bits;
-    std::memcpy(&bits, &v, 4);
-    bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest even (finite values)
-    return std::uint16_t(bits >> 16);
-}
+// c10::BFloat16 rounds to nearest even, as vcvtne2ps2bf16 does.
+std::uint16_t bf16Bits(float v) { return c10::BFloat16(v).x; }
 
-float fromBf16(std::uint16_t bits)
-{
-    const std::uint32_t wide = std::uint32_t(bits) << 16;
-    float v;
-    std::memcpy(&v, &wide, 4);
-    return v;
-}
+float fromBf16(std::uint16_t bits) { return c10::BFloat16(bits, c10::BFloat16::from_bits()); }
 
 // A small deterministic pseudo-random value in [-1, 1).
 float nextValue(std::uint32_t& state)
@@ -169,10 +160,11 @@ std::string checkAmxKernel()
     return {};
 }
 
-std::string amxKernelProblem()
+const std::string& amxKernelProblem()
 {
+    static const std::string none;
     if (supportedIsa() < Isa::Amx)
-        return {};
+        return none;
     static const std::string problem = checkAmxKernel();
     return problem;
 }

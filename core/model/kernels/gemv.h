@@ -111,7 +111,7 @@ void gemmPanelsAmx(const GemvArguments& args, const std::uint32_t* packedX, std:
 // the amx level): it was written and checked against a software model of the tile
 // instructions, so the first AMX machine it meets checks it before trusting it. Empty when it
 // agreed (or was never needed), else why the avx512bf16 kernel runs instead.
-std::string amxKernelProblem();
+const std::string& amxKernelProblem();
 // The check itself, run on every call whatever the CPU (the tests run it where AMX is missing,
 // where it must report the fault, not crash).
 std::string checkAmxKernel();

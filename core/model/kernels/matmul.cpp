@@ -195,7 +195,7 @@ std::string oursGemmPath(const std::string& weightType)
     if (isa < Isa::Avx2)
         return weightType == "fp32" ? "libtorch fp32 GEMM" : "portable: widened, then libtorch fp32 GEMM";
     if (weightType == "bf16" && isa >= Isa::Amx) {
-        const std::string problem = amxKernelProblem();
+        const std::string& problem = amxKernelProblem();
         if (problem.empty())
             return "amx: bf16 tiles (tdpbf16ps), weights read in place, activations rounded to bf16";
         return "avx512bf16: bf16 GEMM (vdpbf16ps, activations rounded to bf16), as " + problem;
