@@ -5,6 +5,7 @@
 //   querylens-bench --save-checkpoint DIR [--model NAME] [--precision fp32|bf16] [--scale F]
 //     writes the random model as a sharded Hugging Face checkpoint, to measure loading with --model DIR.
 
+#include "bench_arguments.h"
 #include "bench_timing.h"
 #include "io/process_memory.h"
 #include "checkpoint_writer.h"
@@ -52,68 +53,58 @@ struct Options {
     bool keepThreadHeaps = false;  // with io::keepThreadHeaps, as the demo trainer runs
 };
 
-[[noreturn]] void usage(const std::string& problem)
-{
-    std::cerr << "querylens-bench: " << problem << "\n"
-              << "usage: querylens-bench [--model blip2-opt-2.7b|blip2-flan-t5-xl|DIR] [--precision fp32|bf16|int8]\n"
-                 "                       [--threads N] [--scale F] [--repeat N] [--tokens N] [--batch N] [--json FILE]\n"
-                 "                       [--encode-only N [--worker-thread] [--keep-thread-heaps]] [--decode-only N]\n"
-                 "       querylens-bench --save-checkpoint DIR [--model NAME] [--precision fp32|bf16] [--scale F]\n"
-                 "  --encode-only N  encode the image of a batch of --batch N times and print the time, nothing\n"
-                 "                   else: a window for `perf record -p` on the image path alone; with the\n"
-                 "                   page faults an encode takes, on a thread of its own with --worker-thread\n"
-                 "                   (as the window runs models), with glibc's thread heaps kept by\n"
-                 "                   --keep-thread-heaps (as the demo trainer runs)\n"
-                 "  --decode-only N  one image encoded and a prompt prefilled, then N greedy tokens timed and\n"
-                 "                   nothing else: the window for `perf record -p` on decoding alone\n";
-    std::exit(2);
-}
+const char* const kUsage =
+    "usage: querylens-bench [--model blip2-opt-2.7b|blip2-flan-t5-xl|DIR] [--precision fp32|bf16|int8]\n"
+    "                       [--threads N] [--scale F] [--repeat N] [--tokens N] [--batch N] [--json FILE]\n"
+    "                       [--encode-only N [--worker-thread] [--keep-thread-heaps]] [--decode-only N]\n"
+    "       querylens-bench --save-checkpoint DIR [--model NAME] [--precision fp32|bf16] [--scale F]\n"
+    "  --encode-only N  encode the image of a batch of --batch N times and print the time, nothing\n"
+    "                   else: a window for `perf record -p` on the image path alone; with the\n"
+    "                   page faults an encode takes, on a thread of its own with --worker-thread\n"
+    "                   (as the window runs models), with glibc's thread heaps kept by\n"
+    "                   --keep-thread-heaps (as the demo trainer runs)\n"
+    "  --decode-only N  one image encoded and a prompt prefilled, then N greedy tokens timed and\n"
+    "                   nothing else: the window for `perf record -p` on decoding alone\n";
 
 Options parse(int argc, char** argv)
 {
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc)
-                usage(arg + " needs a value");
-            return argv[++i];
-        };
+    BenchArguments arguments(argc, argv, "querylens-bench", kUsage);
+    while (arguments.next()) {
+        const std::string& arg = arguments.option();
         if (arg == "--model")
-            o.model = value();
+            o.model = arguments.text();
         else if (arg == "--precision")
-            o.precision = value();
+            o.precision = arguments.choice("fp32|bf16|int8");
         else if (arg == "--threads")
-            o.threads = std::atoi(value().c_str());
+            o.threads = int(arguments.integer(1));
         else if (arg == "--scale")
-            o.scale = std::atof(value().c_str());
+            o.scale = arguments.number(0);
         else if (arg == "--repeat")
-            o.repeats = std::max(1, std::atoi(value().c_str()));
+            o.repeats = int(arguments.integer(1));
         else if (arg == "--tokens")
-            o.tokens = std::max(2, std::atoi(value().c_str()));
+            o.tokens = int(arguments.integer(2));
         else if (arg == "--batch")
-            o.batch = std::max(1, std::atoi(value().c_str()));
+            o.batch = int(arguments.integer(1));
         else if (arg == "--json")
-            o.json = value();
+            o.json = arguments.text();
         else if (arg == "--encode-only")
-            o.encodeOnly = std::max(1, std::atoi(value().c_str()));
+            o.encodeOnly = int(arguments.integer(1));
         else if (arg == "--decode-only")
-            o.decodeOnly = std::max(1, std::atoi(value().c_str()));
+            o.decodeOnly = int(arguments.integer(1));
         else if (arg == "--worker-thread")
             o.workerThread = true;
         else if (arg == "--keep-thread-heaps")
             o.keepThreadHeaps = true;
         else if (arg == "--save-checkpoint")
-            o.saveCheckpoint = value();
+            o.saveCheckpoint = arguments.text();
         else
-            usage("unknown option " + arg);
+            arguments.unknown();
     }
-    if (o.precision != "fp32" && o.precision != "bf16" && o.precision != "int8")
-        usage("--precision must be fp32, bf16 or int8");
-    if (o.scale <= 0 || o.scale > 1)
-        usage("--scale must be in (0, 1]");
+    if (o.scale > 1)
+        arguments.fail("--scale must be in (0, 1]");
     if (!o.saveCheckpoint.empty() && o.precision == "int8")
-        usage("--save-checkpoint writes fp32 or bf16 (int8 is a load-time choice)");
+        arguments.fail("--save-checkpoint writes fp32 or bf16 (int8 is a load-time choice)");
     return o;
 }
 

@@ -9,6 +9,7 @@
 // both; on a shared machine read the CPU time of a --threads 1 run.
 //   querylens-branch-bench [--precision fp32|bf16|int8] [--scale F] [--threads N] [--repeat N] [--turn-tokens N]
 
+#include "bench_arguments.h"
 #include "bench_timing.h"
 #include "io/process_memory.h"
 #include "model/blip2.h"
@@ -37,26 +38,31 @@ struct Options {
     int turnTokens = 12;  // tokens of each question and of each answer
 };
 
+const char* const kUsage =
+    "usage: querylens-branch-bench [--precision fp32|bf16|int8] [--scale F] [--threads N] [--repeat N]\n"
+    "                              [--turn-tokens N]\n";
+
 Options parse(int argc, char** argv)
 {
     Options o;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string arg = argv[i], value = argv[i + 1];
+    BenchArguments arguments(argc, argv, "querylens-branch-bench", kUsage);
+    while (arguments.next()) {
+        const std::string& arg = arguments.option();
         if (arg == "--precision")
-            o.precision = value;
+            o.precision = arguments.choice("fp32|bf16|int8");
         else if (arg == "--scale")
-            o.scale = std::atof(value.c_str());
+            o.scale = arguments.number(0);
         else if (arg == "--threads")
-            o.threads = std::atoi(value.c_str());
+            o.threads = int(arguments.integer(1));
         else if (arg == "--repeat")
-            o.repeats = std::atoi(value.c_str());
+            o.repeats = int(arguments.integer(1));
         else if (arg == "--turn-tokens")
-            o.turnTokens = std::atoi(value.c_str());
-        else {
-            std::cerr << "querylens-branch-bench: unknown option " << arg << "\n";
-            std::exit(2);
-        }
+            o.turnTokens = int(arguments.integer(1));
+        else
+            arguments.unknown();
     }
+    if (o.scale > 1)
+        arguments.fail("--scale must be in (0, 1]");
     return o;
 }
 

@@ -1,10 +1,12 @@
 // querylens-kernel-bench: the linear-layer kernels alone, on the layer shapes of BLIP-2 (ViT-g, the
 // Q-Former, OPT-2.7b, Flan-T5-XL), against libtorch's at::linear and this machine's memory bandwidth.
 // Decoding shapes report weight bytes streamed per second; prompt and image shapes report GFLOP/s.
-//   querylens-kernel-bench [--threads N] [--repeat N] [--only decode|gemm|crossover|attention] [--shape TEXT]
+//   querylens-kernel-bench [--threads N] [--repeat N] [--only decode|gemm|attention|epilogue|crossover] [--shape TEXT]
+//                          [--in-cache 0|1]
 // Every kernel level this CPU runs (portable, avx2, avx512, avx512bf16, amx) on every BLIP-2 shape, each
 // against that level's arithmetic peak measured in the same run.
 
+#include "bench_arguments.h"
 #include "bench_timing.h"
 #include "machine_limits.h"
 #include "io/process_memory.h"
@@ -156,24 +158,33 @@ Peaks measurePeaks(int threads)
 
 }  // namespace
 
+const char* const kUsage =
+    "usage: querylens-kernel-bench [--threads N] [--repeat N] [--only decode|gemm|attention|epilogue|crossover]\n"
+    "                              [--shape TEXT] [--in-cache 0|1]\n"
+    "  --shape TEXT   only the layers whose name contains TEXT (\"fc2\", \"vit\", \"t5 wi\")\n"
+    "  --in-cache 1   one copy of each weight, so that it can stay in cache (else copies past the caches)\n";
+
 int main(int argc, char** argv)
 {
     int threads = int(std::max(1u, std::thread::hardware_concurrency()));
     int repeats = 5;
     std::string only, shapeFilter;
     bool inCache = false;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string arg = argv[i];
+    BenchArguments arguments(argc, argv, "querylens-kernel-bench", kUsage);
+    while (arguments.next()) {
+        const std::string& arg = arguments.option();
         if (arg == "--threads")
-            threads = std::atoi(argv[i + 1]);
+            threads = int(arguments.integer(1));
         else if (arg == "--repeat")
-            repeats = std::max(1, std::atoi(argv[i + 1]));
+            repeats = int(arguments.integer(1));
         else if (arg == "--only")
-            only = argv[i + 1];  // decode | gemm | crossover | attention
+            only = arguments.choice("decode|gemm|attention|epilogue|crossover");
         else if (arg == "--in-cache")
-            inCache = std::atoi(argv[i + 1]) != 0;  // 1: one weight copy, so it can stay in cache
+            inCache = arguments.integer(0) != 0;
         else if (arg == "--shape")
-            shapeFilter = argv[i + 1];  // only layers whose name contains this
+            shapeFilter = arguments.text();
+        else
+            arguments.unknown();
     }
     at::set_num_threads(threads);
     querylens::io::keepFreedMemoryForReuse();  // as the program does (io/process_memory.h)
