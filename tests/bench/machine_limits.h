@@ -14,8 +14,9 @@ struct MachineLimits {
 
 MachineLimits measureMachineLimits(int repeats);
 
-// Sums a 1 GiB buffer (far beyond any cache) with libtorch and with the decode kernels' loads:
-// the rate at which this machine streams memory into the cores (the better of the two), GB/s.
+// Reads a 1 GiB buffer (far beyond any cache) with libtorch's sum, the decode kernels' sum and
+// the fp32 decode kernel: the rate at which this machine streams memory into the cores (the
+// fastest pass of any), GB/s.
 double measureReadBandwidth(int repeats);
 
 // Which kernels OpenBLAS (libtorch's float32 products) runs, e.g. "Cooperlake", with
