@@ -161,7 +161,8 @@ Peaks measurePeaks(int threads)
 const char* const kUsage =
     "usage: querylens-kernel-bench [--threads N] [--repeat N] [--only decode|gemm|attention|epilogue|crossover]\n"
     "                              [--shape TEXT] [--in-cache 0|1]\n"
-    "  --shape TEXT   only the layers whose name contains TEXT (\"fc2\", \"vit\", \"t5 wi\")\n"
+    "  --shape TEXT   in the decode and gemm tables, only the layers whose name contains TEXT\n"
+    "                 (\"fc2\", \"vit\", \"t5 wi\")\n"
     "  --in-cache 1   one copy of each weight, so that it can stay in cache (else copies past the caches)\n";
 
 int main(int argc, char** argv)
